@@ -1,0 +1,3 @@
+module github.com/libsds-go/libsds
+
+go 1.26

@@ -1,0 +1,196 @@
+// Package vectors loads the shared test vectors produced by the Nim libsds
+// and by the TypeScript SDS implementation (../shared/vectors beside the
+// repository, or the directory named by SDS_VECTORS_DIR).
+package vectors
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Nim is nim_sds_vectors.json.
+type Nim struct {
+	NimStringHash []struct {
+		InputHex string `json:"input_hex"`
+		Hash     int64  `json:"hash"`
+	} `json:"nim_string_hash"`
+	BloomParams []struct {
+		Capacity  int     `json:"capacity"`
+		ErrorRate float64 `json:"errorRate"`
+		KHashes   int     `json:"kHashes"`
+		MBits     int     `json:"mBits"`
+		Words     int     `json:"words"`
+	} `json:"bloom_params"`
+	BloomFilters []struct {
+		Capacity      int      `json:"capacity"`
+		ErrorRate     float64  `json:"errorRate"`
+		Inserted      []string `json:"inserted"`
+		SerializedHex string   `json:"serialized_hex"`
+		Probes        []Probe  `json:"probes"`
+	} `json:"bloom_filters"`
+	RollingBloom struct {
+		Capacity      int      `json:"capacity"`
+		ErrorRate     float64  `json:"errorRate"`
+		MinCapacity   int      `json:"minCapacity"`
+		MaxCapacity   int      `json:"maxCapacity"`
+		Added         []string `json:"added"`
+		Kept          []string `json:"kept"`
+		SerializedHex string   `json:"serialized_hex"`
+	} `json:"rolling_bloom"`
+	Messages []struct {
+		Description      string         `json:"description"`
+		MessageID        string         `json:"messageId"`
+		LamportTimestamp uint64         `json:"lamportTimestamp"`
+		CausalHistory    []HistoryEntry `json:"causalHistory"`
+		ChannelID        string         `json:"channelId"`
+		ContentHex       string         `json:"content_hex"`
+		BloomFilterHex   string         `json:"bloomFilter_hex"`
+		SenderID         string         `json:"senderId"`
+		RepairRequest    []HistoryEntry `json:"repairRequest"`
+		WireHex          string         `json:"wire_hex"`
+	} `json:"messages"`
+	DecodeCases []struct {
+		Description      string   `json:"description"`
+		InputHex         string   `json:"input_hex"`
+		OK               bool     `json:"ok"`
+		ChannelIDOK      bool     `json:"channelId_ok"`
+		MessageID        string   `json:"messageId"`
+		ChannelID        string   `json:"channelId"`
+		LamportTimestamp uint64   `json:"lamportTimestamp"`
+		ContentHex       string   `json:"content_hex"`
+		CausalHistoryIDs []string `json:"causalHistoryIds"`
+	} `json:"decode_cases"`
+	TReq []struct {
+		ParticipantID string `json:"participantId"`
+		MessageID     string `json:"messageId"`
+		TMinMs        int64  `json:"tMinMs"`
+		TMaxMs        int64  `json:"tMaxMs"`
+		TReqMs        int64  `json:"tReqMs"`
+	} `json:"t_req"`
+	TResp []struct {
+		ParticipantID string `json:"participantId"`
+		SenderID      string `json:"senderId"`
+		MessageID     string `json:"messageId"`
+		TMaxMs        int64  `json:"tMaxMs"`
+		TRespMs       int64  `json:"tRespMs"`
+	} `json:"t_resp"`
+	ResponseGroup []struct {
+		ParticipantID string `json:"participantId"`
+		SenderID      string `json:"senderId"`
+		MessageID     string `json:"messageId"`
+		NumGroups     int    `json:"numGroups"`
+		InGroup       bool   `json:"inGroup"`
+	} `json:"response_group"`
+	Snapshot struct {
+		ChannelMetaEmptyHex string `json:"channel_meta_empty_hex"`
+		ChannelMetaFullHex  string `json:"channel_meta_full_hex"`
+		ChannelDataHex      string `json:"channel_data_hex"`
+		HistoryUpdateHex    string `json:"history_update_hex"`
+		Note                string `json:"note"`
+	} `json:"snapshot"`
+}
+
+// HistoryEntry is a causal-history or repair-request entry in the vectors.
+type HistoryEntry struct {
+	MessageID        string `json:"messageId"`
+	RetrievalHintHex string `json:"retrievalHint_hex"`
+	SenderID         string `json:"senderId"`
+}
+
+// Probe is a bloom-filter lookup and the answer the producing library gave.
+type Probe struct {
+	ID       string `json:"id"`
+	Contains bool   `json:"contains"`
+}
+
+// JS is js_sds_vectors.json (RFC wire format, TypeScript implementation).
+type JS struct {
+	Note     string `json:"note"`
+	Messages []struct {
+		Kind             string `json:"kind"`
+		Payload          string `json:"payload"`
+		MessageID        string `json:"messageId"`
+		LamportTimestamp string `json:"lamportTimestamp"`
+		WireHex          string `json:"wire_hex"`
+	} `json:"messages"`
+	Bloom struct {
+		Capacity  int      `json:"capacity"`
+		ErrorRate float64  `json:"errorRate"`
+		KHashes   int      `json:"kHashes"`
+		TotalBits int      `json:"totalBits"`
+		Inserted  []string `json:"inserted"`
+		BytesHex  string   `json:"bytes_hex"`
+		Probes    []Probe  `json:"probes"`
+	} `json:"bloom"`
+	HashN []struct {
+		Item     string `json:"item"`
+		N        int    `json:"n"`
+		MaxValue int    `json:"maxValue"`
+		HashN    int64  `json:"hashN"`
+	} `json:"hashN"`
+}
+
+// Dir finds the shared vectors directory: $SDS_VECTORS_DIR, else
+// ../shared/vectors beside the repository root (the directory with go.mod).
+func Dir() (string, error) {
+	if d := os.Getenv("SDS_VECTORS_DIR"); d != "" {
+		return d, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(filepath.Dir(dir), "shared", "vectors"), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("vectors: no go.mod above %s", wd)
+		}
+	}
+}
+
+var (
+	nimOnce, jsOnce sync.Once
+	nim             Nim
+	js              JS
+	nimErr, jsErr   error
+)
+
+// LoadNim parses nim_sds_vectors.json once.
+func LoadNim() (*Nim, error) {
+	nimOnce.Do(func() { nimErr = load("nim_sds_vectors.json", &nim) })
+	return &nim, nimErr
+}
+
+// LoadJS parses js_sds_vectors.json once.
+func LoadJS() (*JS, error) {
+	jsOnce.Do(func() { jsErr = load("js_sds_vectors.json", &js) })
+	return &js, jsErr
+}
+
+func load(name string, into any) error {
+	dir, err := Dir()
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return fmt.Errorf("vectors: %w (set SDS_VECTORS_DIR or place shared/ beside the repository)", err)
+	}
+	return json.Unmarshal(raw, into)
+}
+
+// Hex decodes a lowercase hex string from the vectors; it panics on bad hex,
+// which only a corrupted vectors file can cause.
+func Hex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(fmt.Sprintf("vectors: bad hex %q: %v", s, err))
+	}
+	return b
+}
