@@ -1,0 +1,139 @@
+package bloom
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+// nimRolling is a literal transcription of Nim's RollingBloomFilter
+// (seq of ids, fresh filter on every clean), used as the model.
+type nimRolling struct {
+	filter         *Filter
+	minCap, maxCap int
+	errorRate      float64
+	msgs           []string
+}
+
+func (r *nimRolling) add(id string) {
+	r.filter.Add(id)
+	r.msgs = append(r.msgs, id)
+	if len(r.msgs) > r.maxCap {
+		f, err := New(r.maxCap, r.errorRate)
+		if err != nil {
+			panic(err)
+		}
+		start := max(0, len(r.msgs)-r.minCap)
+		var kept []string
+		for _, id := range r.msgs[start:] {
+			kept = append(kept, id)
+			f.Add(id)
+		}
+		r.msgs, r.filter = kept, f
+	}
+}
+
+func TestRollingMatchesModel(t *testing.T) {
+	for _, c := range []struct {
+		n int
+		p float64
+	}{{1, 0.01}, {2, 0.1}, {3, 0.1}, {5, 0.5}, {10, 0.01}, {17, 0.001}, {100, 0.01}, {1000, 0.001}} {
+		r, err := NewRolling(c.n, c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := New(c.n, c.p)
+		m := &nimRolling{filter: f, minCap: r.MinCapacity(), maxCap: r.MaxCapacity(), errorRate: c.p}
+		for i := 0; i < 5*c.n+50; i++ {
+			id := fmt.Sprintf("c%d-%d", c.n, i)
+			r.Add(id)
+			m.add(id)
+			if r.Len() != len(m.msgs) {
+				t.Fatalf("%v step %d: len %d, want %d", c, i, r.Len(), len(m.msgs))
+			}
+			if i%7 == 0 || i < 30 {
+				if !equalStrings(r.IDs(), m.msgs) {
+					t.Fatalf("%v step %d: ids %q, want %q", c, i, r.IDs(), m.msgs)
+				}
+				if !bytes.Equal(r.Filter().AppendSerialized(nil), m.filter.AppendSerialized(nil)) {
+					t.Fatalf("%v step %d: filter differs", c, i)
+				}
+			}
+		}
+		r.Clean() // no-op: never more than maxCap after Add
+		if !equalStrings(r.IDs(), m.msgs) {
+			t.Fatalf("%v: Clean changed ids", c)
+		}
+		r.Reset()
+		fresh, _ := New(c.n, c.p)
+		if r.Len() != 0 || len(r.IDs()) != 0 || !r.Filter().Equal(fresh) {
+			t.Fatalf("%v: Reset", c)
+		}
+		r.Add("again")
+		if !r.Contains("again") || !r.ContainsKey(KeyOf("again")) {
+			t.Fatalf("%v: add after reset", c)
+		}
+	}
+}
+
+func TestRollingParams(t *testing.T) {
+	for _, c := range []struct{ n, min, max int }{{10, 8, 12}, {10000, 8000, 12000}, {1, 0, 1}, {3, 2, 3}, {7, 5, 8}} {
+		r, err := NewRolling(c.n, 0.01)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.MinCapacity() != c.min || r.MaxCapacity() != c.max || r.Capacity() != c.n {
+			t.Errorf("n=%d: %d/%d", c.n, r.MinCapacity(), r.MaxCapacity())
+		}
+	}
+	for _, c := range []struct {
+		n int
+		p float64
+	}{{0, 0.01}, {-5, 0.01}, {10, 0}, {10, 1}, {500000, 0.001}} {
+		if _, err := NewRolling(c.n, c.p); err == nil {
+			t.Errorf("NewRolling(%d, %v) accepted", c.n, c.p)
+		}
+	}
+}
+
+func TestRollingSteadyStateNoAlloc(t *testing.T) {
+	r, _ := NewRolling(DefaultCapacity, DefaultErrorRate)
+	ids := make([]string, 30000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%064x", i)
+	}
+	for _, id := range ids {
+		r.Add(id)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(10000, func() {
+		r.Add(ids[i%len(ids)])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Rolling.Add allocates %v per op", allocs)
+	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	f, _ := New(DefaultCapacity, DefaultErrorRate)
+	rf, _ := NewRFC(DefaultCapacity, DefaultErrorRate)
+	id := fmt.Sprintf("%064x", 12345)
+	k := KeyOf(id)
+	dst := make([]byte, 0, f.SerializedLen())
+	for name, fn := range map[string]func(){
+		"KeyOf":            func() { _ = KeyOf(id) },
+		"Add":              func() { f.Add(id) },
+		"Contains":         func() { _ = f.Contains(id) },
+		"ContainsKey":      func() { _ = f.ContainsKey(k) },
+		"AppendSerialized": func() { dst = f.AppendSerialized(dst[:0]) },
+		"RFC.Add":          func() { rf.Add(id) },
+		"RFC.Contains":     func() { _ = rf.Contains(id) },
+		"NimHash":          func() { _ = NimHash(id) },
+		"HashN":            func() { _ = HashN(id, 3, 150000) },
+	} {
+		if a := testing.AllocsPerRun(100, fn); a != 0 {
+			t.Errorf("%s allocates %v", name, a)
+		}
+	}
+}
