@@ -1,0 +1,168 @@
+package sds
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/libsds-go/libsds/sds/bloom"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// outEntry is an outgoing message waiting for acknowledgement.
+type outEntry struct {
+	msg       wire.Message // without bloom filter; re-encoded on resend
+	sentAt    time.Time
+	attempts  int
+	sightings int // received bloom filters that contained it
+	slot      int // index in outgoingBuffer.slots
+}
+
+// outSlot is what the bloom acknowledgement review reads for every
+// outgoing message, kept contiguous so the review is a linear scan.
+type outSlot struct {
+	probe bloom.Probe // the id's hashes and bit indexes for the last filter size seen
+	e     *outEntry   // nil once removed, until compaction
+}
+
+// outgoingBuffer keeps unacknowledged messages in send order with O(1)
+// lookup and removal.
+type outgoingBuffer struct {
+	byID  map[string]*outEntry
+	slots []outSlot // send order, with holes
+	holes int
+}
+
+func newOutgoingBuffer() outgoingBuffer {
+	return outgoingBuffer{byID: make(map[string]*outEntry)}
+}
+
+func (b *outgoingBuffer) len() int { return len(b.byID) }
+
+func (b *outgoingBuffer) push(e *outEntry, key bloom.Key) {
+	b.byID[e.msg.MessageID] = e
+	e.slot = len(b.slots)
+	b.slots = append(b.slots, outSlot{probe: bloom.NewProbe(key), e: e})
+}
+
+func (b *outgoingBuffer) remove(e *outEntry) {
+	delete(b.byID, e.msg.MessageID)
+	b.slots[e.slot].e = nil
+	b.holes++
+}
+
+// compact closes the holes once they are the majority, keeping send order;
+// amortised O(1) per removal. Call it only between scans of slots.
+func (b *outgoingBuffer) compact() {
+	if b.holes <= 32 || b.holes <= len(b.slots)/2 {
+		return
+	}
+	live := b.slots[:0]
+	for _, s := range b.slots {
+		if s.e != nil {
+			s.e.slot = len(live)
+			live = append(live, s)
+		}
+	}
+	clear(b.slots[len(live):])
+	b.slots, b.holes = live, 0
+}
+
+// pending is a received message waiting for its dependencies.
+type pending struct {
+	msg        wire.Message // without bloom filter
+	waitingFor map[string]struct{}
+	receivedAt time.Time
+	heapIndex  int
+	dropped    bool // left the buffer undelivered; ignore it in waiter lists
+}
+
+// incomingBuffer holds messages with unmet dependencies and, for every
+// missing id, the messages waiting for it, so an arrival unblocks its
+// dependents without scanning the buffer.
+type incomingBuffer struct {
+	byID    map[string]*pending
+	waiters map[string][]*pending
+}
+
+func newIncomingBuffer() incomingBuffer {
+	return incomingBuffer{byID: make(map[string]*pending), waiters: make(map[string][]*pending)}
+}
+
+func (b *incomingBuffer) add(p *pending) {
+	b.byID[p.msg.MessageID] = p
+	for dep := range p.waitingFor {
+		b.waiters[dep] = append(b.waiters[dep], p)
+	}
+}
+
+// drop removes a message from the buffer without delivering it.
+func (b *incomingBuffer) drop(p *pending) {
+	delete(b.byID, p.msg.MessageID)
+	p.dropped = true
+	for dep := range p.waitingFor {
+		ws := b.waiters[dep]
+		for i, w := range ws {
+			if w == p {
+				ws = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(ws) == 0 {
+			delete(b.waiters, dep)
+		} else {
+			b.waiters[dep] = ws
+		}
+	}
+}
+
+// satisfy records that id is now present and pushes every message it
+// unblocks onto ready.
+func (b *incomingBuffer) satisfy(id string, ready *readyQueue) {
+	ws, ok := b.waiters[id]
+	if !ok {
+		return
+	}
+	delete(b.waiters, id)
+	for _, p := range ws {
+		if p.dropped {
+			continue
+		}
+		if _, waiting := p.waitingFor[id]; !waiting {
+			continue
+		}
+		delete(p.waitingFor, id)
+		if len(p.waitingFor) == 0 {
+			heap.Push(ready, p)
+		}
+	}
+}
+
+// readyQueue orders deliverable messages by Lamport timestamp, then id (the
+// RFC's conflict rule), so a cascade is delivered in causal order in
+// O(N log N).
+type readyQueue []*pending
+
+func (q readyQueue) Len() int { return len(q) }
+func (q readyQueue) Less(i, j int) bool {
+	a, b := &q[i].msg, &q[j].msg
+	if a.LamportTimestamp != b.LamportTimestamp {
+		return a.LamportTimestamp < b.LamportTimestamp
+	}
+	return a.MessageID < b.MessageID
+}
+func (q readyQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].heapIndex, q[j].heapIndex = i, j
+}
+func (q *readyQueue) Push(x any) {
+	p := x.(*pending)
+	p.heapIndex = len(*q)
+	*q = append(*q, p)
+}
+func (q *readyQueue) Pop() any {
+	old := *q
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return p
+}

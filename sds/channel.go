@@ -1,0 +1,189 @@
+package sds
+
+import (
+	"container/heap"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/libsds-go/libsds/sds/bloom"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// channel is one channel's protocol state. Its mutex guards everything but
+// the manager's channel map; operations on different channels never
+// contend.
+type channel struct {
+	mu      sync.Mutex
+	id      string
+	removed bool // set when the channel left the manager; holders retry
+
+	lamport  uint64
+	filter   localFilter
+	log      messageLog
+	met      idSet // ids the application marked as met without delivering them
+	outgoing outgoingBuffer
+	incoming incomingBuffer
+
+	// Events are queued under mu and handed out by one dispatcher at a
+	// time, without mu held, so they keep their order.
+	outbox      []Event
+	spare       []Event
+	dispatching bool
+
+	// Scratch reused to avoid allocating per message.
+	scratchLog   []*logEntry
+	scratchBloom []byte
+	peerNim      *bloom.Filter
+	peerRFC      *bloom.RFCFilter
+}
+
+func newChannel(id string, cfg *Config) (*channel, error) {
+	f, err := newLocalFilter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &channel{
+		id:       id,
+		filter:   f,
+		log:      newMessageLog(cfg.MaxMessageHistory),
+		met:      newIDSet(cfg.MaxMessageHistory),
+		outgoing: newOutgoingBuffer(),
+		incoming: newIncomingBuffer(),
+	}, nil
+}
+
+func (c *channel) emit(e Event) { c.outbox = append(c.outbox, e) }
+
+// present reports whether id counts as delivered here.
+func (c *channel) present(id string) bool {
+	return c.log.contains(id) || c.met.contains(id)
+}
+
+// observeLamport applies the RFC delivery rule: the clock never goes back
+// and follows a larger received timestamp. Values beyond int64 (which Nim
+// peers cannot represent) are clamped.
+func (c *channel) observeLamport(ts uint64) {
+	if ts > math.MaxInt64 {
+		ts = math.MaxInt64
+	}
+	if ts > c.lamport {
+		c.lamport = ts
+	}
+}
+
+// nextLamport applies the RFC send rule max(nowMillis, clock+1).
+func (c *channel) nextLamport(now time.Time) uint64 {
+	next := c.lamport
+	if next < math.MaxInt64 {
+		next++
+	}
+	if ms := now.UnixMilli(); ms > 0 && uint64(ms) > next {
+		next = uint64(ms)
+	}
+	c.lamport = next
+	return next
+}
+
+// acknowledge removes an outgoing message and reports it.
+func (c *channel) acknowledge(e *outEntry) {
+	c.outgoing.remove(e)
+	c.emit(Event{Kind: EventMessageAcknowledged, ChannelID: c.id, MessageID: e.msg.MessageID})
+}
+
+// reviewAcks applies a received message's causal history and bloom filter
+// to the outgoing buffer.
+func (m *Manager) reviewAcks(c *channel, msg *wire.Message, format wire.Format) {
+	if c.outgoing.len() == 0 {
+		return
+	}
+	defer c.outgoing.compact()
+	for i := range msg.CausalHistory {
+		if e := c.outgoing.byID[msg.CausalHistory[i].MessageID]; e != nil {
+			c.acknowledge(e)
+		}
+	}
+	if c.outgoing.len() == 0 {
+		return
+	}
+	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.log)
+	if rf == nil {
+		return
+	}
+	threshold := m.cfg.BloomAckThreshold
+	sighted := func(e *outEntry) {
+		e.sightings++
+		if e.sightings >= threshold {
+			c.acknowledge(e)
+		}
+	}
+	// This scan is the one per-message cost that grows with the outgoing
+	// buffer: keep it a tight loop over contiguous slots.
+	if nim, ok := rf.(nimReceived); ok {
+		for i := range c.outgoing.slots {
+			sl := &c.outgoing.slots[i]
+			if sl.e != nil && nim.f.ContainsProbe(&sl.probe) {
+				sighted(sl.e)
+			}
+		}
+		return
+	}
+	for i := range c.outgoing.slots {
+		sl := &c.outgoing.slots[i]
+		if sl.e != nil && rf.contains(sl) {
+			sighted(sl.e)
+		}
+	}
+}
+
+// deliver logs msg, reports it ready and delivers everything it unblocks,
+// each exactly once, in causal order.
+func (c *channel) deliver(msg wire.Message) {
+	var ready readyQueue
+	c.deliverOne(msg, &ready)
+	for ready.Len() > 0 {
+		p := heap.Pop(&ready).(*pending)
+		delete(c.incoming.byID, p.msg.MessageID)
+		c.deliverOne(p.msg, &ready)
+	}
+}
+
+func (c *channel) deliverOne(msg wire.Message, ready *readyQueue) {
+	msg.BloomFilter = nil
+	c.observeLamport(msg.LamportTimestamp)
+	c.log.add(&logEntry{msg: msg})
+	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
+	c.incoming.satisfy(msg.MessageID, ready)
+}
+
+// markMet treats ids as present without a message and delivers what that
+// unblocks.
+func (c *channel) markMet(ids []string) {
+	var ready readyQueue
+	for _, id := range ids {
+		if c.present(id) {
+			continue
+		}
+		c.met.add(id)
+		if p := c.incoming.byID[id]; p != nil {
+			c.incoming.drop(p) // the application has it: never deliver it again
+		}
+		c.filter.add(id, bloom.KeyOf(id))
+		c.incoming.satisfy(id, &ready)
+	}
+	for ready.Len() > 0 {
+		p := heap.Pop(&ready).(*pending)
+		delete(c.incoming.byID, p.msg.MessageID)
+		c.deliverOne(p.msg, &ready)
+	}
+}
+
+// reset drops all protocol state but keeps the channel usable.
+func (c *channel) reset(cfg *Config) {
+	c.lamport = 0
+	c.filter.reset()
+	c.log = newMessageLog(cfg.MaxMessageHistory)
+	c.met = newIDSet(cfg.MaxMessageHistory)
+	c.outgoing = newOutgoingBuffer()
+	c.incoming = newIncomingBuffer()
+}

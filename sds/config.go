@@ -1,0 +1,162 @@
+package sds
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// Defaults of the Nim libsds (PROTOCOL.md §6).
+const (
+	DefaultBloomCapacity       = 10000
+	DefaultBloomErrorRate      = 0.001
+	DefaultMaxMessageHistory   = 1000
+	DefaultMaxCausalHistory    = 10
+	DefaultResendInterval      = 60 * time.Second
+	DefaultMaxResendAttempts   = 5
+	DefaultSyncMessageInterval = 30 * time.Second
+	DefaultBufferSweepInterval = 60 * time.Second
+	DefaultRepairTMin          = 30 * time.Second
+	DefaultRepairTMax          = 300 * time.Second
+	DefaultNumResponseGroups   = 1
+	DefaultMaxRepairRequests   = 3
+	DefaultRepairSweepInterval = 5 * time.Second
+	// MaxMessageSize is the largest content Wrap accepts (1 MiB, as Nim).
+	MaxMessageSize = 1 << 20
+)
+
+// Config holds a Manager's parameters. Start from DefaultConfig; a zero
+// field is an error, not a default, so mistakes surface at construction.
+type Config struct {
+	// ParticipantID identifies this participant (sender_id on the wire).
+	// Empty disables SDS-R repair, as in the Nim library.
+	ParticipantID string
+
+	BloomCapacity  int     // ids the bloom filter is sized for
+	BloomErrorRate float64 // target false-positive rate, in (0, 1)
+	// BloomAckThreshold is how many received bloom filters must contain an
+	// outgoing message before it counts as acknowledged; below that it is
+	// only "possibly acknowledged". 1 is the Nim behaviour.
+	BloomAckThreshold int
+
+	MaxMessageHistory int // delivered messages kept in the local log
+	MaxCausalHistory  int // log entries named in each outgoing message
+
+	ResendInterval      time.Duration
+	MaxResendAttempts   int
+	SyncMessageInterval time.Duration
+	BufferSweepInterval time.Duration
+
+	RepairTMin          time.Duration // SDS-R request backoff window
+	RepairTMax          time.Duration
+	NumResponseGroups   int
+	MaxRepairRequests   int // repair requests attached to one message
+	RepairSweepInterval time.Duration
+
+	// MaxContentSize bounds the content Wrap accepts.
+	MaxContentSize int
+
+	// WireFormat is the format Wrap produces. Unwrap recognises both.
+	WireFormat wire.Format
+	// Limits bound what one received message may cost to decode.
+	Limits wire.Limits
+
+	// Clock supplies time; nil means SystemClock.
+	Clock Clock
+	// Logger receives the core's diagnostics; the zero value discards them.
+	Logger zerolog.Logger
+}
+
+// DefaultConfig returns the Nim libsds defaults with an empty participant id.
+func DefaultConfig() Config {
+	return Config{
+		BloomCapacity:       DefaultBloomCapacity,
+		BloomErrorRate:      DefaultBloomErrorRate,
+		BloomAckThreshold:   1,
+		MaxMessageHistory:   DefaultMaxMessageHistory,
+		MaxCausalHistory:    DefaultMaxCausalHistory,
+		ResendInterval:      DefaultResendInterval,
+		MaxResendAttempts:   DefaultMaxResendAttempts,
+		SyncMessageInterval: DefaultSyncMessageInterval,
+		BufferSweepInterval: DefaultBufferSweepInterval,
+		RepairTMin:          DefaultRepairTMin,
+		RepairTMax:          DefaultRepairTMax,
+		NumResponseGroups:   DefaultNumResponseGroups,
+		MaxRepairRequests:   DefaultMaxRepairRequests,
+		RepairSweepInterval: DefaultRepairSweepInterval,
+		MaxContentSize:      MaxMessageSize,
+		WireFormat:          wire.FormatNim,
+		Limits:              wire.DefaultLimits(),
+		Clock:               SystemClock{},
+		Logger:              zerolog.Nop(),
+	}
+}
+
+// Validate reports the first parameter that cannot work.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.BloomCapacity <= 0:
+		return bad("BloomCapacity must be positive, got %d", c.BloomCapacity)
+	case !(c.BloomErrorRate > 0 && c.BloomErrorRate < 1):
+		return bad("BloomErrorRate must be in (0, 1), got %v", c.BloomErrorRate)
+	case c.BloomAckThreshold <= 0:
+		return bad("BloomAckThreshold must be positive, got %d", c.BloomAckThreshold)
+	case c.MaxMessageHistory <= 0:
+		return bad("MaxMessageHistory must be positive, got %d", c.MaxMessageHistory)
+	case c.MaxCausalHistory < 0 || c.MaxCausalHistory > c.MaxMessageHistory:
+		return bad("MaxCausalHistory must be in [0, MaxMessageHistory], got %d", c.MaxCausalHistory)
+	case c.ResendInterval <= 0:
+		return bad("ResendInterval must be positive, got %v", c.ResendInterval)
+	case c.MaxResendAttempts < 0:
+		return bad("MaxResendAttempts must not be negative, got %d", c.MaxResendAttempts)
+	case c.SyncMessageInterval <= 0:
+		return bad("SyncMessageInterval must be positive, got %v", c.SyncMessageInterval)
+	case c.BufferSweepInterval <= 0:
+		return bad("BufferSweepInterval must be positive, got %v", c.BufferSweepInterval)
+	case c.RepairTMin < 0 || c.RepairTMax < c.RepairTMin:
+		return bad("need 0 <= RepairTMin <= RepairTMax, got %v and %v", c.RepairTMin, c.RepairTMax)
+	case c.NumResponseGroups <= 0:
+		return bad("NumResponseGroups must be positive, got %d", c.NumResponseGroups)
+	case c.MaxRepairRequests < 0:
+		return bad("MaxRepairRequests must not be negative, got %d", c.MaxRepairRequests)
+	case c.RepairSweepInterval <= 0:
+		return bad("RepairSweepInterval must be positive, got %v", c.RepairSweepInterval)
+	case c.MaxContentSize <= 0:
+		return bad("MaxContentSize must be positive, got %d", c.MaxContentSize)
+	case c.WireFormat != wire.FormatNim && c.WireFormat != wire.FormatRFC:
+		return bad("unknown WireFormat %d", c.WireFormat)
+	case len(c.ParticipantID) > c.limits().MaxIDBytes:
+		return bad("ParticipantID longer than %d bytes", c.limits().MaxIDBytes)
+	}
+	return nil
+}
+
+// limits returns the decode limits with zero fields replaced by defaults.
+func (c *Config) limits() wire.Limits {
+	l, d := c.Limits, wire.DefaultLimits()
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = d.MaxMessageBytes
+	}
+	if l.MaxIDBytes <= 0 {
+		l.MaxIDBytes = d.MaxIDBytes
+	}
+	if l.MaxHintBytes <= 0 {
+		l.MaxHintBytes = d.MaxHintBytes
+	}
+	if l.MaxHistoryEntries <= 0 {
+		l.MaxHistoryEntries = d.MaxHistoryEntries
+	}
+	if l.MaxRepairEntries <= 0 {
+		l.MaxRepairEntries = d.MaxRepairEntries
+	}
+	if l.MaxBloomBytes <= 0 {
+		l.MaxBloomBytes = d.MaxBloomBytes
+	}
+	return l
+}

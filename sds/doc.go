@@ -1,0 +1,14 @@
+// Package sds is a pure-Go implementation of SDS (Scalable Data Sync), the
+// end-to-end reliability protocol for group messaging over a lossy
+// broadcast transport, wire-compatible with the Nim libsds.
+//
+// A Manager serves many channels. Wrap turns application content into a
+// wire message carrying a Lamport timestamp, causal history and a bloom
+// filter of what this participant has seen; Unwrap processes a received
+// wire message, acknowledges our own outgoing messages, and delivers it (and
+// everything it unblocks) in causal order once its dependencies are met.
+//
+// The core does no I/O of its own: time comes from a Clock, and events are
+// handed to an EventHandler without any internal lock held, so handlers may
+// call back into the Manager.
+package sds

@@ -1,0 +1,20 @@
+package sds
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by Manager operations. Decoding failures wrap the
+// sds/wire sentinel errors as well as ErrDecode.
+var (
+	ErrInvalidArgument = errors.New("sds: invalid argument")
+	// ErrEmptyContent is an ErrInvalidArgument, as in the Nim library.
+	ErrEmptyContent       = fmt.Errorf("%w: empty message content", ErrInvalidArgument)
+	ErrContentTooLarge    = errors.New("sds: message content too large")
+	ErrDuplicateMessageID = errors.New("sds: message id already used on this channel")
+	ErrUnknownChannel     = errors.New("sds: unknown channel")
+	ErrDecode             = errors.New("sds: cannot decode message")
+	ErrClosed             = errors.New("sds: manager closed")
+	ErrInvalidConfig      = errors.New("sds: invalid configuration")
+)

@@ -1,0 +1,104 @@
+package sds
+
+import (
+	"github.com/rs/zerolog"
+
+	"github.com/libsds-go/libsds/sds/bloom"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// localFilter is a channel's own rolling bloom filter, in the encoding of
+// the wire format the manager sends.
+type localFilter interface {
+	add(id string, k bloom.Key)
+	appendWire(dst []byte) []byte
+	reset()
+}
+
+func newLocalFilter(cfg *Config) (localFilter, error) {
+	r, err := bloom.NewRolling(cfg.BloomCapacity, cfg.BloomErrorRate)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.WireFormat == wire.FormatNim {
+		return nimFilter{r}, nil
+	}
+	f, err := bloom.NewRFC(cfg.BloomCapacity, cfg.BloomErrorRate)
+	if err != nil {
+		return nil, err
+	}
+	return &rfcFilter{ids: r, bits: f}, nil
+}
+
+// nimFilter is the Nim rolling filter, serialized with its parameters.
+type nimFilter struct{ r *bloom.Rolling }
+
+func (f nimFilter) add(id string, k bloom.Key)   { f.r.AddKey(id, k) }
+func (f nimFilter) appendWire(dst []byte) []byte { return f.r.Filter().AppendSerialized(dst) }
+func (f nimFilter) reset()                       { f.r.Reset() }
+
+// rfcFilter keeps the RFC filter at its fixed size (peers assume it) and
+// borrows the Nim rolling filter's id list to roll over at the same points.
+type rfcFilter struct {
+	ids  *bloom.Rolling
+	bits *bloom.RFCFilter
+}
+
+func (f *rfcFilter) add(id string, k bloom.Key) {
+	before := f.ids.Len()
+	f.ids.AddKey(id, k)
+	if f.ids.Len() > before {
+		f.bits.Add(id)
+		return
+	}
+	f.bits.Reset() // rolled over: rebuild from the ids kept
+	for _, kept := range f.ids.IDs() {
+		f.bits.Add(kept)
+	}
+}
+func (f *rfcFilter) appendWire(dst []byte) []byte { return f.bits.AppendBytes(dst) }
+func (f *rfcFilter) reset()                       { f.ids.Reset(); f.bits.Reset() }
+
+// receivedFilter is a peer's filter decoded from a message.
+type receivedFilter interface {
+	contains(s *outSlot) bool
+}
+
+type nimReceived struct{ f *bloom.Filter }
+
+func (r nimReceived) contains(s *outSlot) bool { return r.f.ContainsProbe(&s.probe) }
+
+type rfcReceived struct{ f *bloom.RFCFilter }
+
+func (r rfcReceived) contains(s *outSlot) bool { return r.f.Contains(s.e.msg.MessageID) }
+
+// decodeReceived decodes a peer's filter into the channel's reusable
+// scratch filter (valid until the next call). It returns nil for an absent
+// or invalid filter: an invalid one is treated as absent (PROTOCOL.md §2).
+func (c *channel) decodeReceived(b []byte, format wire.Format, cfg *Config, log *zerolog.Logger) receivedFilter {
+	if len(b) == 0 {
+		return nil
+	}
+	if format == wire.FormatRFC {
+		if c.peerRFC == nil {
+			f, err := bloom.NewRFC(cfg.BloomCapacity, cfg.BloomErrorRate)
+			if err != nil {
+				return nil
+			}
+			c.peerRFC = f
+		}
+		if err := c.peerRFC.SetBytes(b); err != nil {
+			log.Debug().Err(err).Str("channel", c.id).Msg("ignoring received RFC bloom filter")
+			return nil
+		}
+		return rfcReceived{c.peerRFC}
+	}
+	if c.peerNim == nil {
+		c.peerNim = new(bloom.Filter)
+	}
+	if err := c.peerNim.UnmarshalBinary(b); err != nil {
+		log.Debug().Err(err).Str("channel", c.id).Msg("ignoring received bloom filter")
+		return nil
+	}
+	return nimReceived{c.peerNim}
+}

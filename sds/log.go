@@ -1,0 +1,96 @@
+package sds
+
+import "github.com/libsds-go/libsds/sds/wire"
+
+// logEntry is a delivered (or sent) message in the local log. The message is
+// kept without its bloom filter: the filter is only needed on receipt, and
+// keeping it would cost ~19 KB per entry.
+type logEntry struct {
+	msg  wire.Message
+	hint []byte // retrieval hint from the provider, cached once non-empty
+}
+
+// messageLog is the bounded, insertion-ordered local log: a map for lookup
+// and a ring for order, so adding and evicting are O(1).
+type messageLog struct {
+	byID  map[string]*logEntry
+	ring  []*logEntry // grows to limit, then wraps
+	start int         // index of the oldest entry once the ring is full
+	limit int
+}
+
+func newMessageLog(limit int) messageLog {
+	return messageLog{byID: make(map[string]*logEntry), limit: limit}
+}
+
+func (l *messageLog) len() int { return len(l.ring) }
+
+func (l *messageLog) get(id string) *logEntry { return l.byID[id] }
+
+func (l *messageLog) contains(id string) bool {
+	_, ok := l.byID[id]
+	return ok
+}
+
+// add appends e and returns the entry it evicted, if any.
+func (l *messageLog) add(e *logEntry) (evicted *logEntry) {
+	l.byID[e.msg.MessageID] = e
+	if len(l.ring) < l.limit {
+		l.ring = append(l.ring, e)
+		return nil
+	}
+	evicted = l.ring[l.start]
+	delete(l.byID, evicted.msg.MessageID)
+	l.ring[l.start] = e
+	l.start = (l.start + 1) % l.limit
+	return evicted
+}
+
+// newest returns up to n entries, oldest first.
+func (l *messageLog) newest(n int, dst []*logEntry) []*logEntry {
+	if n > len(l.ring) {
+		n = len(l.ring)
+	}
+	for i := len(l.ring) - n; i < len(l.ring); i++ {
+		dst = append(dst, l.ring[(l.start+i)%len(l.ring)])
+	}
+	return dst
+}
+
+// ids returns every logged id, oldest first.
+func (l *messageLog) ids() []string {
+	out := make([]string, 0, len(l.ring))
+	for _, e := range l.newest(len(l.ring), nil) {
+		out = append(out, e.msg.MessageID)
+	}
+	return out
+}
+
+// idSet is a bounded FIFO set of ids (ids marked as met by the application).
+type idSet struct {
+	byID  map[string]struct{}
+	ring  []string
+	start int
+	limit int
+}
+
+func newIDSet(limit int) idSet { return idSet{byID: make(map[string]struct{}), limit: limit} }
+
+func (s *idSet) contains(id string) bool {
+	_, ok := s.byID[id]
+	return ok
+}
+
+func (s *idSet) add(id string) {
+	if s.contains(id) {
+		return
+	}
+	s.byID[id] = struct{}{}
+	if len(s.ring) < s.limit {
+		s.ring = append(s.ring, id)
+		return
+	}
+	delete(s.byID, s.ring[s.start])
+	s.ring[s.start] = id
+	s.start = (s.start + 1) % s.limit
+}

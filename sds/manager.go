@@ -1,0 +1,583 @@
+package sds
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/libsds-go/libsds/sds/bloom"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// Manager runs SDS for any number of channels. It is safe for concurrent
+// use; operations on different channels proceed in parallel.
+type Manager struct {
+	cfg    Config
+	limits wire.Limits
+	clock  Clock
+	log    zerolog.Logger
+
+	mu       sync.RWMutex // guards channels and closed
+	channels map[string]*channel
+	closed   bool
+
+	handler atomic.Pointer[EventHandler]
+	hints   atomic.Pointer[RetrievalHintProvider]
+}
+
+// NewManager validates cfg and returns a Manager with no channels.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := bloom.NimParams(cfg.BloomCapacity, cfg.BloomErrorRate); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	return &Manager{
+		cfg:      cfg,
+		limits:   cfg.limits(),
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		channels: make(map[string]*channel),
+	}, nil
+}
+
+// Config returns the manager's configuration.
+func (m *Manager) Config() Config { return m.cfg }
+
+// SetEventHandler routes events to h (nil discards them).
+func (m *Manager) SetEventHandler(h EventHandler) {
+	if h == nil {
+		m.handler.Store(nil)
+		return
+	}
+	m.handler.Store(&h)
+}
+
+// SetRetrievalHintProvider sets the provider asked for the retrieval hint
+// of each causal-history entry while wrapping (nil: no hints).
+func (m *Manager) SetRetrievalHintProvider(p RetrievalHintProvider) {
+	if p == nil {
+		m.hints.Store(nil)
+		return
+	}
+	m.hints.Store(&p)
+}
+
+// lockChannel returns the channel locked, creating it when create is set.
+// It returns nil (and no error) for an unknown channel when create is false.
+func (m *Manager) lockChannel(id string, create bool) (*channel, error) {
+	for {
+		m.mu.RLock()
+		ch, closed := m.channels[id], m.closed
+		m.mu.RUnlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if ch == nil {
+			if !create {
+				return nil, nil
+			}
+			var err error
+			if ch, err = m.createChannel(id); err != nil {
+				return nil, err
+			}
+		}
+		ch.mu.Lock()
+		if !ch.removed {
+			return ch, nil
+		}
+		ch.mu.Unlock() // removed meanwhile: look again
+	}
+}
+
+func (m *Manager) createChannel(id string) (*channel, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if ch := m.channels[id]; ch != nil {
+		return ch, nil
+	}
+	id = strings.Clone(id) // a decoded id shares memory with the whole message's strings
+	ch, err := newChannel(id, &m.cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.channels[id] = ch
+	return ch, nil
+}
+
+// unlockAndDispatch releases ch and hands its queued events to the
+// handler, unless another goroutine is already doing so (it will pick
+// these up too, keeping the channel's order).
+func (m *Manager) unlockAndDispatch(ch *channel) {
+	if ch.dispatching || len(ch.outbox) == 0 {
+		ch.mu.Unlock()
+		return
+	}
+	ch.dispatching = true
+	for len(ch.outbox) > 0 {
+		batch := ch.outbox
+		ch.outbox, ch.spare = ch.spare[:0], nil
+		ch.mu.Unlock()
+		h := m.handler.Load()
+		for i := range batch {
+			if h != nil {
+				m.callHandler(*h, batch[i])
+			}
+			batch[i] = Event{}
+		}
+		ch.mu.Lock()
+		ch.spare = batch[:0]
+	}
+	ch.dispatching = false
+	ch.mu.Unlock()
+}
+
+// callHandler isolates the manager from a panicking handler.
+func (m *Manager) callHandler(h EventHandler, e Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error().Interface("panic", r).Str("event", e.Kind.String()).
+				Str("channel", e.ChannelID).Msg("event handler panicked")
+		}
+	}()
+	h(e)
+}
+
+func (m *Manager) checkID(what, id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty %s", ErrInvalidArgument, what)
+	}
+	if len(id) > m.limits.MaxIDBytes {
+		return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalidArgument, what, m.limits.MaxIDBytes)
+	}
+	return nil
+}
+
+// Wrap prepares content for broadcast on channelID under messageID and
+// returns the wire bytes. The message joins the outgoing buffer until a
+// peer acknowledges it.
+func (m *Manager) Wrap(channelID, messageID string, content []byte) ([]byte, error) {
+	return m.AppendWrap(nil, channelID, messageID, content)
+}
+
+// AppendWrap is Wrap appending the wire bytes to dst.
+func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []byte) ([]byte, error) {
+	if len(content) == 0 {
+		return dst, ErrEmptyContent
+	}
+	if len(content) > m.cfg.MaxContentSize {
+		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(content), m.cfg.MaxContentSize)
+	}
+	if err := m.checkID("channel id", channelID); err != nil {
+		return dst, err
+	}
+	if err := m.checkID("message id", messageID); err != nil {
+		return dst, err
+	}
+	ch, err := m.lockChannel(channelID, true)
+	if err != nil {
+		return dst, err
+	}
+	if ch, err = m.fetchHints(ch); err != nil {
+		return dst, err
+	}
+	defer m.unlockAndDispatch(ch)
+	if ch.log.contains(messageID) || ch.outgoing.byID[messageID] != nil || ch.incoming.byID[messageID] != nil {
+		return dst, fmt.Errorf("%w: %q", ErrDuplicateMessageID, messageID)
+	}
+
+	now := m.clock.Now()
+	msg := wire.Message{
+		MessageID:        messageID,
+		LamportTimestamp: ch.nextLamport(now),
+		HasLamport:       true,
+		ChannelID:        channelID,
+		Content:          append([]byte(nil), content...),
+		SenderID:         m.cfg.ParticipantID,
+	}
+	ch.scratchLog = ch.log.newest(m.cfg.MaxCausalHistory, ch.scratchLog[:0])
+	if n := len(ch.scratchLog); n > 0 {
+		msg.CausalHistory = make([]wire.HistoryEntry, n)
+		for i, e := range ch.scratchLog {
+			msg.CausalHistory[i] = wire.HistoryEntry{MessageID: e.msg.MessageID, RetrievalHint: e.hint, SenderID: e.msg.SenderID}
+			ch.scratchLog[i] = nil
+		}
+	}
+	// The filter goes out as it stands before this message joins it.
+	ch.scratchBloom = ch.filter.appendWire(ch.scratchBloom[:0])
+	msg.BloomFilter = ch.scratchBloom
+	out := msg.Append(dst, m.cfg.WireFormat)
+	msg.BloomFilter = nil
+
+	key := bloom.KeyOf(messageID)
+	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
+	ch.filter.add(messageID, key)
+	ch.log.add(&logEntry{msg: msg})
+	return out, nil
+}
+
+// fetchHints asks the retrieval-hint provider, with ch unlocked, for the
+// causal-history entries the next wrap will name that have no hint yet,
+// and returns ch locked again. Hints are cached once non-empty.
+func (m *Manager) fetchHints(ch *channel) (*channel, error) {
+	p := m.hints.Load()
+	if p == nil || m.cfg.MaxCausalHistory == 0 {
+		return ch, nil
+	}
+	var ask []string
+	for _, e := range ch.log.newest(m.cfg.MaxCausalHistory, nil) {
+		if len(e.hint) == 0 {
+			ask = append(ask, e.msg.MessageID)
+		}
+	}
+	if len(ask) == 0 {
+		return ch, nil
+	}
+	ch.mu.Unlock()
+	hints := make([][]byte, len(ask))
+	for i, id := range ask {
+		hints[i] = m.callHintProvider(*p, id)
+	}
+	ch, err := m.lockChannel(ch.id, true)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ask {
+		if e := ch.log.get(id); e != nil && len(hints[i]) > 0 && len(e.hint) == 0 {
+			e.hint = hints[i]
+		}
+	}
+	return ch, nil
+}
+
+func (m *Manager) callHintProvider(p RetrievalHintProvider, id string) (hint []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error().Interface("panic", r).Str("message", id).Msg("retrieval hint provider panicked")
+			hint = nil
+		}
+	}()
+	hint = p(id)
+	if len(hint) > m.limits.MaxHintBytes {
+		m.log.Warn().Str("message", id).Int("bytes", len(hint)).Msg("retrieval hint over limit dropped")
+		return nil
+	}
+	return append([]byte(nil), hint...)
+}
+
+// UnwrapResult is what Unwrap learned from a received message.
+type UnwrapResult struct {
+	ChannelID string
+	MessageID string
+	SenderID  string
+	// Content is the application payload (a copy owned by the caller).
+	Content []byte
+	// MissingDeps lists causal dependencies this participant has not seen;
+	// the message waits in the incoming buffer until they arrive or are
+	// marked met. Dependencies that are themselves waiting in the buffer
+	// are not listed: they are here already.
+	MissingDeps []wire.HistoryEntry
+	// Delivered reports whether the message was delivered by this call.
+	Delivered bool
+	// Duplicate reports a message already delivered or already buffered.
+	Duplicate bool
+	// Format is the wire format the message arrived in.
+	Format wire.Format
+	// Kind tells regular messages from the RFC's sync and ephemeral ones.
+	Kind MessageKind
+}
+
+// MessageKind classifies a received message (RFC "Sync" and "Ephemeral").
+type MessageKind uint8
+
+const (
+	// KindRegular is a content message, delivered in causal order.
+	KindRegular MessageKind = iota
+	// KindSync has empty content: only its acknowledgements are processed;
+	// it is never delivered, logged or added to the bloom filter.
+	KindSync
+	// KindEphemeral carries no Lamport timestamp (RFC format only): it is
+	// delivered at once and never buffered, logged or acknowledged.
+	KindEphemeral
+)
+
+func (k MessageKind) String() string {
+	switch k {
+	case KindRegular:
+		return "regular"
+	case KindSync:
+		return "sync"
+	case KindEphemeral:
+		return "ephemeral"
+	}
+	return "unknown"
+}
+
+func kindOf(msg *wire.Message) MessageKind {
+	switch {
+	case !msg.HasLamport:
+		return KindEphemeral
+	case len(msg.Content) == 0:
+		return KindSync
+	}
+	return KindRegular
+}
+
+// Unwrap processes a received wire message.
+func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
+	msg, format, err := wire.Decode(b, m.limits)
+	if err != nil {
+		return UnwrapResult{}, fmt.Errorf("%w: %w", ErrDecode, err)
+	}
+	if msg.MessageID == "" || msg.ChannelID == "" {
+		return UnwrapResult{}, fmt.Errorf("%w: empty message or channel id", ErrDecode)
+	}
+	if len(msg.Content) > m.cfg.MaxContentSize {
+		return UnwrapResult{}, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(msg.Content), m.cfg.MaxContentSize)
+	}
+	res := UnwrapResult{
+		ChannelID: msg.ChannelID,
+		MessageID: msg.MessageID,
+		SenderID:  msg.SenderID,
+		Content:   msg.Content,
+		Format:    format,
+		Kind:      kindOf(&msg),
+	}
+	if res.Kind == KindEphemeral {
+		res.Delivered = true // no state: the caller delivers it now
+		return res, nil
+	}
+	ch, err := m.lockChannel(msg.ChannelID, true)
+	if err != nil {
+		return UnwrapResult{}, err
+	}
+	defer m.unlockAndDispatch(ch)
+
+	if res.Kind == KindSync {
+		m.reviewAcks(ch, &msg, format) // sync ids need not be unique: no duplicate check
+		return res, nil
+	}
+	if ch.present(msg.MessageID) {
+		// Delivered already, or the application said it has it.
+		res.Duplicate = true
+		return res, nil
+	}
+	if p := ch.incoming.byID[msg.MessageID]; p != nil {
+		res.Duplicate = true
+		res.MissingDeps = ch.missingOf(p)
+		return res, nil
+	}
+
+	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
+	m.reviewAcks(ch, &msg, format)
+	msg.BloomFilter = nil // it aliases b
+
+	var waitFor map[string]struct{}
+	for _, dep := range msg.CausalHistory {
+		id := dep.MessageID
+		if id == msg.MessageID || ch.present(id) {
+			continue // a self-reference can never be met; ignore it
+		}
+		if waitFor == nil {
+			waitFor = make(map[string]struct{}, len(msg.CausalHistory))
+		} else if _, seen := waitFor[id]; seen {
+			continue
+		}
+		waitFor[id] = struct{}{}
+		if ch.incoming.byID[id] == nil {
+			res.MissingDeps = append(res.MissingDeps, dep)
+		}
+	}
+	// The log and buffer keep their own copy: res.Content is the caller's.
+	msg.Content = bytes.Clone(msg.Content)
+	if len(waitFor) == 0 {
+		ch.deliver(msg)
+		res.Delivered = true
+		return res, nil
+	}
+	ch.incoming.add(&pending{msg: msg, waitingFor: waitFor, receivedAt: m.clock.Now()})
+	if len(res.MissingDeps) > 0 {
+		ch.emit(Event{
+			Kind:        EventMissingDependencies,
+			ChannelID:   ch.id,
+			MessageID:   msg.MessageID,
+			MissingDeps: append([]wire.HistoryEntry(nil), res.MissingDeps...),
+		})
+	}
+	return res, nil
+}
+
+// missingOf lists what a buffered message still waits for that is not
+// itself buffered.
+func (c *channel) missingOf(p *pending) []wire.HistoryEntry {
+	var out []wire.HistoryEntry
+	for _, dep := range p.msg.CausalHistory {
+		if _, waiting := p.waitingFor[dep.MessageID]; waiting && c.incoming.byID[dep.MessageID] == nil {
+			out = append(out, dep)
+		}
+	}
+	return out
+}
+
+// MarkDependenciesMet tells the manager the application obtained these
+// messages some other way: they count as present from now on (they are
+// never reported missing again) and whatever waited on them is delivered.
+func (m *Manager) MarkDependenciesMet(channelID string, messageIDs []string) error {
+	if err := m.checkID("channel id", channelID); err != nil {
+		return err
+	}
+	for _, id := range messageIDs {
+		if err := m.checkID("message id", id); err != nil {
+			return err
+		}
+	}
+	ch, err := m.lockChannel(channelID, false)
+	if err != nil {
+		return err
+	}
+	if ch == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownChannel, channelID)
+	}
+	defer m.unlockAndDispatch(ch)
+	ch.markMet(messageIDs)
+	return nil
+}
+
+// EnsureChannel creates channelID if it does not exist yet.
+func (m *Manager) EnsureChannel(channelID string) error {
+	if err := m.checkID("channel id", channelID); err != nil {
+		return err
+	}
+	ch, err := m.lockChannel(channelID, true)
+	if err != nil {
+		return err
+	}
+	ch.mu.Unlock()
+	return nil
+}
+
+// RemoveChannel forgets a channel and all its state. Removing an unknown
+// channel is not an error.
+func (m *Manager) RemoveChannel(channelID string) error {
+	m.mu.Lock()
+	ch := m.channels[channelID]
+	delete(m.channels, channelID)
+	m.mu.Unlock()
+	if ch != nil {
+		ch.mu.Lock()
+		ch.removed = true
+		ch.mu.Unlock()
+	}
+	return nil
+}
+
+// Reset forgets every channel.
+func (m *Manager) Reset() error {
+	m.mu.Lock()
+	old := m.channels
+	m.channels = make(map[string]*channel)
+	m.mu.Unlock()
+	for _, ch := range old {
+		ch.mu.Lock()
+		ch.removed = true
+		ch.mu.Unlock()
+	}
+	return nil
+}
+
+// Close releases all state; later calls return ErrClosed. Close is
+// idempotent.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	old := m.channels
+	m.channels, m.closed = nil, true
+	m.mu.Unlock()
+	for _, ch := range old {
+		ch.mu.Lock()
+		ch.removed = true
+		ch.mu.Unlock()
+	}
+	return nil
+}
+
+// Channels returns the ids of the channels the manager holds.
+func (m *Manager) Channels() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.channels))
+	for id := range m.channels {
+		out = append(out, id)
+	}
+	return out
+}
+
+// OutgoingMessage describes a message waiting for acknowledgement.
+type OutgoingMessage struct {
+	MessageID      string
+	SentAt         time.Time
+	ResendAttempts int
+	// BloomSightings counts received bloom filters that contained it; a
+	// message with sightings below the acknowledgement threshold is
+	// "possibly acknowledged".
+	BloomSightings int
+}
+
+// IncomingMessage describes a received message waiting for dependencies.
+type IncomingMessage struct {
+	MessageID  string
+	WaitingFor []string // sorted as in its causal history
+	ReceivedAt time.Time
+}
+
+// ChannelState is a copy of a channel's state, for inspection and tests.
+type ChannelState struct {
+	LamportTimestamp uint64
+	MessageHistory   []string // local log, oldest first
+	Outgoing         []OutgoingMessage
+	Incoming         []IncomingMessage
+}
+
+// ChannelState returns a copy of a channel's state; ok is false for an
+// unknown channel.
+func (m *Manager) ChannelState(channelID string) (state ChannelState, ok bool) {
+	ch, err := m.lockChannel(channelID, false)
+	if err != nil || ch == nil {
+		return ChannelState{}, false
+	}
+	defer ch.mu.Unlock()
+	state.LamportTimestamp = ch.lamport
+	state.MessageHistory = ch.log.ids()
+	for _, sl := range ch.outgoing.slots {
+		e := sl.e
+		if e == nil {
+			continue
+		}
+		state.Outgoing = append(state.Outgoing, OutgoingMessage{
+			MessageID: e.msg.MessageID, SentAt: e.sentAt, ResendAttempts: e.attempts, BloomSightings: e.sightings,
+		})
+	}
+	for _, p := range ch.incoming.byID {
+		in := IncomingMessage{MessageID: p.msg.MessageID, ReceivedAt: p.receivedAt}
+		for _, dep := range p.msg.CausalHistory {
+			if _, w := p.waitingFor[dep.MessageID]; w {
+				in.WaitingFor = append(in.WaitingFor, dep.MessageID)
+			}
+		}
+		state.Incoming = append(state.Incoming, in)
+	}
+	sort.Slice(state.Incoming, func(i, j int) bool { return state.Incoming[i].MessageID < state.Incoming[j].MessageID })
+	return state, true
+}
