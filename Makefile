@@ -10,7 +10,8 @@ FUZZ_TARGETS := \
 	./sds/wire:FuzzDecode \
 	./sds/wire:FuzzChannelID \
 	./sds/bloom:FuzzDecode \
-	./sds/bloom:FuzzDecodeRFC
+	./sds/bloom:FuzzDecodeRFC \
+	./sds:FuzzInterleaving
 
 .PHONY: all build run test vet unit fuzz-short fuzz bench
 
