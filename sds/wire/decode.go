@@ -247,7 +247,7 @@ func parseEntryFields(p []byte, lim *Limits) (ev entryView, hasID bool, ef entry
 			continue
 		}
 		if fd.typ != protowire.BytesType {
-			return ev, false, entryBad
+			continue
 		}
 		switch fd.num {
 		case entryMessageID:
@@ -364,7 +364,6 @@ func scanMessage(s *scan, b []byte, f Format, lim *Limits) error {
 		if flt != faultNone {
 			return faultErr(flt, "message", ni)
 		}
-		off := i
 		i = ni
 		r := roleOf(f, fd.num)
 		if r == roleUnknown {
@@ -375,7 +374,7 @@ func scanMessage(s *scan, b []byte, f Format, lim *Limits) error {
 			want = protowire.VarintType
 		}
 		if fd.typ != want {
-			return fmt.Errorf("%w: %s (field %d) at offset %d has wire type %d, want %d", ErrMalformed, r, fd.num, off, fd.typ, want)
+			continue // as the Nim decoder: a known field of the wrong type is skipped
 		}
 		s.has |= 1 << r
 		switch r {
@@ -589,13 +588,12 @@ func ChannelID(b []byte, lim Limits) (string, error) {
 		if flt != faultNone {
 			return "", faultErr(flt, "message", ni)
 		}
-		off := i
 		i = ni
 		if fd.num != want {
 			continue
 		}
 		if fd.typ != protowire.BytesType {
-			return "", fmt.Errorf("%w: channel_id (field %d) at offset %d has wire type %d", ErrMalformed, want, off, fd.typ)
+			continue
 		}
 		if len(fd.data) > lim.MaxIDBytes {
 			return "", fmt.Errorf("%w: channel_id is %d bytes, limit %d", ErrLimit, len(fd.data), lim.MaxIDBytes)
