@@ -51,8 +51,8 @@
 // over-long varints), groups (wire types 3 and 4) and wire types 6 and 7 are
 // errors, and every field of the input must be well formed, including unknown
 // ones, which are skipped whatever their number. Of a field that should occur
-// once, the last occurrence wins. A known field with the wrong wire type is an
-// error (the Nim decoder would skip it; we reject it).
+// once, the last occurrence wins. A known field with the wrong wire type is
+// skipped, as the Nim decoder does (a required one is then missing).
 //
 // Required: Nim format — message_id, lamport_timestamp, channel_id and
 // content must be present (each may be empty), as in the Nim decoder. RFC
@@ -135,8 +135,7 @@ var (
 	// before anything is decoded).
 	ErrTooLarge = errors.New("wire: message too large")
 	// ErrMalformed: not a well-formed protobuf message of the expected
-	// shape (truncation, bad varint, bad wire type, wrong wire type for a
-	// known field, bad history entry).
+	// shape (truncation, bad varint, bad wire type, bad history entry).
 	ErrMalformed = errors.New("wire: malformed message")
 	// ErrMissingField: a required field is absent (or, in the RFC format,
 	// empty).

@@ -339,7 +339,7 @@ func TestMalformed(t *testing.T) {
 		{"fixed64 truncated", base + "09aabbcc", ErrMalformed},
 		{"fixed32 truncated", base + "0daabb", ErrMalformed},
 		{"channel as varint (skipped, so missing)", "0a026d31 1001 2001 2a0178", ErrMissingField},
-				{"field 2 fixed32", "0a026d31 1501020304 22026331 2a0178", ErrMalformed},
+		{"field 2 fixed32", "0a026d31 1501020304 22026331 2a0178", ErrMalformed},
 		{"history entry id as varint (skipped, so missing)", "0a026d31 1001 1a020801 22026331 2a0178", ErrMissingField},
 		{"empty history entry", "0a026d31 1001 1a00 22026331 2a0178", ErrMissingField},
 		{"history entry without id", "0a026d31 1001 1a03120101 22026331 2a0178", ErrMissingField},
