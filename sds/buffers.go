@@ -73,32 +73,86 @@ type pending struct {
 	waitingFor map[string]struct{}
 	receivedAt time.Time
 	heapIndex  int
-	dropped    bool // left the buffer undelivered; ignore it in waiter lists
+	gone       bool // left the buffer (delivered or dropped); ignore it in waiter lists and order
 }
 
 // incomingBuffer holds messages with unmet dependencies and, for every
 // missing id, the messages waiting for it, so an arrival unblocks its
-// dependents without scanning the buffer.
+// dependents without scanning the buffer. order keeps arrival order for
+// the sweep and for eviction; messages that left stay in it until popped
+// or compacted away.
 type incomingBuffer struct {
 	byID    map[string]*pending
 	waiters map[string][]*pending
+	order   []*pending // arrival order, with departed entries (gone)
+	head    int        // order[:head] is consumed
 }
 
 func newIncomingBuffer() incomingBuffer {
 	return incomingBuffer{byID: make(map[string]*pending), waiters: make(map[string][]*pending)}
 }
 
+func (b *incomingBuffer) len() int { return len(b.byID) }
+
 func (b *incomingBuffer) add(p *pending) {
 	b.byID[p.msg.MessageID] = p
 	for dep := range p.waitingFor {
 		b.waiters[dep] = append(b.waiters[dep], p)
 	}
+	b.order = append(b.order, p)
+	b.compact()
+}
+
+// compact drops departed messages from order once they outnumber the
+// live ones; amortised O(1) per message.
+func (b *incomingBuffer) compact() {
+	if n := len(b.order) - b.head; n <= 32 || n <= 2*len(b.byID) {
+		return
+	}
+	live := b.order[:0]
+	for _, p := range b.order[b.head:] {
+		if !p.gone {
+			live = append(live, p)
+		}
+	}
+	clear(b.order[len(live):])
+	b.order, b.head = live, 0
+}
+
+// oldest returns the message received first still in the buffer, or nil.
+func (b *incomingBuffer) oldest() *pending {
+	for b.head < len(b.order) {
+		if p := b.order[b.head]; !p.gone {
+			return p
+		}
+		b.order[b.head] = nil
+		b.head++
+	}
+	b.order, b.head = b.order[:0], 0
+	return nil
+}
+
+// inOrder returns the buffered messages in arrival order (a new slice).
+func (b *incomingBuffer) inOrder() []*pending {
+	out := make([]*pending, 0, len(b.byID))
+	for _, p := range b.order[b.head:] {
+		if !p.gone {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// take removes a message that is being delivered.
+func (b *incomingBuffer) take(p *pending) {
+	delete(b.byID, p.msg.MessageID)
+	p.gone = true
 }
 
 // drop removes a message from the buffer without delivering it.
 func (b *incomingBuffer) drop(p *pending) {
 	delete(b.byID, p.msg.MessageID)
-	p.dropped = true
+	p.gone = true
 	for dep := range p.waitingFor {
 		ws := b.waiters[dep]
 		for i, w := range ws {
@@ -124,7 +178,7 @@ func (b *incomingBuffer) satisfy(id string, ready *readyQueue) {
 	}
 	delete(b.waiters, id)
 	for _, p := range ws {
-		if p.dropped {
+		if p.gone {
 			continue
 		}
 		if _, waiting := p.waitingFor[id]; !waiting {

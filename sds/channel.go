@@ -25,6 +25,11 @@ type channel struct {
 	outgoing outgoingBuffer
 	incoming incomingBuffer
 
+	// SDS-R: requests we will make (due at T_req) and responses we will
+	// give (due at T_resp).
+	outRepair repairBuffer
+	inRepair  repairBuffer
+
 	// Events are queued under mu and handed out by one dispatcher at a
 	// time, without mu held, so they keep their order.
 	outbox      []Event
@@ -141,15 +146,22 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message, format wire.Format) 
 func (c *channel) deliver(msg wire.Message) {
 	var ready readyQueue
 	c.deliverOne(msg, &ready)
+	c.deliverReady(&ready)
+}
+
+// deliverReady delivers the unblocked messages in ready and whatever they
+// unblock in turn.
+func (c *channel) deliverReady(ready *readyQueue) {
 	for ready.Len() > 0 {
-		p := heap.Pop(&ready).(*pending)
-		delete(c.incoming.byID, p.msg.MessageID)
-		c.deliverOne(p.msg, &ready)
+		p := heap.Pop(ready).(*pending)
+		c.incoming.take(p)
+		c.deliverOne(p.msg, ready)
 	}
 }
 
 func (c *channel) deliverOne(msg wire.Message, ready *readyQueue) {
 	msg.BloomFilter = nil
+	msg.RepairRequest = nil // served already; a rebroadcast must not repeat them
 	c.observeLamport(msg.LamportTimestamp)
 	c.log.add(&logEntry{msg: msg})
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
@@ -161,6 +173,7 @@ func (c *channel) deliverOne(msg wire.Message, ready *readyQueue) {
 func (c *channel) markMet(ids []string) {
 	var ready readyQueue
 	for _, id := range ids {
+		c.cancelRepairs(id)
 		if c.present(id) {
 			continue
 		}
@@ -171,11 +184,7 @@ func (c *channel) markMet(ids []string) {
 		c.filter.add(id, bloom.KeyOf(id))
 		c.incoming.satisfy(id, &ready)
 	}
-	for ready.Len() > 0 {
-		p := heap.Pop(&ready).(*pending)
-		delete(c.incoming.byID, p.msg.MessageID)
-		c.deliverOne(p.msg, &ready)
-	}
+	c.deliverReady(&ready)
 }
 
 // reset drops all protocol state but keeps the channel usable.
@@ -186,4 +195,6 @@ func (c *channel) reset(cfg *Config) {
 	c.met = newIDSet(cfg.MaxMessageHistory)
 	c.outgoing = newOutgoingBuffer()
 	c.incoming = newIncomingBuffer()
+	c.outRepair = repairBuffer{}
+	c.inRepair = repairBuffer{}
 }

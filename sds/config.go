@@ -24,6 +24,18 @@ const (
 	DefaultNumResponseGroups   = 1
 	DefaultMaxRepairRequests   = 3
 	DefaultRepairSweepInterval = 5 * time.Second
+
+	// Defaults of settings the Nim library does not have.
+
+	// DefaultPossiblyAckedResendInterval is twice DefaultResendInterval:
+	// a message some peer's bloom filter has shown is resent later.
+	DefaultPossiblyAckedResendInterval = 2 * DefaultResendInterval
+	// DefaultMaxDependencyWait exceeds the longest SDS-R round with the
+	// default window (T_req < tMax, then T_resp < tMax) plus a sync
+	// interval and sweeps.
+	DefaultMaxDependencyWait = 15 * time.Minute
+	DefaultMaxIncomingBuffer = 10000
+	DefaultMaxPendingRepairs = 1000
 	// MaxMessageSize is the largest content Wrap accepts (1 MiB, as Nim).
 	MaxMessageSize = 1 << 20
 )
@@ -45,16 +57,45 @@ type Config struct {
 	MaxMessageHistory int // delivered messages kept in the local log
 	MaxCausalHistory  int // log entries named in each outgoing message
 
-	ResendInterval      time.Duration
-	MaxResendAttempts   int
+	// ResendInterval is how long an unacknowledged outgoing message waits
+	// before the buffer sweep hands it back for rebroadcast
+	// (EventMessageResend); after MaxResendAttempts rebroadcasts it fails
+	// (EventMessageFailed) and leaves the buffer.
+	ResendInterval    time.Duration
+	MaxResendAttempts int
+	// PossiblyAckedResendInterval replaces ResendInterval for a "possibly
+	// acknowledged" message: one seen in fewer than BloomAckThreshold
+	// received bloom filters (RFC: resend those later than unacknowledged
+	// ones).
+	PossiblyAckedResendInterval time.Duration
+	// SyncMessageInterval spaces EventPeriodicSync while the periodic
+	// tasks run (one is emitted at once on start, as Nim does).
 	SyncMessageInterval time.Duration
+	// BufferSweepInterval spaces the runs of Sweep while the periodic
+	// tasks run.
 	BufferSweepInterval time.Duration
+
+	// MaxDependencyWait is how long a received message may wait for
+	// missing dependencies. The next sweep after that reports them lost
+	// (EventDependenciesLost, the RFC's "irretrievably lost") and applies
+	// OnLostDependencies.
+	MaxDependencyWait  time.Duration
+	OnLostDependencies LostDependencyPolicy
+	// MaxIncomingBuffer bounds the messages one channel keeps waiting for
+	// dependencies. A message arriving at a full buffer evicts the one
+	// received first (EventIncomingEvicted).
+	MaxIncomingBuffer int
 
 	RepairTMin          time.Duration // SDS-R request backoff window
 	RepairTMax          time.Duration
 	NumResponseGroups   int
 	MaxRepairRequests   int // repair requests attached to one message
 	RepairSweepInterval time.Duration
+	// MaxPendingRepairs bounds each of a channel's two SDS-R buffers
+	// (repair requests we will make, responses we will give). Entries
+	// beyond it are not created, so a peer naming endless unknown ids
+	// cannot grow them without limit.
+	MaxPendingRepairs int
 
 	// MaxContentSize bounds the content Wrap accepts.
 	MaxContentSize int
@@ -73,25 +114,30 @@ type Config struct {
 // DefaultConfig returns the Nim libsds defaults with an empty participant id.
 func DefaultConfig() Config {
 	return Config{
-		BloomCapacity:       DefaultBloomCapacity,
-		BloomErrorRate:      DefaultBloomErrorRate,
-		BloomAckThreshold:   1,
-		MaxMessageHistory:   DefaultMaxMessageHistory,
-		MaxCausalHistory:    DefaultMaxCausalHistory,
-		ResendInterval:      DefaultResendInterval,
-		MaxResendAttempts:   DefaultMaxResendAttempts,
-		SyncMessageInterval: DefaultSyncMessageInterval,
-		BufferSweepInterval: DefaultBufferSweepInterval,
-		RepairTMin:          DefaultRepairTMin,
-		RepairTMax:          DefaultRepairTMax,
-		NumResponseGroups:   DefaultNumResponseGroups,
-		MaxRepairRequests:   DefaultMaxRepairRequests,
-		RepairSweepInterval: DefaultRepairSweepInterval,
-		MaxContentSize:      MaxMessageSize,
-		WireFormat:          wire.FormatNim,
-		Limits:              wire.DefaultLimits(),
-		Clock:               SystemClock{},
-		Logger:              zerolog.Nop(),
+		BloomCapacity:               DefaultBloomCapacity,
+		BloomErrorRate:              DefaultBloomErrorRate,
+		BloomAckThreshold:           1,
+		MaxMessageHistory:           DefaultMaxMessageHistory,
+		MaxCausalHistory:            DefaultMaxCausalHistory,
+		ResendInterval:              DefaultResendInterval,
+		MaxResendAttempts:           DefaultMaxResendAttempts,
+		PossiblyAckedResendInterval: DefaultPossiblyAckedResendInterval,
+		SyncMessageInterval:         DefaultSyncMessageInterval,
+		BufferSweepInterval:         DefaultBufferSweepInterval,
+		MaxDependencyWait:           DefaultMaxDependencyWait,
+		OnLostDependencies:          LostDeliver,
+		MaxIncomingBuffer:           DefaultMaxIncomingBuffer,
+		RepairTMin:                  DefaultRepairTMin,
+		RepairTMax:                  DefaultRepairTMax,
+		NumResponseGroups:           DefaultNumResponseGroups,
+		MaxRepairRequests:           DefaultMaxRepairRequests,
+		RepairSweepInterval:         DefaultRepairSweepInterval,
+		MaxPendingRepairs:           DefaultMaxPendingRepairs,
+		MaxContentSize:              MaxMessageSize,
+		WireFormat:                  wire.FormatNim,
+		Limits:                      wire.DefaultLimits(),
+		Clock:                       SystemClock{},
+		Logger:                      zerolog.Nop(),
 	}
 }
 
@@ -115,6 +161,16 @@ func (c *Config) Validate() error {
 		return bad("ResendInterval must be positive, got %v", c.ResendInterval)
 	case c.MaxResendAttempts < 0:
 		return bad("MaxResendAttempts must not be negative, got %d", c.MaxResendAttempts)
+	case c.PossiblyAckedResendInterval <= 0:
+		return bad("PossiblyAckedResendInterval must be positive, got %v", c.PossiblyAckedResendInterval)
+	case c.MaxDependencyWait <= 0:
+		return bad("MaxDependencyWait must be positive, got %v", c.MaxDependencyWait)
+	case c.OnLostDependencies != LostDeliver && c.OnLostDependencies != LostDrop:
+		return bad("unknown OnLostDependencies %d", c.OnLostDependencies)
+	case c.MaxIncomingBuffer <= 0:
+		return bad("MaxIncomingBuffer must be positive, got %d", c.MaxIncomingBuffer)
+	case c.MaxPendingRepairs <= 0:
+		return bad("MaxPendingRepairs must be positive, got %d", c.MaxPendingRepairs)
 	case c.SyncMessageInterval <= 0:
 		return bad("SyncMessageInterval must be positive, got %v", c.SyncMessageInterval)
 	case c.BufferSweepInterval <= 0:
@@ -135,6 +191,31 @@ func (c *Config) Validate() error {
 		return bad("ParticipantID longer than %d bytes", c.limits().MaxIDBytes)
 	}
 	return nil
+}
+
+// LostDependencyPolicy says what becomes of a received message whose
+// dependencies stayed missing for MaxDependencyWait.
+type LostDependencyPolicy uint8
+
+const (
+	// LostDeliver delivers it anyway: the lost ids count as present from
+	// then on (as if marked met, but without entering the bloom filter:
+	// we do not have them), so it and whatever waits on it are delivered,
+	// and a later copy of a lost message is ignored as a duplicate.
+	LostDeliver LostDependencyPolicy = iota
+	// LostDrop drops it undelivered. Messages waiting on it then wait on
+	// its id, and are reported lost in their turn.
+	LostDrop
+)
+
+func (p LostDependencyPolicy) String() string {
+	switch p {
+	case LostDeliver:
+		return "deliver"
+	case LostDrop:
+		return "drop"
+	}
+	return fmt.Sprintf("LostDependencyPolicy(%d)", uint8(p))
 }
 
 // limits returns the decode limits with zero fields replaced by defaults.

@@ -17,4 +17,7 @@ var (
 	ErrDecode             = errors.New("sds: cannot decode message")
 	ErrClosed             = errors.New("sds: manager closed")
 	ErrInvalidConfig      = errors.New("sds: invalid configuration")
+	// ErrUnsupportedFormat: the operation cannot be expressed in the
+	// configured wire format (an ephemeral message in the Nim format).
+	ErrUnsupportedFormat = errors.New("sds: not supported by the wire format")
 )

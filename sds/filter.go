@@ -13,6 +13,10 @@ type localFilter interface {
 	add(id string, k bloom.Key)
 	appendWire(dst []byte) []byte
 	reset()
+	// clean rolls the filter over if it holds too many ids (Nim's
+	// cleanBloomFilter); add already does so, so this is a cheap no-op
+	// unless that ever changes.
+	clean()
 }
 
 func newLocalFilter(cfg *Config) (localFilter, error) {
@@ -36,6 +40,7 @@ type nimFilter struct{ r *bloom.Rolling }
 func (f nimFilter) add(id string, k bloom.Key)   { f.r.AddKey(id, k) }
 func (f nimFilter) appendWire(dst []byte) []byte { return f.r.Filter().AppendSerialized(dst) }
 func (f nimFilter) reset()                       { f.r.Reset() }
+func (f nimFilter) clean()                       { f.r.Clean() }
 
 // rfcFilter keeps the RFC filter at its fixed size (peers assume it) and
 // borrows the Nim rolling filter's id list to roll over at the same points.
@@ -58,6 +63,7 @@ func (f *rfcFilter) add(id string, k bloom.Key) {
 }
 func (f *rfcFilter) appendWire(dst []byte) []byte { return f.bits.AppendBytes(dst) }
 func (f *rfcFilter) reset()                       { f.ids.Reset(); f.bits.Reset() }
+func (f *rfcFilter) clean()                       {} // add rolls over, rebuilding bits
 
 // receivedFilter is a peer's filter decoded from a message.
 type receivedFilter interface {

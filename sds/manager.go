@@ -29,6 +29,16 @@ type Manager struct {
 
 	handler atomic.Pointer[EventHandler]
 	hints   atomic.Pointer[RetrievalHintProvider]
+
+	// Manager-wide events (EventPeriodicSync) are queued and dispatched
+	// like a channel's, in order, without a lock held.
+	evMu          sync.Mutex
+	evOutbox      []Event
+	evDispatching bool
+
+	taskMu       sync.Mutex // guards tasks and tasksRunning
+	tasks        *periodicTasks
+	tasksRunning bool
 }
 
 // NewManager validates cfg and returns a Manager with no channels.
@@ -200,12 +210,29 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	}
 
 	now := m.clock.Now()
+	msg := m.newMessage(ch, messageID, append([]byte(nil), content...), now)
+	out := msg.Append(dst, m.cfg.WireFormat)
+	msg.BloomFilter = nil
+	msg.RepairRequest = nil // sent once; a resend or repair must not repeat them
+
+	key := bloom.KeyOf(messageID)
+	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
+	ch.filter.add(messageID, key)
+	ch.log.add(&logEntry{msg: msg})
+	return out, nil
+}
+
+// newMessage builds a message to send on ch: the next Lamport timestamp,
+// the newest MaxCausalHistory log entries, the due SDS-R repair requests
+// and the bloom filter as it stands (in ch's scratch buffer: valid until
+// the filter is next serialized).
+func (m *Manager) newMessage(ch *channel, id string, content []byte, now time.Time) wire.Message {
 	msg := wire.Message{
-		MessageID:        messageID,
+		MessageID:        id,
 		LamportTimestamp: ch.nextLamport(now),
 		HasLamport:       true,
-		ChannelID:        channelID,
-		Content:          append([]byte(nil), content...),
+		ChannelID:        ch.id,
+		Content:          content,
 		SenderID:         m.cfg.ParticipantID,
 	}
 	ch.scratchLog = ch.log.newest(m.cfg.MaxCausalHistory, ch.scratchLog[:0])
@@ -216,17 +243,10 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 			ch.scratchLog[i] = nil
 		}
 	}
-	// The filter goes out as it stands before this message joins it.
+	msg.RepairRequest = m.takeRepairRequests(ch, now)
 	ch.scratchBloom = ch.filter.appendWire(ch.scratchBloom[:0])
 	msg.BloomFilter = ch.scratchBloom
-	out := msg.Append(dst, m.cfg.WireFormat)
-	msg.BloomFilter = nil
-
-	key := bloom.KeyOf(messageID)
-	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
-	ch.filter.add(messageID, key)
-	ch.log.add(&logEntry{msg: msg})
-	return out, nil
+	return msg
 }
 
 // fetchHints asks the retrieval-hint provider, with ch unlocked, for the
@@ -366,10 +386,21 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	}
 	defer m.unlockAndDispatch(ch)
 
+	now := m.clock.Now()
 	if res.Kind == KindSync {
-		m.reviewAcks(ch, &msg, format) // sync ids need not be unique: no duplicate check
+		// Sync ids need not be unique: no duplicate check, and the id
+		// cancels no repair. Its acknowledgements count, and (SDS-R, as
+		// the RFC sends repair requests on sync messages) so do its repair
+		// requests and what its causal history shows missing.
+		m.reviewAcks(ch, &msg, format)
+		m.handleRepairRequests(ch, msg.RepairRequest, now)
+		res.MissingDeps = m.syncMissing(ch, &msg)
+		m.scheduleRepairs(ch, res.MissingDeps, now)
 		return res, nil
 	}
+	// SDS-R: the message itself is here, whether new or not: no request or
+	// response for it is needed any more.
+	ch.cancelRepairs(msg.MessageID)
 	if ch.present(msg.MessageID) {
 		// Delivered already, or the application said it has it.
 		res.Duplicate = true
@@ -384,6 +415,8 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	m.reviewAcks(ch, &msg, format)
 	msg.BloomFilter = nil // it aliases b
+	m.handleRepairRequests(ch, msg.RepairRequest, now)
+	msg.RepairRequest = nil // served; never stored or rebroadcast
 
 	var waitFor map[string]struct{}
 	for _, dep := range msg.CausalHistory {
@@ -408,7 +441,21 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		res.Delivered = true
 		return res, nil
 	}
-	ch.incoming.add(&pending{msg: msg, waitingFor: waitFor, receivedAt: m.clock.Now()})
+	if ch.incoming.len() >= m.cfg.MaxIncomingBuffer {
+		if ev := m.evictOldest(ch); ev != nil {
+			if _, waits := waitFor[ev.msg.MessageID]; waits {
+				// It was counted as on its way; it is missing now.
+				for _, dep := range msg.CausalHistory {
+					if dep.MessageID == ev.msg.MessageID {
+						res.MissingDeps = append(res.MissingDeps, dep)
+						break
+					}
+				}
+			}
+		}
+	}
+	ch.incoming.add(&pending{msg: msg, waitingFor: waitFor, receivedAt: now})
+	m.scheduleRepairs(ch, res.MissingDeps, now)
 	if len(res.MissingDeps) > 0 {
 		ch.emit(Event{
 			Kind:        EventMissingDependencies,
@@ -418,6 +465,42 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		})
 	}
 	return res, nil
+}
+
+// evictOldest drops the message received first from a full incoming
+// buffer and reports it.
+func (m *Manager) evictOldest(ch *channel) *pending {
+	p := ch.incoming.oldest()
+	if p == nil {
+		return nil
+	}
+	ch.incoming.drop(p)
+	m.log.Debug().Str("channel", ch.id).Str("message", p.msg.MessageID).Msg("incoming buffer full; evicted the oldest message")
+	ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: p.msg.MessageID})
+	return p
+}
+
+// syncMissing lists the entries of a sync message's causal history that
+// are neither delivered nor buffered here.
+func (m *Manager) syncMissing(ch *channel, msg *wire.Message) []wire.HistoryEntry {
+	var out []wire.HistoryEntry
+	for i, dep := range msg.CausalHistory {
+		id := dep.MessageID
+		if id == "" || ch.present(id) || ch.incoming.byID[id] != nil {
+			continue
+		}
+		dup := false
+		for _, prev := range msg.CausalHistory[:i] {
+			if prev.MessageID == id {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, dep)
+		}
+	}
+	return out
 }
 
 // missingOf lists what a buffered message still waits for that is not
@@ -498,8 +581,8 @@ func (m *Manager) Reset() error {
 	return nil
 }
 
-// Close releases all state; later calls return ErrClosed. Close is
-// idempotent.
+// Close stops the periodic tasks and releases all state; later calls
+// return ErrClosed. Close is idempotent.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	old := m.channels
@@ -510,6 +593,7 @@ func (m *Manager) Close() error {
 		ch.removed = true
 		ch.mu.Unlock()
 	}
+	m.StopPeriodicTasks()
 	return nil
 }
 
@@ -548,6 +632,10 @@ type ChannelState struct {
 	MessageHistory   []string // local log, oldest first
 	Outgoing         []OutgoingMessage
 	Incoming         []IncomingMessage
+	// SDS-R, each in due order: requests we will attach to outgoing
+	// messages (Due is T_req) and responses we will give (Due is T_resp).
+	RepairRequests  []RepairEntry
+	RepairResponses []RepairEntry
 }
 
 // ChannelState returns a copy of a channel's state; ok is false for an
@@ -579,5 +667,7 @@ func (m *Manager) ChannelState(channelID string) (state ChannelState, ok bool) {
 		state.Incoming = append(state.Incoming, in)
 	}
 	sort.Slice(state.Incoming, func(i, j int) bool { return state.Incoming[i].MessageID < state.Incoming[j].MessageID })
+	state.RepairRequests = ch.outRepair.sorted()
+	state.RepairResponses = ch.inRepair.sorted()
 	return state, true
 }

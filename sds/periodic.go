@@ -1,0 +1,329 @@
+package sds
+
+import (
+	"bytes"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// Time-driven work. Sweep and RepairSweep each do one deterministic pass
+// at Config.Clock's current time; StartPeriodicTasks runs them (and the
+// periodic sync signal) from one goroutine on the clock's timers. An
+// application may instead call them itself on its own schedule.
+
+// Sweep does one pass of the buffer sweep over every channel:
+//
+//   - Resend: an outgoing message unacknowledged for ResendInterval
+//     (PossiblyAckedResendInterval once a received bloom filter showed it)
+//     is handed back for rebroadcast (EventMessageResend, with the stored
+//     message re-encoded with the channel's current bloom filter), up to
+//     MaxResendAttempts times; after that it leaves the buffer
+//     (EventMessageFailed).
+//   - Lost dependencies: a buffered message that has waited
+//     MaxDependencyWait for dependencies that are not themselves buffered
+//     gives up on them (EventDependenciesLost) and is delivered or dropped
+//     as OnLostDependencies says. One waiting only for buffered messages
+//     follows their fate. Still-missing dependencies of the other buffered
+//     messages that have no pending SDS-R request get one again (with a
+//     fresh T_req): a request, or its answer, may have been lost.
+//   - The bloom filter rolls over if it holds too many ids.
+func (m *Manager) Sweep() {
+	now := m.clock.Now()
+	for _, ch := range m.channelList() {
+		ch.mu.Lock()
+		if ch.removed {
+			ch.mu.Unlock()
+			continue
+		}
+		m.sweepOutgoing(ch, now)
+		m.sweepIncoming(ch, now)
+		ch.filter.clean()
+		m.unlockAndDispatch(ch)
+	}
+}
+
+// RepairSweep does one SDS-R pass over every channel: each response whose
+// T_resp has come is handed to the application (EventRepairReady with the
+// message's wire bytes, re-encoded from the local log without a bloom
+// filter; one whose message has left the log meanwhile is dropped), and
+// requests more than RepairTMax past their T_req are dropped.
+func (m *Manager) RepairSweep() {
+	now := m.clock.Now()
+	for _, ch := range m.channelList() {
+		ch.mu.Lock()
+		if ch.removed {
+			ch.mu.Unlock()
+			continue
+		}
+		m.sweepRepairs(ch, now)
+		m.unlockAndDispatch(ch)
+	}
+}
+
+// channelList returns the channels in no particular order.
+func (m *Manager) channelList() []*channel {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*channel, 0, len(m.channels))
+	for _, ch := range m.channels {
+		out = append(out, ch)
+	}
+	return out
+}
+
+func (m *Manager) sweepOutgoing(ch *channel, now time.Time) {
+	if ch.outgoing.len() == 0 {
+		return
+	}
+	defer ch.outgoing.compact()
+	var filter []byte // serialized once per sweep, on the first resend
+	for i := range ch.outgoing.slots {
+		e := ch.outgoing.slots[i].e
+		if e == nil {
+			continue
+		}
+		wait := m.cfg.ResendInterval
+		if e.sightings > 0 {
+			wait = m.cfg.PossiblyAckedResendInterval
+		}
+		if now.Sub(e.sentAt) < wait {
+			continue
+		}
+		if e.attempts >= m.cfg.MaxResendAttempts {
+			ch.outgoing.remove(e)
+			ch.emit(Event{Kind: EventMessageFailed, ChannelID: ch.id, MessageID: e.msg.MessageID})
+			continue
+		}
+		e.attempts++
+		e.sentAt = now
+		if filter == nil {
+			filter = ch.filter.appendWire(nil)
+		}
+		msg := e.msg
+		msg.BloomFilter = filter
+		ch.emit(Event{
+			Kind: EventMessageResend, ChannelID: ch.id, MessageID: e.msg.MessageID,
+			Payload: msg.Append(nil, m.cfg.WireFormat), Attempt: e.attempts,
+		})
+	}
+}
+
+func (m *Manager) sweepIncoming(ch *channel, now time.Time) {
+	if ch.incoming.len() == 0 {
+		return
+	}
+	var ready readyQueue
+	for _, p := range ch.incoming.inOrder() {
+		if p.gone {
+			continue // delivered or dropped earlier in this pass
+		}
+		expired := now.Sub(p.receivedAt) >= m.cfg.MaxDependencyWait
+		var lost []string
+		var missing []wire.HistoryEntry
+		for _, dep := range p.msg.CausalHistory {
+			if _, waits := p.waitingFor[dep.MessageID]; !waits || ch.incoming.byID[dep.MessageID] != nil {
+				continue
+			}
+			if expired {
+				if !containsString(lost, dep.MessageID) {
+					lost = append(lost, dep.MessageID)
+				}
+			} else if ch.outRepair.get(dep.MessageID) == nil {
+				missing = append(missing, dep)
+			}
+		}
+		if len(lost) == 0 {
+			m.scheduleRepairs(ch, missing, now)
+			continue
+		}
+		ch.emit(Event{Kind: EventDependenciesLost, ChannelID: ch.id, MessageID: p.msg.MessageID, Lost: lost})
+		if m.cfg.OnLostDependencies == LostDrop {
+			ch.incoming.drop(p)
+			for _, id := range lost {
+				if len(ch.incoming.waiters[id]) == 0 {
+					ch.outRepair.remove(id) // nothing waits for it any more
+				}
+			}
+			continue
+		}
+		// LostDeliver: the lost ids count as present from now on; this
+		// message and whatever else waited only for them are delivered.
+		for _, id := range lost {
+			ch.cancelRepairs(id)
+			ch.met.add(id)
+			ch.incoming.satisfy(id, &ready)
+		}
+		ch.deliverReady(&ready)
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) sweepRepairs(ch *channel, now time.Time) {
+	for e := ch.inRepair.peek(); e != nil && !e.due.After(now); e = ch.inRepair.peek() {
+		ch.inRepair.pop()
+		le := ch.log.get(e.entry.MessageID)
+		if le == nil {
+			continue // evicted from the log since: nothing to send
+		}
+		msg := le.msg // no bloom filter, no repair requests
+		ch.emit(Event{
+			Kind: EventRepairReady, ChannelID: ch.id, MessageID: msg.MessageID,
+			Payload: msg.Append(nil, m.cfg.WireFormat),
+		})
+	}
+	for e := ch.outRepair.peek(); e != nil && now.Sub(e.due) > m.cfg.RepairTMax; e = ch.outRepair.peek() {
+		ch.outRepair.pop()
+	}
+}
+
+// emitManager queues a manager-wide event and dispatches the queue unless
+// another goroutine is doing so (it will pick this one up, in order).
+func (m *Manager) emitManager(e Event) {
+	m.evMu.Lock()
+	m.evOutbox = append(m.evOutbox, e)
+	if m.evDispatching {
+		m.evMu.Unlock()
+		return
+	}
+	m.evDispatching = true
+	for len(m.evOutbox) > 0 {
+		batch := m.evOutbox
+		m.evOutbox = nil
+		m.evMu.Unlock()
+		h := m.handler.Load()
+		for i := range batch {
+			if h != nil {
+				m.callHandler(*h, batch[i])
+			}
+		}
+		m.evMu.Lock()
+	}
+	m.evDispatching = false
+	m.evMu.Unlock()
+}
+
+// periodicTasks is one run of the periodic goroutine.
+type periodicTasks struct {
+	stop chan struct{} // closed to ask the goroutine to end
+	done chan struct{} // closed when it has ended
+	gid  atomic.Uint64 // the goroutine's id, to recognise calls from its handlers
+}
+
+// StartPeriodicTasks starts the time-driven work on one goroutine, timed
+// by Config.Clock: EventPeriodicSync at once and then every
+// SyncMessageInterval, Sweep every BufferSweepInterval and RepairSweep
+// every RepairSweepInterval (each interval counted from the end of the
+// previous run). Starting tasks that run is a no-op; after Close it
+// returns ErrClosed. Event handlers called by these tasks run on that
+// goroutine.
+func (m *Manager) StartPeriodicTasks() error {
+	m.taskMu.Lock()
+	defer m.taskMu.Unlock()
+	m.mu.RLock()
+	closed := m.closed
+	m.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if m.tasksRunning {
+		return nil
+	}
+	t := &periodicTasks{stop: make(chan struct{}), done: make(chan struct{})}
+	m.tasks, m.tasksRunning = t, true
+	go m.runPeriodic(t)
+	return nil
+}
+
+// StopPeriodicTasks stops the time-driven work and returns once its
+// goroutine has ended. Called from an event handler that goroutine is
+// running, it cannot wait for it: it returns at once, and the goroutine
+// ends as soon as the handler returns, without starting more work.
+// Stopping tasks that do not run is a no-op.
+func (m *Manager) StopPeriodicTasks() {
+	m.taskMu.Lock()
+	t, running := m.tasks, m.tasksRunning
+	m.tasksRunning = false
+	m.taskMu.Unlock()
+	if t == nil {
+		return
+	}
+	if running {
+		close(t.stop)
+	}
+	if t.gid.Load() == goroutineID() {
+		return
+	}
+	<-t.done
+}
+
+func (m *Manager) runPeriodic(t *periodicTasks) {
+	defer close(t.done)
+	t.gid.Store(goroutineID())
+	stopped := func() bool {
+		select {
+		case <-t.stop:
+			return true
+		default:
+			return false
+		}
+	}
+	m.emitManager(Event{Kind: EventPeriodicSync}) // Nim signals once on start
+	clk := m.clock
+	sweep := clk.NewTimer(m.cfg.BufferSweepInterval)
+	defer sweep.Stop()
+	syncTimer := clk.NewTimer(m.cfg.SyncMessageInterval)
+	defer syncTimer.Stop()
+	repair := clk.NewTimer(m.cfg.RepairSweepInterval)
+	defer repair.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-sweep.C():
+			if stopped() {
+				return
+			}
+			m.Sweep()
+			sweep.Reset(m.cfg.BufferSweepInterval)
+		case <-syncTimer.C():
+			if stopped() {
+				return
+			}
+			m.emitManager(Event{Kind: EventPeriodicSync})
+			syncTimer.Reset(m.cfg.SyncMessageInterval)
+		case <-repair.C():
+			if stopped() {
+				return
+			}
+			m.RepairSweep()
+			repair.Reset(m.cfg.RepairSweepInterval)
+		}
+	}
+}
+
+// goroutineID returns the calling goroutine's id, read from its stack
+// header ("goroutine 42 [running]:"). StopPeriodicTasks uses it to tell a
+// call from the task goroutine's own event handlers, which must not wait
+// for that goroutine to end.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
+}
