@@ -8,7 +8,14 @@
 // wire message, acknowledges our own outgoing messages, and delivers it (and
 // everything it unblocks) in causal order once its dependencies are met.
 //
+// Time-driven work (resending unacknowledged messages, giving up on
+// dependencies that never arrive, the periodic sync signal and the SDS-R
+// repair sweep) is done by Sweep and RepairSweep, one deterministic pass
+// each, which StartPeriodicTasks runs on the Clock's timers; WrapSync and
+// WrapEphemeral build the RFC's sync and ephemeral messages.
+//
 // The core does no I/O of its own: time comes from a Clock, and events are
 // handed to an EventHandler without any internal lock held, so handlers may
-// call back into the Manager.
+// call back into the Manager. Bytes to broadcast that the core produces on
+// its own (a resend, a repair) come out as events too.
 package sds

@@ -308,7 +308,9 @@ type UnwrapResult struct {
 	// MissingDeps lists causal dependencies this participant has not seen;
 	// the message waits in the incoming buffer until they arrive or are
 	// marked met. Dependencies that are themselves waiting in the buffer
-	// are not listed: they are here already.
+	// are not listed: they are here already. For a sync message, the
+	// entries of its causal history this participant lacks (nothing waits
+	// for them; SDS-R requests them).
 	MissingDeps []wire.HistoryEntry
 	// Delivered reports whether the message was delivered by this call.
 	Delivered bool
@@ -326,8 +328,9 @@ type MessageKind uint8
 const (
 	// KindRegular is a content message, delivered in causal order.
 	KindRegular MessageKind = iota
-	// KindSync has empty content: only its acknowledgements are processed;
-	// it is never delivered, logged or added to the bloom filter.
+	// KindSync has empty content: its acknowledgements are processed, and
+	// (SDS-R) its repair requests and the entries of its causal history we
+	// lack; it is never delivered, logged or added to the bloom filter.
 	KindSync
 	// KindEphemeral carries no Lamport timestamp (RFC format only): it is
 	// delivered at once and never buffered, logged or acknowledged.
@@ -386,8 +389,8 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	}
 	defer m.unlockAndDispatch(ch)
 
-	now := m.clock.Now()
 	if res.Kind == KindSync {
+		now := m.clock.Now()
 		// Sync ids need not be unique: no duplicate check, and the id
 		// cancels no repair. Its acknowledgements count, and (SDS-R, as
 		// the RFC sends repair requests on sync messages) so do its repair
@@ -415,8 +418,10 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	m.reviewAcks(ch, &msg, format)
 	msg.BloomFilter = nil // it aliases b
-	m.handleRepairRequests(ch, msg.RepairRequest, now)
-	msg.RepairRequest = nil // served; never stored or rebroadcast
+	if len(msg.RepairRequest) > 0 {
+		m.handleRepairRequests(ch, msg.RepairRequest, m.clock.Now())
+		msg.RepairRequest = nil // served; never stored or rebroadcast
+	}
 
 	var waitFor map[string]struct{}
 	for _, dep := range msg.CausalHistory {
@@ -454,6 +459,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 			}
 		}
 	}
+	now := m.clock.Now()
 	ch.incoming.add(&pending{msg: msg, waitingFor: waitFor, receivedAt: now})
 	m.scheduleRepairs(ch, res.MissingDeps, now)
 	if len(res.MissingDeps) > 0 {
