@@ -222,10 +222,10 @@ type periodicTasks struct {
 }
 
 // StartPeriodicTasks starts the time-driven work on one goroutine, timed
-// by Config.Clock: EventPeriodicSync at once and then every
-// SyncMessageInterval, Sweep every BufferSweepInterval and RepairSweep
-// every RepairSweepInterval (each interval counted from the end of the
-// previous run). Starting tasks that run is a no-op; after Close it
+// by Config.Clock: EventPeriodicSync, Sweep and RepairSweep at once, as
+// Nim does, and then every SyncMessageInterval, BufferSweepInterval and
+// RepairSweepInterval respectively (each interval counted from the end of
+// the previous run). Starting tasks that run is a no-op; after Close it
 // returns ErrClosed. Event handlers called by these tasks run on that
 // goroutine.
 func (m *Manager) StartPeriodicTasks() error {
@@ -279,7 +279,13 @@ func (m *Manager) runPeriodic(t *periodicTasks) {
 			return false
 		}
 	}
-	m.emitManager(Event{Kind: EventPeriodicSync}) // Nim signals once on start
+	// As Nim, every task runs once at start, then after each interval.
+	m.emitManager(Event{Kind: EventPeriodicSync})
+	if stopped() {
+		return
+	}
+	m.Sweep()
+	m.RepairSweep()
 	clk := m.clock
 	sweep := clk.NewTimer(m.cfg.BufferSweepInterval)
 	defer sweep.Stop()
