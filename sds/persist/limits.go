@@ -1,0 +1,76 @@
+package persist
+
+import "github.com/libsds-go/libsds/sds/wire"
+
+// Limits bound what decoding one blob may cost; blobs are untrusted input
+// (a corrupted file, a blob imported from elsewhere). Decoding allocates in
+// proportion to the input, which is itself bounded. A zero (or negative)
+// field means its default.
+type Limits struct {
+	// Wire bounds every embedded SDS message (and the length of a cached
+	// message and the ids, hints and sender ids of history entries: ids at
+	// most Wire.MaxIDBytes, hints at most Wire.MaxHintBytes).
+	Wire wire.Limits
+	// MaxBlobBytes bounds a whole ChannelMeta, NimChannelData or
+	// HistoryUpdate blob. Default 1 GiB: the Nim ChannelMeta at 2,000
+	// unacknowledged messages carrying the default 18.8 KB bloom filter is
+	// about 38 MB.
+	MaxBlobBytes int
+	// MaxRecordBytes bounds one record (an UnacknowledgedMessage,
+	// IncomingMessage, OutgoingRepairKV or IncomingRepairKV blob). Default
+	// twice the largest wire message plus 64 KiB (an IncomingRepairKV holds
+	// a cached message beside its entry).
+	MaxRecordBytes int
+	// MaxMissingDeps bounds the missing dependencies of one incoming
+	// message. Default 1024 (wire.DefaultMaxHistoryEntries: they come from
+	// one message's causal history).
+	MaxMissingDeps int
+	// MaxEntries bounds the entries of one repeated field of a blob (each
+	// buffer of a ChannelMeta, the history of a NimChannelData, the appends
+	// or the evictions of a HistoryUpdate). Default 1<<20.
+	MaxEntries int
+}
+
+// Default limits.
+const (
+	DefaultMaxBlobBytes   = 1 << 30
+	DefaultMaxRecordBytes = 2*wire.DefaultMaxMessageBytes + 64<<10
+	DefaultMaxMissingDeps = wire.DefaultMaxHistoryEntries
+	DefaultMaxEntries     = 1 << 20
+)
+
+// DefaultLimits returns the default limits.
+func DefaultLimits() Limits { return Limits{}.norm() }
+
+func (l Limits) norm() Limits {
+	l.Wire = wireNorm(l.Wire)
+	if l.MaxBlobBytes <= 0 {
+		l.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	if l.MaxRecordBytes <= 0 {
+		l.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if l.MaxMissingDeps <= 0 {
+		l.MaxMissingDeps = DefaultMaxMissingDeps
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	return l
+}
+
+// wireNorm fills the wire limits this package reads itself (wire.Decode
+// applies its own defaults to the rest).
+func wireNorm(w wire.Limits) wire.Limits {
+	d := wire.DefaultLimits()
+	if w.MaxMessageBytes <= 0 {
+		w.MaxMessageBytes = d.MaxMessageBytes
+	}
+	if w.MaxIDBytes <= 0 {
+		w.MaxIDBytes = d.MaxIDBytes
+	}
+	if w.MaxHintBytes <= 0 {
+		w.MaxHintBytes = d.MaxHintBytes
+	}
+	return w
+}
