@@ -13,7 +13,10 @@ import (
 //
 // Contract (RunBackendTests in package persisttest checks it):
 //   - Each call is atomic: it happens entirely or (when it returns an error)
-//     not at all. When it returns nil the change is stored; for a durable
+//     not at all. An error means nothing changed (Writer relies on it to
+//     drop what was never stored instead of keeping tombstones); a backend
+//     that cannot tell must not report the write as failed only to have it
+//     apply later. When it returns nil the change is stored; for a durable
 //     backend, it survives a crash from then on.
 //   - A backend is safe for concurrent use by multiple goroutines. Calls
 //     for one channel are issued one at a time by the caller.

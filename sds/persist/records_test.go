@@ -352,3 +352,19 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The snapshot vector is a codec sample, not a real channel state: its
+// "in1" is both buffered and delivered, which Validate refuses.
+func TestValidateFlagsVectorSample(t *testing.T) {
+	cd, err := ImportNim(vectors.Hex(snapshotVectors(t).Snapshot.ChannelDataHex), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate("c1", cd, Limits{}); !errors.Is(err, ErrContract) || !strings.Contains(err.Error(), `"in1"`) {
+		t.Fatalf("%v", err)
+	}
+	delete(cd.Records, IncomingKey("in1"))
+	if err := Validate("c1", cd, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+}
