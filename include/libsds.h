@@ -1,0 +1,338 @@
+/*
+ * libsds.h - C ABI of libsds, the SDS (Scalable Data Sync) library.
+ *
+ * Hand-written. The Go implementation (github.com/libsds-go/libsds, package
+ * ffi) compiles its C entry points against this very file, so a signature
+ * that drifts from what the library implements is a compile error.
+ *
+ * Part 1 is a drop-in for the Nim libsds (logos-messaging/nim-sds,
+ * library/libsds.h): the same nine functions with the same signatures, return
+ * codes, argument checks and callback payloads. A program built against the
+ * Nim header runs unchanged against this library.
+ *
+ * Part 2 holds additions of this library, all prefixed "Sds" as well.
+ *
+ * -------------------------------------------------------------------------
+ * Threading and callbacks (both parts)
+ * -------------------------------------------------------------------------
+ *
+ * Every function may be called from any thread, on the same or on different
+ * managers at once, and from inside any callback of this library (a callback
+ * runs with no library lock held).
+ *
+ * Callbacks run synchronously, on a thread inside a call into the library,
+ * before that call returns:
+ *
+ *  - The result callback (the SdsCallBack argument of an int-returning
+ *    function) runs exactly once, on the calling thread, before the function
+ *    returns - except when the function returns RET_ERR for an invalid
+ *    context or RET_MISSING_CALLBACK, which call nothing. (The Nim library
+ *    runs it later on its own thread; callers that wait for it work with
+ *    both.)
+ *  - Events run on the thread whose call caused them (an unwrap that
+ *    delivers messages raises "message_ready" before its result callback).
+ *    One exception keeps a channel's events in order: while one thread is
+ *    delivering a channel's events, events of that channel caused meanwhile
+ *    by other threads are delivered by that thread, right after. An event
+ *    caused by a call made from inside an event callback is delivered after
+ *    that callback returns.
+ *  - The retrieval-hint provider runs on the thread that is wrapping.
+ *
+ * -------------------------------------------------------------------------
+ * Buffers handed to callbacks
+ * -------------------------------------------------------------------------
+ *
+ * The msg buffer of an SdsCallBack (results, error messages and events) is
+ * owned by the library: never free it. It holds len bytes followed by a NUL
+ * (msg[len] == 0; the NUL is not counted in len). It stays readable after
+ * the callback returns - and after the call that produced it returns - at
+ * least until the same thread's next call into the library on the same
+ * manager has returned; after that it survives at least 16 more calls on
+ * that manager (from any thread) before it is released. Cleaning the manager
+ * up releases all of its buffers once no call on it is running any more.
+ * Copy what you need for longer.
+ *
+ * So the pattern of sds-go-bindings - keep the msg pointer in the callback,
+ * read it once the call has returned - is safe, as long as the same thread
+ * does not first make another call on the same manager (and the manager is
+ * not cleaned up meanwhile).
+ *
+ * A result with no payload is an empty, non-NULL string (len 0), except
+ * SdsCleanupReliabilityManager, which passes msg == NULL (as Nim does).
+ * Buffers of a manager creation that failed live until 16 later failed
+ * creations.
+ *
+ * Buffers passed TO the library (message, ids, config) are only read during
+ * the call; the library keeps copies of what it needs.
+ */
+#ifndef __libsds__
+#define __libsds__
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The values returned by the int-returning functions (and passed as
+ * callerRet to callbacks). */
+#define RET_OK                0
+#define RET_ERR               1
+#define RET_MISSING_CALLBACK  2
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* callerRet is RET_OK or RET_ERR; msg/len are described above ("Buffers
+ * handed to callbacks"); userData is the pointer registered with the
+ * callback, passed back untouched. */
+typedef void (*SdsCallBack) (int callerRet, const char* msg, size_t len, void* userData);
+
+/* Asked, while wrapping, for the retrieval hint of a message id this
+ * manager logged (for example a transport-level message hash). The host
+ * stores a buffer it allocated with malloc() in *hint and its length in
+ * *hintLen, or leaves *hint NULL for "no hint". The library takes ownership
+ * and releases the buffer with free() (even when *hintLen is 0). messageId
+ * is NUL-terminated and valid during the call only. A non-empty hint is
+ * cached: the provider is asked again only for entries that got none. */
+typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, size_t* hintLen, void* userData);
+
+
+/* =========================================================================
+ * Part 1: the Nim libsds functions
+ * =========================================================================
+ *
+ * Common rules of the int-returning functions, checked in this order:
+ *  1. ctx that is NULL, was never returned by a constructor, or was already
+ *     cleaned up: return RET_ERR, call nothing. (A ctx value is not reused
+ *     for another manager for the next 8 million creations.)
+ *  2. callback NULL: return RET_MISSING_CALLBACK.
+ *  3. invalid arguments: callback(RET_ERR, "<reason>"), return RET_ERR.
+ *  4. the operation itself fails (duplicate message id, undecodable
+ *     message, unknown channel, ...): callback(RET_ERR, "<reason>"), and the
+ *     function returns RET_OK - the Nim library's behaviour, kept.
+ *  5. success: callback(RET_OK, <result>), return RET_OK.
+ *
+ * Events arrive at the event callback with callerRet RET_OK and this JSON
+ * (keys in this order, no whitespace; strings escaped as Nim's std/json
+ * does; byte strings in standard base64 with padding):
+ *   {"messageId":"m1","channelId":"c1","eventType":"message_ready"}
+ *     a received message was delivered (its dependencies are met);
+ *   {"messageId":"m1","channelId":"c1","eventType":"message_sent"}
+ *     a peer acknowledged our message m1;
+ *   {"eventType":"missing_dependencies","messageId":"m2","channelId":"c1",
+ *    "missingDeps":[{"messageId":"m1","retrievalHint":"<base64>"}]}
+ *     m2 waits for messages this participant has not seen;
+ *   {"eventType":"periodic_sync"} and
+ *   {"eventType":"repair_ready","channelId":"c1","message":"<base64>"}
+ *     are reserved for the periodic tasks (SdsStartPeriodicTasks).
+ */
+
+/* Creates a manager with the Nim library's defaults and an empty
+ * participant id (which disables SDS-R; see
+ * SdsNewReliabilityManagerWithConfig). Returns the context, after calling
+ * callback(RET_OK, "", 0, userData). Returns NULL, calling nothing, when
+ * callback is NULL. */
+void* SdsNewReliabilityManager(SdsCallBack callback, void* userData);
+
+/* Routes this manager's events to callback with userData (NULL callback:
+ * events are dropped). Takes effect for events raised after it returns.
+ * Invalid ctx: ignored. */
+void SdsSetEventCallback(void* ctx, SdsCallBack callback, void* userData);
+
+/* Sets the retrieval-hint provider (NULL: no hints). Invalid ctx: ignored. */
+void SdsSetRetrievalHintProvider(void* ctx, SdsRetrievalHintProvider callback, void* userData);
+
+/* Destroys the manager: callback(RET_OK, NULL, 0, userData). The context is
+ * invalid from then on; calls on it still running finish normally. */
+int SdsCleanupReliabilityManager(void* ctx, SdsCallBack callback, void* userData);
+
+/* Forgets every channel and all its state. Result: "" on success. */
+int SdsResetReliabilityManager(void* ctx, SdsCallBack callback, void* userData);
+
+/* Wraps message (messageLen bytes; must not be empty, at most 1 MiB by
+ * default) for broadcast on channelId under messageId (unique on that
+ * channel). The message joins the outgoing buffer until a peer
+ * acknowledges it ("message_sent").
+ * Argument errors: message NULL with messageLen > 0, messageId NULL,
+ * channelId NULL or "".
+ * Result: the wire bytes as decimal numbers joined by commas,
+ * "10,2,109,49,...". See SdsWrapOutgoingMessageBinary for raw bytes. */
+int SdsWrapOutgoingMessage(void* ctx,
+                    void* message,
+                    size_t messageLen,
+                    const char* messageId,
+                    const char* channelId,
+                    SdsCallBack callback,
+                    void* userData);
+
+/* Processes a received wire message (either wire format). Argument error:
+ * message NULL with messageLen > 0.
+ * Result: JSON {"message":[104,105],"channelId":"c1",
+ *   "missingDeps":[{"messageId":"m0","retrievalHint":"<base64>"}]}
+ * with the content as an array of byte values; missingDeps lists the
+ * dependencies this participant has not seen ([] when none). Delivery is
+ * reported by "message_ready" events. See SdsUnwrapReceivedMessageBinary. */
+int SdsUnwrapReceivedMessage(void* ctx,
+                    void* message,
+                    size_t messageLen,
+                    SdsCallBack callback,
+                    void* userData);
+
+/* Tells the manager the host obtained these messages some other way: they
+ * count as present from now on, and what waited on them is delivered.
+ * Argument errors: messageIDs NULL with count > 0, a NULL entry, channelId
+ * NULL or "". An unknown channel fails the operation. Result: "". */
+int SdsMarkDependenciesMet(void* ctx,
+                    char** messageIDs,
+                    size_t count,
+                    const char* channelId,
+                    SdsCallBack callback,
+                    void* userData);
+
+/* Starts the time-driven work: resending, buffer sweeps, periodic sync and
+ * the SDS-R sweep. Result: "". */
+int SdsStartPeriodicTasks(void* ctx, SdsCallBack callback, void* userData);
+
+
+/* =========================================================================
+ * Part 2: additions of this library
+ * ========================================================================= */
+
+/* The library's version, "major.minor.patch". SdsVersion() returns the
+ * version of the library actually loaded (a static string; do not free). */
+#define SDS_VERSION "0.1.0"
+const char* SdsVersion(void);
+
+/* Releases a buffer this library allocated for the host: the results of the
+ * *Binary functions and their error messages. NULL is ignored. Never pass
+ * it a msg buffer of a callback. */
+void SdsFree(void* p);
+
+/* Creates a manager from a JSON object (NULL or "" means "{}"): every key is
+ * optional, unknown keys are rejected.
+ *   "participantId":         string, this participant's id (sender id on
+ *                            the wire); "" (the default) disables SDS-R
+ *   "wireFormat":            "nim" (default) or "rfc" - the format wrap
+ *                            produces; unwrap accepts both
+ *   "logLevel":              "trace", "debug", "info" (default), "warn",
+ *                            "error" or "off" (see SdsSetLogCallback)
+ *   "bloomFilterCapacity":   integer > 0 (10000)
+ *   "bloomFilterErrorRate":  number in (0, 1) (0.001)
+ *   "bloomAckThreshold":     integer > 0 (1): received bloom filters that
+ *                            must contain our message to acknowledge it
+ *   "maxMessageHistory":     integer > 0 (1000)
+ *   "maxCausalHistory":      integer in [0, maxMessageHistory] (10)
+ *   "resendIntervalMs":      integer > 0 (60000)
+ *   "maxResendAttempts":     integer >= 0 (5)
+ *   "syncMessageIntervalMs": integer > 0 (30000)
+ *   "bufferSweepIntervalMs": integer > 0 (60000)
+ *   "repairTMinMs":          integer >= 0 (30000)
+ *   "repairTMaxMs":          integer >= repairTMinMs (300000)
+ *   "numResponseGroups":     integer > 0 (1)
+ *   "maxRepairRequests":     integer >= 0 (3)
+ *   "repairSweepIntervalMs": integer > 0 (5000)
+ *   "maxContentSize":        integer > 0 (1048576), largest content wrapped
+ *   "limits":                object bounding what decoding one received
+ *                            message may cost; integers > 0: maxMessageBytes
+ *                            (1114112), maxIdBytes (1024), maxHintBytes
+ *                            (4096), maxHistoryEntries (1024),
+ *                            maxRepairEntries (256), maxBloomBytes (1048576)
+ * A null value means the default. On success: callback(RET_OK, "", 0,
+ * userData), returns the context. On error (bad JSON, unknown key, value
+ * out of range): callback(RET_ERR, "invalid config: <reason>"), returns
+ * NULL. callback NULL: returns NULL without creating anything. */
+void* SdsNewReliabilityManagerWithConfig(const char* configJson, SdsCallBack callback, void* userData);
+
+/* ---- Binary fast path --------------------------------------------------
+ * Same operations as SdsWrapOutgoingMessage / SdsUnwrapReceivedMessage,
+ * without text encoding and without a result callback: the result is
+ * returned through out-parameters, in a buffer the host owns and releases
+ * with SdsFree. Events still go to the event callback.
+ * Return: RET_OK, or RET_ERR - then, if error is not NULL, *error receives a
+ * NUL-terminated message (release with SdsFree) for every failure,
+ * including an invalid ctx ("invalid context") and invalid arguments (the
+ * same checks as the text functions, plus NULL out-parameters). Output
+ * parameters are set to NULL/0 on failure. */
+
+/* On success *wire points to the wire bytes (*wireLen of them, plus a
+ * trailing NUL not counted). */
+int SdsWrapOutgoingMessageBinary(void* ctx,
+                    const void* message,
+                    size_t messageLen,
+                    const char* messageId,
+                    const char* channelId,
+                    uint8_t** wire,
+                    size_t* wireLen,
+                    char** error);
+
+/* A causal-history entry. Strings are also NUL-terminated (the length does
+ * not count the NUL); a missing hint or sender id has length 0. */
+typedef struct SdsHistoryEntry {
+    const char*    messageId;
+    size_t         messageIdLen;
+    const uint8_t* retrievalHint;
+    size_t         retrievalHintLen;
+    const char*    senderId;
+    size_t         senderIdLen;
+} SdsHistoryEntry;
+
+/* SdsUnwrapResult.flags */
+#define SDS_UNWRAP_DELIVERED  1u  /* delivered by this call (its dependencies were met) */
+#define SDS_UNWRAP_DUPLICATE  2u  /* already delivered, or already waiting in the buffer */
+
+/* SdsUnwrapResult.kind */
+#define SDS_MESSAGE_REGULAR   0u  /* content message, delivered in causal order */
+#define SDS_MESSAGE_SYNC      1u  /* empty content: acknowledgements only, never delivered */
+#define SDS_MESSAGE_EPHEMERAL 2u  /* no Lamport timestamp (RFC format): delivered at once, no state */
+
+/* SdsUnwrapResult.wireFormat */
+#define SDS_WIRE_NIM          0u
+#define SDS_WIRE_RFC          1u
+
+/* What an unwrap learned. One allocation holds the struct, the entry array
+ * and every string: SdsFree(result) releases all of it. */
+typedef struct SdsUnwrapResult {
+    const char*            channelId;
+    size_t                 channelIdLen;
+    const char*            messageId;
+    size_t                 messageIdLen;
+    const char*            senderId;          /* "" when the sender sent none */
+    size_t                 senderIdLen;
+    const uint8_t*         content;           /* the application payload */
+    size_t                 contentLen;
+    const SdsHistoryEntry* missingDeps;       /* as in the JSON result */
+    size_t                 missingDepsCount;
+    uint32_t               flags;             /* SDS_UNWRAP_* */
+    uint8_t                kind;              /* SDS_MESSAGE_* */
+    uint8_t                wireFormat;        /* SDS_WIRE_* */
+} SdsUnwrapResult;
+
+/* On success *result points to the result (release with SdsFree). */
+int SdsUnwrapReceivedMessageBinary(void* ctx,
+                    const void* message,
+                    size_t messageLen,
+                    SdsUnwrapResult** result,
+                    char** error);
+
+/* ---- Logging -----------------------------------------------------------
+ * The library's diagnostics, one JSON object per line as zerolog writes
+ * them, e.g. {"level":"warn","ctx":"0x7f...","time":"...","message":"..."}
+ * (without a trailing newline). Process-wide; NULL (the default) drops
+ * them. Each manager filters by its "logLevel" (managers created by
+ * SdsNewReliabilityManager log at "info"). The callback may run on any
+ * thread, on several at once; msg is NUL-terminated and valid during the
+ * callback only. Do not call the library from inside it. */
+#define SDS_LOG_TRACE 0
+#define SDS_LOG_DEBUG 1
+#define SDS_LOG_INFO  2
+#define SDS_LOG_WARN  3
+#define SDS_LOG_ERROR 4
+
+typedef void (*SdsLogCallback) (int level, const char* msg, size_t len, void* userData);
+
+void SdsSetLogCallback(SdsLogCallback callback, void* userData);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* __libsds__ */
