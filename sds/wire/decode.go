@@ -445,7 +445,7 @@ func (a *strArena) add(p []byte) string {
 // BloomFilter aliases b. The returned Format is meaningful only when err is
 // nil.
 func Decode(b []byte, lim Limits) (Message, Format, error) {
-	lim = lim.norm()
+	lim = lim.WithDefaults()
 	if len(b) > lim.MaxMessageBytes {
 		return Message{}, FormatNim, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), lim.MaxMessageBytes)
 	}
@@ -568,7 +568,7 @@ func fillEntries(m *Message, b []byte, f Format, lim *Limits, s *scan, sa *strAr
 // channel id, and also for some messages Decode rejects (a missing required
 // field other than the channel id, a bad history entry).
 func ChannelID(b []byte, lim Limits) (string, error) {
-	lim = lim.norm()
+	lim = lim.WithDefaults()
 	if len(b) > lim.MaxMessageBytes {
 		return "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), lim.MaxMessageBytes)
 	}

@@ -179,8 +179,9 @@ func DefaultLimits() Limits {
 	}
 }
 
-// norm replaces non-positive fields by their defaults.
-func (l Limits) norm() Limits {
+// WithDefaults returns l with every non-positive field replaced by its
+// default, so a partly filled Limits is usable as is.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxMessageBytes <= 0 {
 		l.MaxMessageBytes = DefaultMaxMessageBytes
 	}

@@ -224,13 +224,13 @@ func TestFormatString(t *testing.T) {
 }
 
 func TestDefaultLimits(t *testing.T) {
-	if (Limits{}).norm() != DefaultLimits() {
+	if (Limits{}).WithDefaults() != DefaultLimits() {
 		t.Fatal("zero Limits does not mean the defaults")
 	}
-	if (Limits{MaxIDBytes: -1}).norm() != DefaultLimits() {
+	if (Limits{MaxIDBytes: -1}).WithDefaults() != DefaultLimits() {
 		t.Fatal("negative Limits do not mean the defaults")
 	}
-	l := Limits{MaxIDBytes: 5}.norm()
+	l := Limits{MaxIDBytes: 5}.WithDefaults()
 	if l.MaxIDBytes != 5 || l.MaxMessageBytes != DefaultMaxMessageBytes {
 		t.Fatal(l)
 	}
