@@ -24,6 +24,11 @@
 // (SplitChannelMeta, ImportNim, then Import into a backend): that is how
 // state moves between the two libraries.
 //
+// One record kind is this library's extension, with no Nim counterpart:
+// the met records (KindMet), the ids the application marked as met, which
+// count as present across restarts. The Nim views (AssembleChannelMeta,
+// ExportNim) leave them out.
+//
 // # Backends
 //
 // Backend is the five-operation contract (with Batcher for one transaction
@@ -62,7 +67,9 @@
 //   - message delivered: u.AppendMessage(msg); log entry evicted:
 //     u.EvictID(id);
 //   - SDS-R: d.PutOutgoingRepair / d.DeleteOutgoingRepair,
-//     d.PutIncomingRepair / d.DeleteIncomingRepair.
+//     d.PutIncomingRepair / d.DeleteIncomingRepair;
+//   - id marked met (or given up as lost): d.PutMet; dropped from the
+//     bounded met set: d.DeleteMet.
 //
 // Messages are stored in the Nim wire format; store them as the log keeps
 // them (without the bloom filter). At the end of every operation, even one

@@ -22,11 +22,13 @@ import (
 //	"I" + id   an IncomingMessage blob (incoming buffer), id = its message's id
 //	"Q" + id   an OutgoingRepairKV blob (SDS-R repair request we may send), id = its messageId
 //	"P" + id   an IncomingRepairKV blob (SDS-R repair response we may send), id = its messageId
+//	"M" + id   a MetRecord (an id marked as met), our extension: see KindMet
 //
-// The record values are exactly the Nim encodings of the entries of the
-// Nim ChannelMeta blob, so a ChannelMeta blob is the records concatenated
-// under their field tags (AssembleChannelMeta), and a ChannelMeta blob
-// splits back into records (SplitChannelMeta) without re-encoding.
+// The record values of the Nim kinds are exactly the Nim encodings of the
+// entries of the Nim ChannelMeta blob, so a ChannelMeta blob is the records
+// concatenated under their field tags (AssembleChannelMeta, which leaves
+// out the met records), and a ChannelMeta blob splits back into records
+// (SplitChannelMeta) without re-encoding.
 
 // Kind is the first byte of a record key.
 type Kind byte
@@ -53,6 +55,8 @@ func (k Kind) String() string {
 		return "outgoing-repair"
 	case KindIncomingRepair:
 		return "incoming-repair"
+	case KindMet:
+		return "met"
 	}
 	return fmt.Sprintf("Kind(%#x)", byte(k))
 }
@@ -89,7 +93,7 @@ func ParseKey(key string, maxID int) (Kind, string, error) {
 		if id != "" {
 			return 0, "", fmt.Errorf("%w: record key %q: the Lamport key is the single byte %q", ErrMalformed, key, LamportKey)
 		}
-	case KindOutgoing, KindIncoming, KindOutgoingRepair, KindIncomingRepair:
+	case KindOutgoing, KindIncoming, KindOutgoingRepair, KindIncomingRepair, KindMet:
 		if len(id) > maxID {
 			return 0, "", fmt.Errorf("%w: %s record key: id of %d bytes, limit %d", ErrLimit, k, len(id), maxID)
 		}
@@ -124,6 +128,7 @@ type decodedRecords struct {
 	in        []IncomingMessage
 	outRep    []OutgoingRepairKV
 	inRep     []IncomingRepairKV
+	met       []MetRecord // our extension; never assembled into the Nim blob
 	outRaw    [][]byte // the record values, parallel to the slices above
 	inRaw     [][]byte
 	outRepRaw [][]byte
@@ -211,6 +216,12 @@ func decodeRecords(records map[string][]byte, lim *Limits) (*decodedRecords, err
 				return nil, fmt.Errorf("%w: %s record %q: its history entry names %q", ErrMalformed, kind, id, kv.Entry.HistEntry.MessageID)
 			}
 			ireps = append(ireps, iRep{kv, v})
+		case KindMet:
+			r, err := decodeMet(id, v, lim)
+			if err != nil {
+				return nil, err
+			}
+			d.met = append(d.met, r)
 		}
 	}
 	slices.SortFunc(outs, func(a, b outRec) int {
@@ -239,7 +250,8 @@ func decodeRecords(records map[string][]byte, lim *Limits) (*decodedRecords, err
 // Nim ChannelMeta shape: every key must parse and match its record's id
 // (ErrMalformed otherwise). The outgoing buffer comes in send order,
 // (Lamport timestamp, id); the others by id. A set without a Lamport record
-// has Lamport 0. Nothing in the result aliases records.
+// has Lamport 0. Met records (our extension) are checked but not returned:
+// see DecodeMetRecords. Nothing in the result aliases records.
 func DecodeRecords(records map[string][]byte, lim Limits) (*ChannelMeta, error) {
 	lim = lim.norm()
 	d, err := decodeRecords(records, &lim)
@@ -305,7 +317,7 @@ func RecordsOf(m *ChannelMeta) (map[string][]byte, error) {
 // export to the Nim library): schemaVersion, the Lamport record's value (0
 // without one), then the record values under their field tags, outgoing in
 // send order, the others by id. Every record is decoded and checked first,
-// as in DecodeRecords.
+// as in DecodeRecords. Met records (our extension) are left out.
 func AssembleChannelMeta(records map[string][]byte, lim Limits) ([]byte, error) {
 	lim = lim.norm()
 	d, err := decodeRecords(records, &lim)
@@ -405,7 +417,7 @@ func splitMetaRecords(b []byte, lim *Limits) (map[string][]byte, error) {
 
 // ExportNim returns the Nim ChannelData blob of a loaded channel: the
 // assembled ChannelMeta (AssembleChannelMeta) and the history, oldest first.
-// Retrieval hints are not part of the Nim blob.
+// Retrieval hints and met records are not part of the Nim blob.
 func ExportNim(d *ChannelData, lim Limits) ([]byte, error) {
 	lim = lim.norm()
 	dr, err := decodeRecords(d.Records, &lim)

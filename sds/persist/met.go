@@ -1,0 +1,94 @@
+package persist
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Met records are this library's extension of the Nim meta; the Nim
+// library has no counterpart. The manager remembers the ids the
+// application marked as met (and those given up as lost): they count as
+// present, like delivered messages, so a later message naming them is not
+// held back and a late copy is a duplicate. Without a record of them a
+// restart would make them missing again. The Nim ChannelMeta has no field
+// for them, so AssembleChannelMeta and ExportNim leave them out (a channel
+// moved to the Nim library forgets them, as the Nim library itself does).
+//
+// Key: KindMet + id. Value, a protobuf message: seq 1 (varint, always
+// written; the order the ids were marked in, which bounds the set
+// oldest-first), inFilter 2 (varint, 1, written only when set: the id was
+// also added to the channel's bloom filter).
+
+// KindMet is the kind of the met-id records (our extension).
+const KindMet Kind = 'M'
+
+// MetKey returns the key of the met record for id.
+func MetKey(id string) string { return string(KindMet) + id }
+
+// MetRecord is one id the application marked as met (or the manager gave
+// up as lost).
+type MetRecord struct {
+	ID       string // from the key; not part of the value
+	Seq      uint64 // marking order within the channel
+	InFilter bool   // the id is in the channel's bloom filter
+}
+
+// Marshal returns the record's value.
+func (r *MetRecord) Marshal() []byte {
+	b := make([]byte, 0, sizeVarintField(1, r.Seq)+2)
+	b = appendVarintField(b, 1, r.Seq)
+	if r.InFilter {
+		b = appendVarintField(b, 2, 1)
+	}
+	return b
+}
+
+// PutMet records r in the met set.
+func (d *MetaDelta) PutMet(r *MetRecord) { d.Put(MetKey(r.ID), r.Marshal()) }
+
+// DeleteMet records the removal of id from the met set.
+func (d *MetaDelta) DeleteMet(id string) { d.Delete(MetKey(id)) }
+
+// decodeMet decodes the value of the met record of id.
+func decodeMet(id string, b []byte, lim *Limits) (MetRecord, error) {
+	const what = "met record"
+	if err := checkRecordSize(b, lim, what); err != nil {
+		return MetRecord{}, err
+	}
+	r := MetRecord{ID: id}
+	var hasSeq bool
+	err := eachField(b, func(f *pfield) error {
+		switch {
+		case f.num == 1 && f.typ == protowire.VarintType:
+			r.Seq, hasSeq = f.v, true
+		case f.num == 2 && f.typ == protowire.VarintType:
+			r.InFilter = f.v != 0
+		}
+		return nil
+	})
+	if err != nil {
+		return MetRecord{}, fmt.Errorf("%s %q: %w", what, id, err)
+	}
+	if !hasSeq {
+		return MetRecord{}, missing(what + ".seq")
+	}
+	return r, nil
+}
+
+// DecodeMetRecords returns the met records of a record set (as LoadChannel
+// returns it), in marking order (Seq, then id). Every record is decoded and
+// checked, as in DecodeRecords.
+func DecodeMetRecords(records map[string][]byte, lim Limits) ([]MetRecord, error) {
+	lim = lim.norm()
+	d, err := decodeRecords(records, &lim)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(d.met, func(a, b MetRecord) int {
+		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.ID, b.ID))
+	})
+	return d.met, nil
+}
