@@ -129,7 +129,7 @@ type decodedRecords struct {
 	outRep    []OutgoingRepairKV
 	inRep     []IncomingRepairKV
 	met       []MetRecord // our extension; never assembled into the Nim blob
-	outRaw    [][]byte // the record values, parallel to the slices above
+	outRaw    [][]byte    // the record values, parallel to the slices above
 	inRaw     [][]byte
 	outRepRaw [][]byte
 	inRepRaw  [][]byte
