@@ -79,16 +79,28 @@ func decodeMet(id string, b []byte, lim *Limits) (MetRecord, error) {
 }
 
 // DecodeMetRecords returns the met records of a record set (as LoadChannel
-// returns it), in marking order (Seq, then id). Every record is decoded and
-// checked, as in DecodeRecords.
+// returns it), in marking order (Seq, then id). Only the met records are
+// decoded and checked (their keys and values); Validate or DecodeRecords
+// checks the rest.
 func DecodeMetRecords(records map[string][]byte, lim Limits) ([]MetRecord, error) {
 	lim = lim.norm()
-	d, err := decodeRecords(records, &lim)
-	if err != nil {
-		return nil, err
+	var out []MetRecord
+	for key, v := range records {
+		if key == "" || Kind(key[0]) != KindMet {
+			continue
+		}
+		_, id, err := ParseKey(key, lim.Wire.MaxIDBytes)
+		if err != nil {
+			return nil, err
+		}
+		r, err := decodeMet(id, v, &lim)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
-	slices.SortFunc(d.met, func(a, b MetRecord) int {
+	slices.SortFunc(out, func(a, b MetRecord) int {
 		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.ID, b.ID))
 	})
-	return d.met, nil
+	return out, nil
 }

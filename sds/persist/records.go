@@ -128,8 +128,7 @@ type decodedRecords struct {
 	in        []IncomingMessage
 	outRep    []OutgoingRepairKV
 	inRep     []IncomingRepairKV
-	met       []MetRecord // our extension; never assembled into the Nim blob
-	outRaw    [][]byte    // the record values, parallel to the slices above
+	outRaw    [][]byte // the record values, parallel to the slices above
 	inRaw     [][]byte
 	outRepRaw [][]byte
 	inRepRaw  [][]byte
@@ -216,12 +215,10 @@ func decodeRecords(records map[string][]byte, lim *Limits) (*decodedRecords, err
 				return nil, fmt.Errorf("%w: %s record %q: its history entry names %q", ErrMalformed, kind, id, kv.Entry.HistEntry.MessageID)
 			}
 			ireps = append(ireps, iRep{kv, v})
-		case KindMet:
-			r, err := decodeMet(id, v, lim)
-			if err != nil {
+		case KindMet: // our extension: checked, never assembled into the Nim blob
+			if _, err := decodeMet(id, v, lim); err != nil {
 				return nil, err
 			}
-			d.met = append(d.met, r)
 		}
 	}
 	slices.SortFunc(outs, func(a, b outRec) int {
