@@ -2,6 +2,7 @@
 # `make test` runs every test (what CI runs).
 GO      ?= go
 FUZZTIME ?= 10s
+B        := build
 
 # package:target pairs run by `make fuzz-short` (CI) and `make fuzz`.
 # Minimising each new input is capped: by default it takes up to a minute,
@@ -13,9 +14,9 @@ FUZZ_TARGETS := \
 	./sds/bloom:FuzzDecodeRFC \
 	./sds:FuzzInterleaving
 
-.PHONY: all build run test vet unit fuzz-short fuzz bench
+.PHONY: all build lib run test vet unit fuzz-short fuzz bench clean
 
-all: build
+all: build lib
 
 build:
 	$(GO) build ./...
@@ -44,3 +45,33 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./sds/...
+
+# ---- the C library: build/libsds.so (soname libsds.so.0), build/libsds.a,
+# build/libsds.pc; API include/libsds.h. The .so exports the Sds* symbols
+# only (cmd/libsds/libsds.map), which the recipe verifies.
+VERSION  := $(shell sed -n 's/^\#define SDS_VERSION "\(.*\)"/\1/p' include/libsds.h)
+LIB_SRC  := go.mod go.sum include/libsds.h cmd/libsds/libsds.map \
+	$(shell find sds ffi cmd/libsds -name '*.go' ! -name '*_test.go' -o -name '*.[ch]' 2>/dev/null)
+SO_FLAGS  = -buildmode=c-shared -ldflags "-extldflags '-Wl,--version-script=$(CURDIR)/cmd/libsds/libsds.map -Wl,-soname,libsds.so.0'"
+
+lib: $(B)/libsds.so $(B)/libsds.a $(B)/libsds.pc
+
+$(B)/libsds.so: $(LIB_SRC)
+	$(GO) build $(SO_FLAGS) -o $@ ./cmd/libsds
+	ln -sf libsds.so $(B)/libsds.so.0
+	@extra=$$(nm -D --defined-only $@ | awk '$$3 !~ /^Sds/ {print $$3}'); \
+	 if [ -n "$$extra" ]; then echo "$@ exports more than Sds*: $$extra"; rm -f $@; exit 1; fi
+
+$(B)/libsds.a: $(LIB_SRC)
+	$(GO) build -buildmode=c-archive -o $@ ./cmd/libsds
+	rm -f $(B)/libsds.h
+
+$(B)/libsds.pc: include/libsds.h Makefile
+	@mkdir -p $(B)
+	printf '%s\n' 'prefix=$(CURDIR)' 'libdir=$${prefix}/$(B)' 'includedir=$${prefix}/include' '' \
+		'Name: libsds' 'Description: SDS (Scalable Data Sync), the libsds C ABI implemented in Go' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lsds' \
+		'Libs.private: -lpthread' > $@
+
+clean:
+	rm -rf $(B)

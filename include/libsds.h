@@ -47,20 +47,21 @@
  * (msg[len] == 0; the NUL is not counted in len). It stays readable after
  * the callback returns - and after the call that produced it returns - at
  * least until the same thread's next call into the library on the same
- * manager has returned; after that it survives at least 16 more calls on
- * that manager (from any thread) before it is released. Cleaning the manager
- * up releases all of its buffers once no call on it is running any more.
- * Copy what you need for longer.
+ * manager has returned. It is then released to the manager's queue, which
+ * keeps the 64 most recently released buffers and, up to 32 MiB, every
+ * buffer released less than 250 ms ago; older ones are freed. Cleaning the
+ * manager up moves what it still holds, once no call on it is running any
+ * more, to a process-wide queue with the same rules (which also keeps the
+ * messages of failed creations). Copy what you need for longer.
  *
  * So the pattern of sds-go-bindings - keep the msg pointer in the callback,
- * read it once the call has returned - is safe, as long as the same thread
- * does not first make another call on the same manager (and the manager is
- * not cleaned up meanwhile).
+ * read it once the call has returned - is safe, also when the Go scheduler
+ * moves the goroutine to another thread in between and other goroutines
+ * keep calling on that manager from the first one, as long as the read
+ * follows within those 250 ms.
  *
  * A result with no payload is an empty, non-NULL string (len 0), except
  * SdsCleanupReliabilityManager, which passes msg == NULL (as Nim does).
- * Buffers of a manager creation that failed live until 16 later failed
- * creations.
  *
  * Buffers passed TO the library (message, ids, config) are only read during
  * the call; the library keeps copies of what it needs.
@@ -110,6 +111,10 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  *     message, unknown channel, ...): callback(RET_ERR, "<reason>"), and the
  *     function returns RET_OK - the Nim library's behaviour, kept.
  *  5. success: callback(RET_OK, <result>), return RET_OK.
+ * Should the library fail internally (a Go panic), the function returns
+ * RET_ERR, and calls callback(RET_ERR, "libsds error: internal error in
+ * <function>: ...") unless it already called it; the constructors return
+ * NULL after that callback. The library stays usable.
  *
  * Events arrive at the event callback with callerRet RET_OK and this JSON
  * (keys in this order, no whitespace; strings escaped as Nim's std/json

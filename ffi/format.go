@@ -1,0 +1,188 @@
+package ffi
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"strconv"
+
+	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// The text the Nim library hands its callbacks, byte for byte: results are
+// built by its std/json ($ of a JsonNode: no whitespace, keys in insertion
+// order) and its wrap result is the wire bytes in decimal joined by commas.
+
+// decimal[b] holds the decimal digits of b followed by a comma, as a
+// little-endian word; decimalLen[b] is the number of digits.
+var decimal, decimalLen = func() (t [256]uint32, l [256]uint8) {
+	for b := range t {
+		s := strconv.Itoa(b) + ","
+		var w [4]byte
+		copy(w[:], s)
+		t[b] = binary.LittleEndian.Uint32(w[:])
+		l[b] = uint8(len(s) - 1)
+	}
+	return t, l
+}()
+
+// commaTextMax bounds the length of commaText(b): up to four bytes per
+// input byte, plus slack for the unconditional four-byte stores.
+func commaTextMax(n int) int { return 4*n + 4 }
+
+// putCommaText writes b as "10,2,109" into dst, which must hold
+// commaTextMax(len(b)) bytes, and returns the length written.
+func putCommaText(dst []byte, b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	_ = dst[commaTextMax(len(b))-1]
+	n := 0
+	for _, c := range b {
+		// The digits and the comma; a shorter number's fourth byte is
+		// overwritten by the next one.
+		binary.LittleEndian.PutUint32(dst[n:n+4], decimal[c])
+		n += int(decimalLen[c]) + 1
+	}
+	return n - 1 // the last comma goes
+}
+
+// appendCommaText is putCommaText appending to dst.
+func appendCommaText(dst []byte, b []byte) []byte {
+	start := len(dst)
+	dst = grow(dst, commaTextMax(len(b)))
+	n := putCommaText(dst[start:start+commaTextMax(len(b))], b)
+	return dst[:start+n]
+}
+
+func grow(dst []byte, n int) []byte {
+	if cap(dst)-len(dst) < n {
+		nd := make([]byte, len(dst), len(dst)+n)
+		copy(nd, dst)
+		dst = nd
+	}
+	return dst[:len(dst)+n]
+}
+
+// appendJSONString appends s quoted as Nim's std/json escapeJson does:
+// \n \b \f \t \r \" \\ by name, \v as \u000b, the other control
+// characters as \u00XX (upper-case hex), every other byte (DEL, non-ASCII,
+// invalid UTF-8) as it is.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		start = i + 1
+		switch c {
+		case '\n':
+			dst = append(dst, `\n`...)
+		case '\b':
+			dst = append(dst, `\b`...)
+		case '\f':
+			dst = append(dst, `\f`...)
+		case '\t':
+			dst = append(dst, `\t`...)
+		case '\r':
+			dst = append(dst, `\r`...)
+		case '"':
+			dst = append(dst, `\"`...)
+		case '\\':
+			dst = append(dst, `\\`...)
+		case '\v':
+			dst = append(dst, `\u000b`...)
+		default:
+			const hex = "0123456789ABCDEF"
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		}
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func appendBase64String(dst []byte, b []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
+// appendByteArray appends b as a JSON array of numbers, "[104,105]".
+func appendByteArray(dst []byte, b []byte) []byte {
+	dst = append(dst, '[')
+	dst = appendCommaText(dst, b)
+	return append(dst, ']')
+}
+
+// appendMissingDeps appends the "missingDeps" array of the Nim library:
+// each entry's message id and its hint in base64 (sender ids are left out).
+func appendMissingDeps(dst []byte, deps []wire.HistoryEntry) []byte {
+	dst = append(dst, '[')
+	for i, d := range deps {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"messageId":`...)
+		dst = appendJSONString(dst, d.MessageID)
+		dst = append(dst, `,"retrievalHint":`...)
+		dst = appendBase64String(dst, d.RetrievalHint)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendUnwrapJSON appends the result of SdsUnwrapReceivedMessage:
+// {"message":[...],"channelId":"...","missingDeps":[...]}.
+func appendUnwrapJSON(dst []byte, r *sds.UnwrapResult) []byte {
+	dst = append(dst, `{"message":`...)
+	dst = appendByteArray(dst, r.Content)
+	dst = append(dst, `,"channelId":`...)
+	dst = appendJSONString(dst, r.ChannelID)
+	dst = append(dst, `,"missingDeps":`...)
+	dst = appendMissingDeps(dst, r.MissingDeps)
+	return append(dst, '}')
+}
+
+// appendEventJSON appends the event payload the Nim library sends for e.
+// Nim serialises message_ready and message_sent from objects whose own
+// fields come before the inherited eventType; missing_dependencies is built
+// by hand with eventType first. Kinds the Nim library lacks get the same
+// shape as message_ready, with their own name.
+func appendEventJSON(dst []byte, e *sds.Event) []byte {
+	switch e.Kind {
+	case sds.EventMissingDependencies:
+		dst = append(dst, `{"eventType":"missing_dependencies","messageId":`...)
+		dst = appendJSONString(dst, e.MessageID)
+		dst = append(dst, `,"channelId":`...)
+		dst = appendJSONString(dst, e.ChannelID)
+		dst = append(dst, `,"missingDeps":`...)
+		dst = appendMissingDeps(dst, e.MissingDeps)
+		return append(dst, '}')
+	default: // message_ready, message_sent
+		dst = append(dst, `{"messageId":`...)
+		dst = appendJSONString(dst, e.MessageID)
+		dst = append(dst, `,"channelId":`...)
+		dst = appendJSONString(dst, e.ChannelID)
+		dst = append(dst, `,"eventType":`...)
+		dst = appendJSONString(dst, e.Kind.String())
+		return append(dst, '}')
+	}
+}
+
+// appendPeriodicSyncJSON appends {"eventType":"periodic_sync"}.
+func appendPeriodicSyncJSON(dst []byte) []byte {
+	return append(dst, `{"eventType":"periodic_sync"}`...)
+}
+
+// appendRepairReadyJSON appends
+// {"eventType":"repair_ready","channelId":"c1","message":"<base64>"}.
+func appendRepairReadyJSON(dst []byte, channelID string, wireBytes []byte) []byte {
+	dst = append(dst, `{"eventType":"repair_ready","channelId":`...)
+	dst = appendJSONString(dst, channelID)
+	dst = append(dst, `,"message":`...)
+	dst = appendBase64String(dst, wireBytes)
+	return append(dst, '}')
+}

@@ -1,0 +1,111 @@
+// The exported C entry points: each one forwards to its Go counterpart
+// (sdsgo*, in ffi.go), passing the calling thread's id. They are defined
+// against include/libsds.h, so a prototype that drifts from the header does
+// not compile.
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "libsds.h"
+#include "shim.h"
+#include "_cgo_export.h"
+
+#define TID ((uintptr_t)pthread_self())
+#define U(p) ((uintptr_t)(p))
+
+void* SdsNewReliabilityManager(SdsCallBack callback, void* userData) {
+	return (void*)sdsgoNew(NULL, 0, U(callback), U(userData), TID);
+}
+
+void* SdsNewReliabilityManagerWithConfig(const char* configJson, SdsCallBack callback, void* userData) {
+	return (void*)sdsgoNew((char*)configJson, 1, U(callback), U(userData), TID);
+}
+
+void SdsSetEventCallback(void* ctx, SdsCallBack callback, void* userData) {
+	sdsgoSetEventCallback(U(ctx), U(callback), U(userData));
+}
+
+void SdsSetRetrievalHintProvider(void* ctx, SdsRetrievalHintProvider callback, void* userData) {
+	sdsgoSetRetrievalHintProvider(U(ctx), U(callback), U(userData));
+}
+
+int SdsCleanupReliabilityManager(void* ctx, SdsCallBack callback, void* userData) {
+	return sdsgoCleanup(U(ctx), U(callback), U(userData), TID);
+}
+
+int SdsResetReliabilityManager(void* ctx, SdsCallBack callback, void* userData) {
+	return sdsgoReset(U(ctx), U(callback), U(userData), TID);
+}
+
+int SdsWrapOutgoingMessage(void* ctx, void* message, size_t messageLen, const char* messageId,
+                           const char* channelId, SdsCallBack callback, void* userData) {
+	return sdsgoWrap(U(ctx), message, messageLen, (char*)messageId, (char*)channelId,
+	                 U(callback), U(userData), TID);
+}
+
+int SdsUnwrapReceivedMessage(void* ctx, void* message, size_t messageLen, SdsCallBack callback,
+                             void* userData) {
+	return sdsgoUnwrap(U(ctx), message, messageLen, U(callback), U(userData), TID);
+}
+
+int SdsMarkDependenciesMet(void* ctx, char** messageIDs, size_t count, const char* channelId,
+                           SdsCallBack callback, void* userData) {
+	return sdsgoMarkDependenciesMet(U(ctx), messageIDs, count, (char*)channelId, U(callback),
+	                                U(userData), TID);
+}
+
+int SdsStartPeriodicTasks(void* ctx, SdsCallBack callback, void* userData) {
+	return sdsgoStartPeriodicTasks(U(ctx), U(callback), U(userData), TID);
+}
+
+const char* SdsVersion(void) { return SDS_VERSION; }
+
+void SdsFree(void* p) { free(p); }
+
+int SdsWrapOutgoingMessageBinary(void* ctx, const void* message, size_t messageLen,
+                                 const char* messageId, const char* channelId, uint8_t** wire,
+                                 size_t* wireLen, char** error) {
+	return sdsgoWrapBinary(U(ctx), (void*)message, messageLen, (char*)messageId,
+	                       (char*)channelId, wire, wireLen, error, TID);
+}
+
+int SdsUnwrapReceivedMessageBinary(void* ctx, const void* message, size_t messageLen,
+                                   SdsUnwrapResult** result, char** error) {
+	return sdsgoUnwrapBinary(U(ctx), (void*)message, messageLen, result, error, TID);
+}
+
+void SdsSetLogCallback(SdsLogCallback callback, void* userData) {
+	sdsgoSetLogCallback(U(callback), U(userData));
+}
+
+/* ---- helpers called from Go ---- */
+
+void sdsgo_call(uintptr_t cb, int ret, const char* msg, size_t len, uintptr_t ud) {
+	((SdsCallBack)cb)(ret, msg, len, (void*)ud);
+}
+
+void sdsgo_call_log(uintptr_t cb, int level, const char* msg, size_t len, uintptr_t ud) {
+	((SdsLogCallback)cb)(level, msg, len, (void*)ud);
+}
+
+char* sdsgo_call_hint(uintptr_t cb, const char* id, uintptr_t ud, size_t* len) {
+	char* hint = NULL;
+	size_t n = 0;
+	((SdsRetrievalHintProvider)cb)(id, &hint, &n, (void*)ud);
+	*len = hint != NULL ? n : 0;
+	return hint;
+}
+
+const char* sdsgo_empty(void) { return ""; }
+
+uintptr_t sdsgo_ctx_region(size_t size) {
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+#ifdef MAP_NORESERVE
+	flags |= MAP_NORESERVE;
+#endif
+	void* p = mmap(NULL, size, PROT_NONE, flags, -1, 0);
+	return p == MAP_FAILED ? 0 : (uintptr_t)p;
+}
+
+uintptr_t sdsgo_tid(void) { return TID; }
