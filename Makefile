@@ -2,6 +2,8 @@
 # `make test` runs every test (what CI runs).
 GO      ?= go
 FUZZTIME ?= 10s
+CC       ?= cc
+VALGRIND ?= valgrind
 B        := build
 
 # package:target pairs run by `make fuzz-short` (CI) and `make fuzz`.
@@ -14,7 +16,7 @@ FUZZ_TARGETS := \
 	./sds/bloom:FuzzDecodeRFC \
 	./sds:FuzzInterleaving
 
-.PHONY: all build lib run test vet unit fuzz-short fuzz bench clean
+.PHONY: all build lib run test vet unit ctest fuzz-short fuzz bench clean
 
 all: build lib
 
@@ -24,7 +26,7 @@ build:
 run: build
 	$(GO) run ./cmd/sds-demo
 
-test: vet unit fuzz-short
+test: vet unit ctest fuzz-short
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -62,6 +64,12 @@ $(B)/libsds.so: $(LIB_SRC)
 	@extra=$$(nm -D --defined-only $@ | awk '$$3 !~ /^Sds/ {print $$3}'); \
 	 if [ -n "$$extra" ]; then echo "$@ exports more than Sds*: $$extra"; rm -f $@; exit 1; fi
 
+# The same library with Go's valgrind annotations (goroutine stacks and the
+# Go heap described to valgrind), for the tests under valgrind.
+$(B)/valgrind/libsds.so: $(LIB_SRC)
+	$(GO) build -tags valgrind $(SO_FLAGS) -o $@ ./cmd/libsds
+	ln -sf libsds.so $(B)/valgrind/libsds.so.0
+
 $(B)/libsds.a: $(LIB_SRC)
 	$(GO) build -buildmode=c-archive -o $@ ./cmd/libsds
 	rm -f $(B)/libsds.h
@@ -72,6 +80,40 @@ $(B)/libsds.pc: include/libsds.h Makefile
 		'Name: libsds' 'Description: SDS (Scalable Data Sync), the libsds C ABI implemented in Go' \
 		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lsds' \
 		'Libs.private: -lpthread' > $@
+
+# ---- C tests (tests/): the same test program linked against the .so, the
+# .a, and the valgrind build of the .so run under valgrind (fewer
+# iterations: SDS_TEST_QUICK=1). Under valgrind the Go runtime runs without
+# garbage collection (valgrind's leak check cannot follow the reuse of Go
+# heap blocks) and without asynchronous preemption (its signal frames look
+# like stray stack writes); tests/valgrind.supp explains the rest.
+TEST_SRC := $(wildcard tests/*.c)
+TEST_DEP := $(TEST_SRC) $(wildcard tests/*.h) include/libsds.h $(B)/tests/vectors.h
+TEST_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+TEST_CC   = $(CC) $(TEST_CFLAGS) -Iinclude -Itests -I$(B)/tests $(TEST_SRC)
+VG_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--suppressions=tests/valgrind.supp
+
+$(B)/tests/vectors.h: tests/vectorgen/main.go internal/vectors/vectors.go
+	@mkdir -p $(@D)
+	$(GO) run ./tests/vectorgen > $@.tmp && mv $@.tmp $@
+
+$(B)/tests/ctest-so: $(TEST_DEP) $(B)/libsds.so
+	$(TEST_CC) -L$(B) -lsds -Wl,-rpath,'$$ORIGIN/..' -lpthread -o $@
+
+$(B)/tests/ctest-a: $(TEST_DEP) $(B)/libsds.a
+	$(TEST_CC) $(B)/libsds.a -lpthread -o $@
+
+$(B)/tests/ctest-vg: $(TEST_DEP) $(B)/valgrind/libsds.so
+	$(TEST_CC) -L$(B)/valgrind -lsds -Wl,-rpath,'$$ORIGIN/../valgrind' -lpthread -o $@
+
+ctest: $(B)/tests/ctest-so $(B)/tests/ctest-a $(B)/tests/ctest-vg $(B)/libsds.pc
+	@if command -v pkg-config >/dev/null; then \
+		test "$$(PKG_CONFIG_PATH=$(B) pkg-config --modversion libsds)" = "$(VERSION)" || \
+		{ echo "$(B)/libsds.pc: bad version"; exit 1; }; fi
+	$(B)/tests/ctest-so
+	$(B)/tests/ctest-a
+	SDS_TEST_QUICK=1 GOGC=off GODEBUG=asyncpreemptoff=1 $(VALGRIND) $(VG_FLAGS) $(B)/tests/ctest-vg
 
 clean:
 	rm -rf $(B)
