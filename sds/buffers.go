@@ -30,6 +30,7 @@ type outgoingBuffer struct {
 	byID  map[string]*outEntry
 	slots []outSlot // send order, with holes
 	holes int
+	dirty map[string]struct{} // ids added, changed or removed; nil without persistence
 }
 
 func newOutgoingBuffer() outgoingBuffer {
@@ -38,14 +39,23 @@ func newOutgoingBuffer() outgoingBuffer {
 
 func (b *outgoingBuffer) len() int { return len(b.byID) }
 
+// touch records that id's entry changed (for persistence).
+func (b *outgoingBuffer) touch(id string) {
+	if b.dirty != nil {
+		b.dirty[id] = struct{}{}
+	}
+}
+
 func (b *outgoingBuffer) push(e *outEntry, key bloom.Key) {
 	b.byID[e.msg.MessageID] = e
+	b.touch(e.msg.MessageID)
 	e.slot = len(b.slots)
 	b.slots = append(b.slots, outSlot{probe: bloom.NewProbe(key), e: e})
 }
 
 func (b *outgoingBuffer) remove(e *outEntry) {
 	delete(b.byID, e.msg.MessageID)
+	b.touch(e.msg.MessageID)
 	b.slots[e.slot].e = nil
 	b.holes++
 }
@@ -84,8 +94,9 @@ type pending struct {
 type incomingBuffer struct {
 	byID    map[string]*pending
 	waiters map[string][]*pending
-	order   []*pending // arrival order, with departed entries (gone)
-	head    int        // order[:head] is consumed
+	order   []*pending          // arrival order, with departed entries (gone)
+	head    int                 // order[:head] is consumed
+	dirty   map[string]struct{} // ids added, changed or removed; nil without persistence
 }
 
 func newIncomingBuffer() incomingBuffer {
@@ -94,8 +105,16 @@ func newIncomingBuffer() incomingBuffer {
 
 func (b *incomingBuffer) len() int { return len(b.byID) }
 
+// touch records that id's entry changed (for persistence).
+func (b *incomingBuffer) touch(id string) {
+	if b.dirty != nil {
+		b.dirty[id] = struct{}{}
+	}
+}
+
 func (b *incomingBuffer) add(p *pending) {
 	b.byID[p.msg.MessageID] = p
+	b.touch(p.msg.MessageID)
 	for dep := range p.waitingFor {
 		b.waiters[dep] = append(b.waiters[dep], p)
 	}
@@ -146,12 +165,14 @@ func (b *incomingBuffer) inOrder() []*pending {
 // take removes a message that is being delivered.
 func (b *incomingBuffer) take(p *pending) {
 	delete(b.byID, p.msg.MessageID)
+	b.touch(p.msg.MessageID)
 	p.gone = true
 }
 
 // drop removes a message from the buffer without delivering it.
 func (b *incomingBuffer) drop(p *pending) {
 	delete(b.byID, p.msg.MessageID)
+	b.touch(p.msg.MessageID)
 	p.gone = true
 	for dep := range p.waitingFor {
 		ws := b.waiters[dep]
@@ -185,6 +206,7 @@ func (b *incomingBuffer) satisfy(id string, ready *readyQueue) {
 			continue
 		}
 		delete(p.waitingFor, id)
+		b.touch(p.msg.MessageID)
 		if len(p.waitingFor) == 0 {
 			heap.Push(ready, p)
 		}

@@ -36,6 +36,8 @@ type channel struct {
 	spare       []Event
 	dispatching bool
 
+	ps *chanStore // the channel's store; nil without persistence
+
 	// Scratch reused to avoid allocating per message.
 	scratchLog   []*logEntry
 	scratchBloom []byte
@@ -177,7 +179,7 @@ func (c *channel) markMet(ids []string) {
 		if c.present(id) {
 			continue
 		}
-		c.met.add(id)
+		c.met.add(id, true)
 		if p := c.incoming.byID[id]; p != nil {
 			c.incoming.drop(p) // the application has it: never deliver it again
 		}
@@ -185,16 +187,4 @@ func (c *channel) markMet(ids []string) {
 		c.incoming.satisfy(id, &ready)
 	}
 	c.deliverReady(&ready)
-}
-
-// reset drops all protocol state but keeps the channel usable.
-func (c *channel) reset(cfg *Config) {
-	c.lamport = 0
-	c.filter.reset()
-	c.log = newMessageLog(cfg.MaxMessageHistory)
-	c.met = newIDSet(cfg.MaxMessageHistory)
-	c.outgoing = newOutgoingBuffer()
-	c.incoming = newIncomingBuffer()
-	c.outRepair = repairBuffer{}
-	c.inRepair = repairBuffer{}
 }

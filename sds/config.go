@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -105,6 +106,24 @@ type Config struct {
 	// Limits bound what one received message may cost to decode.
 	Limits wire.Limits
 
+	// Persistence stores every channel's state so that a new Manager over
+	// the same backend resumes where this one stopped: a channel is loaded
+	// when first used (Wrap, Unwrap, WrapSync, EnsureChannel) and each
+	// operation writes what it changed before its events are handed to
+	// the application. nil (with StorePath empty): state lives in memory
+	// only. The Manager does not close it.
+	Persistence persist.Backend
+	// StorePath, if not empty (and Persistence nil), makes NewManager open
+	// the embedded durable store (package sds/persist/bolt) at this file,
+	// creating it if needed; Close closes it. One process at a time can
+	// hold the file.
+	StorePath string
+	// PersistMaxPending bounds the writes one channel keeps for retry
+	// while its store fails; beyond it the channel reports
+	// EventPersistenceBacklog (writes are kept, not dropped). 0 means
+	// persist.DefaultMaxPending.
+	PersistMaxPending int
+
 	// Clock supplies time; nil means SystemClock.
 	Clock Clock
 	// Logger receives the core's diagnostics; the zero value discards them.
@@ -189,6 +208,10 @@ func (c *Config) Validate() error {
 		return bad("unknown WireFormat %d", c.WireFormat)
 	case len(c.ParticipantID) > c.limits().MaxIDBytes:
 		return bad("ParticipantID longer than %d bytes", c.limits().MaxIDBytes)
+	case c.Persistence != nil && c.StorePath != "":
+		return bad("set Persistence or StorePath, not both")
+	case c.PersistMaxPending < 0:
+		return bad("PersistMaxPending must not be negative, got %d", c.PersistMaxPending)
 	}
 	return nil
 }

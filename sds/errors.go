@@ -20,4 +20,9 @@ var (
 	// ErrUnsupportedFormat: the operation cannot be expressed in the
 	// configured wire format (an ephemeral message in the Nim format).
 	ErrUnsupportedFormat = errors.New("sds: not supported by the wire format")
+	// ErrPersistence: the store failed where the caller must know (loading
+	// a channel, dropping one, opening or closing the store); the
+	// backend's error is wrapped too. Writes during protocol operations
+	// never fail the operation: they are retried (see Config.Persistence).
+	ErrPersistence = errors.New("sds: persistence failed")
 )

@@ -45,6 +45,12 @@ const (
 	// and the message MessageID, the one received first, left it
 	// undelivered.
 	EventIncomingEvicted
+	// EventPersistenceBacklog: the channel's store has been failing long
+	// enough that more than Config.PersistMaxPending writes wait for retry
+	// (they are kept and retried at every operation; a crash now loses
+	// them). Emitted once each time the backlog goes over the bound.
+	// (Absent from Nim, which only logs.)
+	EventPersistenceBacklog
 )
 
 // String returns the event's name as the Nim ABI spells it where one exists.
@@ -68,6 +74,8 @@ func (k EventKind) String() string {
 		return "dependencies_lost"
 	case EventIncomingEvicted:
 		return "incoming_evicted"
+	case EventPersistenceBacklog:
+		return "persistence_backlog"
 	}
 	return "unknown"
 }

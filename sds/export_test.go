@@ -16,7 +16,7 @@ func (m *Manager) InjectRepairRequest(channelID string, e wire.HistoryEntry, due
 	if err != nil {
 		panic(err)
 	}
-	defer ch.mu.Unlock()
+	defer m.unlockAndDispatch(ch)
 	ch.outRepair.remove(e.MessageID)
 	ch.outRepair.add(e, due)
 }
@@ -27,7 +27,7 @@ func (m *Manager) InjectRepairResponse(channelID string, e wire.HistoryEntry, du
 	if err != nil {
 		panic(err)
 	}
-	defer ch.mu.Unlock()
+	defer m.unlockAndDispatch(ch)
 	ch.inRepair.remove(e.MessageID)
 	ch.inRepair.add(e, due)
 }

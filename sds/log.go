@@ -17,6 +17,7 @@ type messageLog struct {
 	ring  []*logEntry // grows to limit, then wraps
 	start int         // index of the oldest entry once the ring is full
 	limit int
+	track *changes // records appends and evictions; nil without persistence
 }
 
 func newMessageLog(limit int) messageLog {
@@ -35,12 +36,18 @@ func (l *messageLog) contains(id string) bool {
 // add appends e and returns the entry it evicted, if any.
 func (l *messageLog) add(e *logEntry) (evicted *logEntry) {
 	l.byID[e.msg.MessageID] = e
+	if l.track != nil {
+		l.track.appends = append(l.track.appends, e)
+	}
 	if len(l.ring) < l.limit {
 		l.ring = append(l.ring, e)
 		return nil
 	}
 	evicted = l.ring[l.start]
 	delete(l.byID, evicted.msg.MessageID)
+	if l.track != nil {
+		l.track.evicts = append(l.track.evicts, evicted.msg.MessageID)
+	}
 	l.ring[l.start] = e
 	l.start = (l.start + 1) % l.limit
 	return evicted
@@ -66,31 +73,54 @@ func (l *messageLog) ids() []string {
 	return out
 }
 
-// idSet is a bounded FIFO set of ids (ids marked as met by the application).
+// idSet is a bounded FIFO set of ids (ids marked as met by the application,
+// or given up as lost).
 type idSet struct {
-	byID  map[string]struct{}
+	byID  map[string]metInfo
 	ring  []string
 	start int
 	limit int
+	seq   uint64              // marking order, for persistence
+	dirty map[string]struct{} // ids added or dropped; nil without persistence
 }
 
-func newIDSet(limit int) idSet { return idSet{byID: make(map[string]struct{}), limit: limit} }
+type metInfo struct {
+	seq      uint64
+	inFilter bool // the id was also added to the bloom filter
+}
+
+func newIDSet(limit int) idSet { return idSet{byID: make(map[string]metInfo), limit: limit} }
 
 func (s *idSet) contains(id string) bool {
 	_, ok := s.byID[id]
 	return ok
 }
 
-func (s *idSet) add(id string) {
+func (s *idSet) add(id string, inFilter bool) {
 	if s.contains(id) {
 		return
 	}
-	s.byID[id] = struct{}{}
+	s.seq++
+	s.put(id, metInfo{seq: s.seq, inFilter: inFilter})
+}
+
+// put adds id (absent) with its info, dropping the oldest id when full.
+func (s *idSet) put(id string, info metInfo) {
+	s.byID[id] = info
+	s.touch(id)
 	if len(s.ring) < s.limit {
 		s.ring = append(s.ring, id)
 		return
 	}
-	delete(s.byID, s.ring[s.start])
+	old := s.ring[s.start]
+	delete(s.byID, old)
+	s.touch(old)
 	s.ring[s.start] = id
 	s.start = (s.start + 1) % s.limit
+}
+
+func (s *idSet) touch(id string) {
+	if s.dirty != nil {
+		s.dirty[id] = struct{}{}
+	}
 }

@@ -2,6 +2,7 @@ package sds
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/libsds-go/libsds/sds/bloom"
+	"github.com/libsds-go/libsds/sds/persist"
+	"github.com/libsds-go/libsds/sds/persist/bolt"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -39,6 +42,13 @@ type Manager struct {
 	taskMu       sync.Mutex // guards tasks and tasksRunning
 	tasks        *periodicTasks
 	tasksRunning bool
+
+	// Persistence (see persistence.go); backend is nil without it.
+	backend         persist.Backend
+	ownStore        *bolt.Store // opened from Config.StorePath; closed by Close
+	writerOpts      persist.WriterOptions
+	persistFailures atomic.Uint64
+	persistBacklogs atomic.Uint64
 }
 
 // NewManager validates cfg and returns a Manager with no channels.
@@ -52,13 +62,23 @@ func NewManager(cfg Config) (*Manager, error) {
 	if _, err := bloom.NimParams(cfg.BloomCapacity, cfg.BloomErrorRate); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:      cfg,
 		limits:   cfg.limits(),
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		channels: make(map[string]*channel),
-	}, nil
+		backend:  cfg.Persistence,
+	}
+	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persist.Limits{Wire: m.limits}}
+	if cfg.StorePath != "" {
+		s, err := bolt.Open(cfg.StorePath, &bolt.Options{Limits: m.writerOpts.Limits})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPersistence, err)
+		}
+		m.backend, m.ownStore = s, s
+	}
+	return m, nil
 }
 
 // Config returns the manager's configuration.
@@ -98,8 +118,12 @@ func (m *Manager) lockChannel(id string, create bool) (*channel, error) {
 				return nil, nil
 			}
 			var err error
-			if ch, err = m.createChannel(id); err != nil {
+			var locked bool
+			if ch, locked, err = m.createChannel(id); err != nil {
 				return nil, err
+			}
+			if locked {
+				return ch, nil
 			}
 		}
 		ch.mu.Lock()
@@ -110,28 +134,49 @@ func (m *Manager) lockChannel(id string, create bool) (*channel, error) {
 	}
 }
 
-func (m *Manager) createChannel(id string) (*channel, error) {
+// createChannel adds channel id, loading it from the store if there is
+// one. It returns the channel locked (locked true) when it created it, or
+// unlocked when another goroutine had created it first.
+func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
-		return nil, ErrClosed
+		m.mu.Unlock()
+		return nil, false, ErrClosed
 	}
 	if ch := m.channels[id]; ch != nil {
-		return ch, nil
+		m.mu.Unlock()
+		return ch, false, nil
 	}
 	id = strings.Clone(id) // a decoded id shares memory with the whole message's strings
-	ch, err := newChannel(id, &m.cfg)
-	if err != nil {
-		return nil, err
+	if ch, err = newChannel(id, &m.cfg); err != nil {
+		m.mu.Unlock()
+		return nil, false, err
 	}
+	// Locked before it is visible: whoever finds it waits for the load,
+	// which runs without the manager lock (other channels carry on).
+	ch.mu.Lock()
 	m.channels[id] = ch
-	return ch, nil
+	m.mu.Unlock()
+	if m.backend != nil {
+		if err := m.bootstrap(ch); err != nil {
+			m.forget(ch)
+			return nil, false, err
+		}
+	}
+	return ch, true, nil
 }
 
 // unlockAndDispatch releases ch and hands its queued events to the
 // handler, unless another goroutine is already doing so (it will pick
 // these up too, keeping the channel's order).
+//
+// With persistence, it first writes what the operation changed (commit):
+// an operation's events reach the application only once its writes were
+// handed to the store.
 func (m *Manager) unlockAndDispatch(ch *channel) {
+	if ch.ps != nil {
+		m.commit(ch)
+	}
 	if ch.dispatching || len(ch.outbox) == 0 {
 		ch.mu.Unlock()
 		return
@@ -278,6 +323,7 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 	for i, id := range ask {
 		if e := ch.log.get(id); e != nil && len(hints[i]) > 0 && len(e.hint) == 0 {
 			e.hint = hints[i]
+			m.saveHint(ch, id, e.hint)
 		}
 	}
 	return ch, nil
@@ -554,13 +600,20 @@ func (m *Manager) EnsureChannel(channelID string) error {
 	if err != nil {
 		return err
 	}
-	ch.mu.Unlock()
+	m.unlockAndDispatch(ch)
 	return nil
 }
 
 // RemoveChannel forgets a channel and all its state. Removing an unknown
 // channel is not an error.
+//
+// With persistence, the channel is dropped from the store too, whether
+// loaded or not; if that fails, the error (ErrPersistence) is returned and
+// the channel stays as it was, in memory and in the store.
 func (m *Manager) RemoveChannel(channelID string) error {
+	if m.backend != nil {
+		return m.dropChannel(channelID)
+	}
 	m.mu.Lock()
 	ch := m.channels[channelID]
 	delete(m.channels, channelID)
@@ -574,7 +627,15 @@ func (m *Manager) RemoveChannel(channelID string) error {
 }
 
 // Reset forgets every channel.
+//
+// With persistence, every channel is dropped from the store as
+// RemoveChannel does: the loaded ones and, if the backend can list its
+// channels (the embedded store can), the stored ones. Channels that fail
+// to drop stay; the errors are returned joined.
 func (m *Manager) Reset() error {
+	if m.backend != nil {
+		return m.resetStored()
+	}
 	m.mu.Lock()
 	old := m.channels
 	m.channels = make(map[string]*channel)
@@ -589,18 +650,43 @@ func (m *Manager) Reset() error {
 
 // Close stops the periodic tasks and releases all state; later calls
 // return ErrClosed. Close is idempotent.
+//
+// With persistence, the stored state is kept (Close is not a wipe: a new
+// Manager over the same store resumes from it). Writes still pending
+// after store failures are tried once more; if they fail they are lost,
+// and Close returns an ErrPersistence error saying so. A store opened from
+// Config.StorePath is closed.
 func (m *Manager) Close() error {
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
 	old := m.channels
 	m.channels, m.closed = nil, true
 	m.mu.Unlock()
+	var errs []error
 	for _, ch := range old {
 		ch.mu.Lock()
+		if ch.ps != nil && !ch.removed {
+			d, u := m.takeChanges(ch)
+			if err := ch.ps.w.Commit(d, u); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		ch.removed = true
 		ch.mu.Unlock()
 	}
 	m.StopPeriodicTasks()
-	return nil
+	if len(errs) > 0 {
+		errs[0] = fmt.Errorf("%w: writes lost on close: %w", ErrPersistence, errs[0])
+	}
+	if m.ownStore != nil {
+		if err := m.ownStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%w: close store: %w", ErrPersistence, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Channels returns the ids of the channels the manager holds.

@@ -100,6 +100,7 @@ func (m *Manager) sweepOutgoing(ch *channel, now time.Time) {
 		}
 		e.attempts++
 		e.sentAt = now
+		ch.outgoing.touch(e.msg.MessageID)
 		if filter == nil {
 			filter = ch.filter.appendWire(nil)
 		}
@@ -154,7 +155,7 @@ func (m *Manager) sweepIncoming(ch *channel, now time.Time) {
 		// message and whatever else waited only for them are delivered.
 		for _, id := range lost {
 			ch.cancelRepairs(id)
-			ch.met.add(id)
+			ch.met.add(id, false)
 			ch.incoming.satisfy(id, &ready)
 		}
 		ch.deliverReady(&ready)

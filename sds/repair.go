@@ -80,6 +80,14 @@ type repairEntry struct {
 type repairBuffer struct {
 	byID  map[string]*repairEntry
 	queue repairQueue
+	dirty map[string]struct{} // ids added or removed; nil without persistence
+}
+
+// touch records that id's entry changed (for persistence).
+func (b *repairBuffer) touch(id string) {
+	if b.dirty != nil {
+		b.dirty[id] = struct{}{}
+	}
 }
 
 func (b *repairBuffer) len() int { return len(b.queue) }
@@ -104,12 +112,14 @@ func (b *repairBuffer) add(entry wire.HistoryEntry, due time.Time) {
 		e.entry.RetrievalHint = nil
 	}
 	b.byID[e.entry.MessageID] = e
+	b.touch(e.entry.MessageID)
 	heap.Push(&b.queue, e)
 }
 
 func (b *repairBuffer) remove(id string) {
 	if e := b.byID[id]; e != nil {
 		delete(b.byID, id)
+		b.touch(id)
 		heap.Remove(&b.queue, e.index)
 	}
 }
@@ -126,6 +136,7 @@ func (b *repairBuffer) peek() *repairEntry {
 func (b *repairBuffer) pop() *repairEntry {
 	e := heap.Pop(&b.queue).(*repairEntry)
 	delete(b.byID, e.entry.MessageID)
+	b.touch(e.entry.MessageID)
 	return e
 }
 
