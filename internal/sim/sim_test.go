@@ -1,0 +1,414 @@
+package sim_test
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libsds-go/libsds/internal/sim"
+	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// checker rebuilds a run from what the Observer shows, independently of
+// the simulator's own metrics: each message's causal history comes from
+// decoding its broadcast wire bytes, each delivery from the manager's
+// events. It checks the delivery invariants and recounts what Result
+// reports.
+type checker struct {
+	t *testing.T
+	n int
+
+	sender  map[string]int
+	sentAt  map[string]time.Duration
+	deps    map[string][]string
+	order   []string
+	have    []map[string]time.Duration // per participant: delivered (or sent) at
+	lost    []map[string]bool          // per participant: ids given up on
+	offline func(p int, at time.Duration) bool
+
+	delivered, dups, violations     int
+	resendEvents, repairEvents      int
+	lostEvents, lostIDs, missingEvs int
+	acked, failed, evicted          int
+	broadcasts                      map[sim.PacketKind]int
+	repairRequests                  int
+	wire, wireBloom, received       int64
+	crossings                       int // arrivals that a partition or an outage should have stopped
+	cut                             func(from, to int, at time.Duration) bool
+	latencies                       []time.Duration
+}
+
+func newChecker(t *testing.T, n int) *checker {
+	c := &checker{
+		t: t, n: n,
+		sender: map[string]int{}, sentAt: map[string]time.Duration{}, deps: map[string][]string{},
+		broadcasts: map[sim.PacketKind]int{},
+	}
+	for range n {
+		c.have = append(c.have, map[string]time.Duration{})
+		c.lost = append(c.lost, map[string]bool{})
+	}
+	return c
+}
+
+func (c *checker) Broadcast(at time.Duration, from int, kind sim.PacketKind, b []byte, copies int) {
+	msg, _, err := wire.Decode(b, wire.Limits{})
+	if err != nil {
+		c.t.Fatalf("broadcast does not decode: %v", err)
+	}
+	c.broadcasts[kind]++
+	c.repairRequests += len(msg.RepairRequest)
+	if want := c.n - 1; copies != want && copies != 0 {
+		c.t.Errorf("broadcast with %d copies, want %d or 0", copies, want)
+	}
+	if copies == 0 && !c.offline(from, at) {
+		c.t.Errorf("%v: participant %d is online but its broadcast has no copies", at, from)
+	}
+	c.wire += int64(copies * len(b))
+	if len(msg.BloomFilter) > 0 {
+		// tag (1 byte) + length varint + filter
+		l := len(msg.BloomFilter)
+		c.wireBloom += int64(copies * (1 + varintLen(l) + l))
+	}
+	if kind != sim.PacketContent {
+		return
+	}
+	if _, dup := c.sender[msg.MessageID]; dup {
+		c.t.Fatalf("message id %s sent twice", msg.MessageID)
+	}
+	c.sender[msg.MessageID] = from
+	c.sentAt[msg.MessageID] = at
+	c.order = append(c.order, msg.MessageID)
+	for _, h := range msg.CausalHistory {
+		c.deps[msg.MessageID] = append(c.deps[msg.MessageID], h.MessageID)
+	}
+	c.have[from][msg.MessageID] = at
+}
+
+func (c *checker) Arrive(at time.Duration, from, to int, kind sim.PacketKind, b []byte) {
+	c.received += int64(len(b))
+	if c.cut != nil && c.cut(from, to, at) {
+		c.crossings++
+	}
+}
+
+func (c *checker) Event(at time.Duration, p int, e sds.Event) {
+	switch e.Kind {
+	case sds.EventMessageReady:
+		if _, ok := c.have[p][e.MessageID]; ok {
+			c.dups++
+			return
+		}
+		for _, dep := range c.deps[e.MessageID] {
+			if _, ok := c.have[p][dep]; !ok && !c.lost[p][dep] {
+				c.violations++
+				c.t.Errorf("participant %d delivered %.8s before its dependency %.8s", p, e.MessageID, dep)
+			}
+		}
+		c.have[p][e.MessageID] = at
+		c.delivered++
+		c.latencies = append(c.latencies, at-c.sentAt[e.MessageID])
+	case sds.EventMessageResend:
+		c.resendEvents++
+	case sds.EventRepairReady:
+		c.repairEvents++
+	case sds.EventDependenciesLost:
+		c.lostEvents++
+		c.lostIDs += len(e.Lost)
+		for _, id := range e.Lost {
+			c.lost[p][id] = true
+		}
+	case sds.EventMissingDependencies:
+		c.missingEvs++
+	case sds.EventMessageAcknowledged:
+		c.acked++
+	case sds.EventMessageFailed:
+		c.failed++
+	case sds.EventIncomingEvicted:
+		c.evicted++
+	}
+}
+
+func varintLen(v int) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
+}
+
+// agree checks that res reports what the checker saw.
+func (c *checker) agree(res *sim.Result) {
+	t := c.t
+	t.Helper()
+	eq := func(what string, got, want int64) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: result says %d, events say %d", what, got, want)
+		}
+	}
+	eq("sent", int64(res.Sent), int64(len(c.order)))
+	eq("delivered", res.Delivered, int64(c.delivered))
+	eq("expected", res.Expected, int64(len(c.order)*(c.n-1)))
+	eq("missing", res.Missing, int64(len(c.order)*(c.n-1)-c.delivered))
+	eq("duplicates", int64(res.Duplicates), int64(c.dups))
+	eq("order violations", int64(res.OrderViolations), int64(c.violations))
+	eq("resends", int64(res.Resends), int64(c.resendEvents))
+	eq("resend broadcasts", int64(res.Resends), int64(c.broadcasts[sim.PacketResend]))
+	eq("repairs", int64(res.Repairs), int64(c.repairEvents))
+	eq("repair broadcasts", int64(res.Repairs), int64(c.broadcasts[sim.PacketRepair]))
+	eq("syncs", int64(res.Syncs), int64(c.broadcasts[sim.PacketSync]))
+	eq("repair requests", int64(res.RepairRequests), int64(c.repairRequests))
+	eq("lost events", int64(res.LostEvents), int64(c.lostEvents))
+	eq("lost ids", int64(res.LostIDs), int64(c.lostIDs))
+	eq("missing-dependency events", int64(res.MissingEvents), int64(c.missingEvs))
+	eq("acknowledged", int64(res.Acknowledged), int64(c.acked))
+	eq("failed", int64(res.Failed), int64(c.failed))
+	eq("evicted", int64(res.Evicted), int64(c.evicted))
+	eq("wire bytes", res.Traffic.Wire, c.wire)
+	eq("wire bloom bytes", res.Traffic.WireBloom, c.wireBloom)
+	eq("received bytes", res.Traffic.Received, c.received)
+	var byKind int64
+	for _, k := range res.Traffic.ByKind {
+		byKind += k.Wire
+	}
+	eq("wire bytes by kind", byKind, c.wire)
+
+	incomplete := 0
+	for _, id := range c.order {
+		for p := range c.n {
+			if _, ok := c.have[p][id]; !ok {
+				incomplete++
+				break
+			}
+		}
+	}
+	eq("messages incomplete", int64(res.MessagesIncomplete), int64(incomplete))
+
+	// Latencies: the simulator keeps milliseconds; allow 1 ms.
+	if len(c.latencies) > 0 {
+		slices.Sort(c.latencies)
+		near := func(what string, got sim.Seconds, want time.Duration) {
+			t.Helper()
+			if math.Abs(float64(got)-want.Seconds()) > 0.0011 {
+				t.Errorf("latency %s: result says %vs, events say %v", what, got, want)
+			}
+		}
+		q := func(f float64) time.Duration {
+			return c.latencies[max(0, int(math.Ceil(f*float64(len(c.latencies))))-1)]
+		}
+		near("p50", res.Latency.P50, q(0.5))
+		near("p99", res.Latency.P99, q(0.99))
+		near("max", res.Latency.Max, c.latencies[len(c.latencies)-1])
+	}
+	var series int
+	for _, d := range res.Series.Deliveries {
+		series += d
+	}
+	eq("deliveries in the time series", int64(series), res.Delivered)
+}
+
+// smallConfig is a quick run: 12 participants on 2 channels, 20% loss,
+// jitter and reordering, with a log long enough that no message leaves it
+// before a late repair can arrive (see TestDuplicatesAfterLogEviction).
+func smallConfig() sim.Config {
+	cfg := sim.DefaultConfig()
+	cfg.Participants = 12
+	cfg.Channels = 2
+	cfg.Messages = 400
+	cfg.SendRate = 0.05
+	cfg.Network.Loss = 0.2
+	cfg.Network.Reorder = 0.1
+	cfg.MemSamples = -1
+	cfg.Protocol.MaxMessageHistory = 5000
+	cfg.Protocol.BloomCapacity = 1000 // a smaller filter keeps the test fast
+	return cfg
+}
+
+func runChecked(t *testing.T, cfg sim.Config) (*sim.Result, *checker) {
+	t.Helper()
+	c := newChecker(t, cfg.Participants)
+	c.offline = func(p int, at time.Duration) bool {
+		for _, o := range cfg.Network.Outages {
+			if o.Participant == p && at >= o.At && at < o.At+o.Duration {
+				return true
+			}
+		}
+		return false
+	}
+	cfg.Observer = c
+	res, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.agree(res)
+	return res, c
+}
+
+// TestInvariants: every delivery once, in causal order, and the result's
+// counts agree with the events, with and without SDS-R, on a network with
+// loss, reordering, a partition and an outage.
+func TestInvariants(t *testing.T) {
+	for _, sdsr := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sdsr=%v", sdsr), func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.SDSR = sdsr
+			cfg.Network.Partitions = []sim.Partition{{At: 2 * time.Minute, Duration: time.Minute, Groups: 2}}
+			cfg.Network.Outages = []sim.Outage{{Participant: 3, At: 4 * time.Minute, Duration: 2 * time.Minute}}
+			res, c := runChecked(t, cfg)
+			if res.Duplicates != 0 || res.OrderViolations != 0 {
+				t.Errorf("%d duplicate deliveries, %d causal-order violations", res.Duplicates, res.OrderViolations)
+			}
+			if res.Delivered == 0 || res.Sent != cfg.Messages {
+				t.Fatalf("sent %d, delivered %d", res.Sent, res.Delivered)
+			}
+			if !sdsr && (res.Repairs != 0 || res.RepairRequests != 0) {
+				t.Errorf("SDS-R off, yet %d repairs and %d repair requests", res.Repairs, res.RepairRequests)
+			}
+			t.Logf("delivery %.4f, missing %d, p50 %.1fs p99 %.1fs, %d resends, %d repairs, %d requests, virtual %.0fs",
+				res.DeliveryRatio, res.Missing, res.Latency.P50, res.Latency.P99, res.Resends, res.Repairs,
+				res.RepairRequests, res.VirtualTime)
+			_ = c
+		})
+	}
+}
+
+// TestSDSRHelps: at 20% loss SDS-R delivers more, and sooner.
+func TestSDSRHelps(t *testing.T) {
+	with, without := smallConfig(), smallConfig()
+	without.SDSR = false
+	rw, _ := runChecked(t, with)
+	ro, _ := runChecked(t, without)
+	if rw.DeliveryRatio <= ro.DeliveryRatio {
+		t.Errorf("delivery ratio with SDS-R %.4f, without %.4f", rw.DeliveryRatio, ro.DeliveryRatio)
+	}
+	if rw.Latency.P90 >= ro.Latency.P90 {
+		t.Errorf("p90 latency with SDS-R %vs, without %vs", rw.Latency.P90, ro.Latency.P90)
+	}
+	if rw.Repairs == 0 {
+		t.Error("no repairs at 20% loss")
+	}
+	if rw.Sent != ro.Sent {
+		t.Errorf("sent %d with SDS-R and %d without: the send schedule must not depend on it", rw.Sent, ro.Sent)
+	}
+}
+
+// TestLossless: everything arrives once, within the network's latency.
+func TestLossless(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Network.Loss, cfg.Network.Reorder = 0, 0
+	res, _ := runChecked(t, cfg)
+	if res.Missing != 0 || res.DeliveryRatio != 1 || res.MessagesIncomplete != 0 {
+		t.Errorf("lossless network: %d missing, ratio %v", res.Missing, res.DeliveryRatio)
+	}
+	maxLat := (cfg.Network.Delay + cfg.Network.Jitter).Seconds()
+	if float64(res.Latency.Max) > maxLat {
+		t.Errorf("max latency %vs over the network's %vs", res.Latency.Max, maxLat)
+	}
+	if res.Repairs != 0 || res.RepairRequests != 0 || res.Traffic.ByKind["content"].Lost != 0 {
+		t.Errorf("lossless network: %d repairs, %d requests", res.Repairs, res.RepairRequests)
+	}
+	if !res.Quiesced {
+		t.Error("a lossless run should end quiet before the drain limit")
+	}
+}
+
+// TestPartitionAndOutage: nothing crosses a partition or reaches an
+// offline participant, and the network heals afterwards.
+func TestPartitionAndOutage(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Network.Loss = 0
+	part := sim.Partition{At: time.Minute, Duration: 3 * time.Minute, Groups: 3}
+	out := sim.Outage{Participant: 5, At: 2 * time.Minute, Duration: 3 * time.Minute}
+	cfg.Network.Partitions = []sim.Partition{part}
+	cfg.Network.Outages = []sim.Outage{out}
+	c := newChecker(t, cfg.Participants)
+	c.offline = func(p int, at time.Duration) bool { return p == out.Participant && at >= out.At && at < out.At+out.Duration }
+	// Copies are cut when sent: a copy sent just before the partition
+	// may still arrive during its first maxLatency.
+	maxLatency := cfg.Network.Delay + cfg.Network.Jitter + cfg.Network.ReorderDelay
+	c.cut = func(from, to int, at time.Duration) bool {
+		across := from%part.Groups != to%part.Groups && at >= part.At+maxLatency && at < part.At+part.Duration
+		return across || c.offline(to, at)
+	}
+	cfg.Observer = c
+	res, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.agree(res)
+	if c.crossings != 0 {
+		t.Errorf("%d copies crossed the partition or reached the offline participant", c.crossings)
+	}
+	if res.Traffic.ByKind["content"].Lost == 0 {
+		t.Error("the partition lost nothing")
+	}
+	if res.Resends == 0 {
+		t.Error("no resends after the partition and the outage")
+	}
+	if res.OrderViolations != 0 || res.Duplicates != 0 {
+		t.Errorf("%d order violations, %d duplicates", res.OrderViolations, res.Duplicates)
+	}
+}
+
+// TestDuplicatesAfterLogEviction documents a property of SDS itself: a
+// participant recognises a message it already delivered only while it is
+// in its log (MaxMessageHistory entries). A repair that arrives after
+// that is delivered again. The simulator counts these, and the count
+// agrees with the events.
+func TestDuplicatesAfterLogEviction(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Protocol.MaxMessageHistory = 30
+	cfg.SendRate = 0.2
+	res, c := runChecked(t, cfg)
+	if res.Duplicates == 0 || c.dups == 0 {
+		t.Errorf("expected late repairs to be delivered again with a 30-entry log; got %d duplicates", res.Duplicates)
+	}
+	t.Logf("%d duplicate deliveries with a 30-entry log", res.Duplicates)
+}
+
+// TestDeterministic: the same configuration gives the same result.
+func TestDeterministic(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Network.Churn = sim.Churn{Fraction: 0.25, Duration: 2 * time.Minute}
+	a, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.WallTime, b.WallTime = 0, 0
+	if fa, fb := fmt.Sprintf("%+v", *a), fmt.Sprintf("%+v", *b); fa != fb {
+		t.Errorf("two runs of one seed differ:\n%s\n%s", fa, fb)
+	}
+	cfg.Seed++
+	c, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Delivered == a.Delivered && c.Latency == a.Latency {
+		t.Error("another seed gave the same run")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for name, mut := range map[string]func(*sim.Config){
+		"one participant": func(c *sim.Config) { c.Participants = 1 },
+		"loss > 1":        func(c *sim.Config) { c.Network.Loss = 1.5 },
+		"no rate":         func(c *sim.Config) { c.SendRate = 0 },
+		"bad partition":   func(c *sim.Config) { c.Network.Partitions = []sim.Partition{{Duration: time.Second, Groups: 1}} },
+		"bad outage":      func(c *sim.Config) { c.Network.Outages = []sim.Outage{{Participant: 100, Duration: time.Second}} },
+		"bad protocol":    func(c *sim.Config) { c.Protocol.BloomCapacity = 0 },
+	} {
+		cfg := sim.DefaultConfig()
+		mut(&cfg)
+		if _, err := sim.Run(cfg); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
