@@ -326,7 +326,9 @@ func TestPartitionAndOutage(t *testing.T) {
 	cfg.Network.Partitions = []sim.Partition{part}
 	cfg.Network.Outages = []sim.Outage{out}
 	c := newChecker(t, cfg.Participants)
-	c.offline = func(p int, at time.Duration) bool { return p == out.Participant && at >= out.At && at < out.At+out.Duration }
+	c.offline = func(p int, at time.Duration) bool {
+		return p == out.Participant && at >= out.At && at < out.At+out.Duration
+	}
 	// Copies are cut when sent: a copy sent just before the partition
 	// may still arrive during its first maxLatency.
 	maxLatency := cfg.Network.Delay + cfg.Network.Jitter + cfg.Network.ReorderDelay
