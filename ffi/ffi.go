@@ -205,11 +205,13 @@ func (c *call) replyEmpty() { c.invoke(retOK, C.sdsgo_empty(), 0) }
 // replyCommaText hands the wire bytes to the result callback as the Nim
 // library's "10,2,109,..." text, formatted straight into the C buffer.
 func (c *call) replyCommaText(b []byte) {
-	size := commaTextMax(len(b))
-	p, dst := cbuf(size)
+	p, dst := cbuf(commaTextMax(len(b)))
 	n := putCommaText(dst, b)
 	dst[n] = 0
-	c.s.keep(p, size+1)
+	if q := C.realloc(p, C.size_t(n+1)); q != nil { // give back the slack
+		p = q
+	}
+	c.s.keep(p, n+1)
 	c.invoke(retOK, (*C.char)(p), n)
 }
 

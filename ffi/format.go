@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"strconv"
+	"unsafe"
 
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
@@ -13,17 +14,17 @@ import (
 // built by its std/json ($ of a JsonNode: no whitespace, keys in insertion
 // order) and its wrap result is the wire bytes in decimal joined by commas.
 
-// decimal[b] holds the decimal digits of b followed by a comma, as a
-// little-endian word; decimalLen[b] is the number of digits.
-var decimal, decimalLen = func() (t [256]uint32, l [256]uint8) {
+// decimal[b] holds the decimal digits of b followed by a comma in its low
+// four bytes (little-endian; unused bytes zero) and the length of digits
+// plus comma in its high half.
+var decimal = func() (t [256]uint64) {
 	for b := range t {
 		s := strconv.Itoa(b) + ","
 		var w [4]byte
 		copy(w[:], s)
-		t[b] = binary.LittleEndian.Uint32(w[:])
-		l[b] = uint8(len(s) - 1)
+		t[b] = uint64(binary.LittleEndian.Uint32(w[:])) | uint64(len(s))<<32
 	}
-	return t, l
+	return t
 }()
 
 // commaTextMax bounds the length of commaText(b): up to four bytes per
@@ -31,20 +32,24 @@ var decimal, decimalLen = func() (t [256]uint32, l [256]uint8) {
 func commaTextMax(n int) int { return 4*n + 4 }
 
 // putCommaText writes b as "10,2,109" into dst, which must hold
-// commaTextMax(len(b)) bytes, and returns the length written.
+// commaTextMax(len(b)) bytes, and returns the length written. Each byte
+// costs one table load and one four-byte store (a shorter number's spare
+// bytes are overwritten by the next one).
 func putCommaText(dst []byte, b []byte) int {
 	if len(b) == 0 {
 		return 0
 	}
-	_ = dst[commaTextMax(len(b))-1]
-	n := 0
-	for _, c := range b {
-		// The digits and the comma; a shorter number's fourth byte is
-		// overwritten by the next one.
-		binary.LittleEndian.PutUint32(dst[n:n+4], decimal[c])
-		n += int(decimalLen[c]) + 1
+	if len(dst) < commaTextMax(len(b)) {
+		panic("putCommaText: short buffer")
 	}
-	return n - 1 // the last comma goes
+	p := unsafe.Pointer(unsafe.SliceData(dst))
+	n := uintptr(0)
+	for _, c := range b {
+		e := decimal[c]
+		*(*[4]byte)(unsafe.Add(p, n)) = [4]byte{byte(e), byte(e >> 8), byte(e >> 16), byte(e >> 24)}
+		n += uintptr(e >> 32)
+	}
+	return int(n) - 1 // the last comma goes
 }
 
 // appendCommaText is putCommaText appending to dst.

@@ -41,7 +41,7 @@ import (
 const (
 	keepCount      = 64
 	keepAge        = 250 * time.Millisecond
-	keepBytes      = 32 << 20
+	keepBytes      = 8 << 20
 	maxThreadSlots = 64
 )
 

@@ -48,7 +48,7 @@
  * the callback returns - and after the call that produced it returns - at
  * least until the same thread's next call into the library on the same
  * manager has returned. It is then released to the manager's queue, which
- * keeps the 64 most recently released buffers and, up to 32 MiB, every
+ * keeps the 64 most recently released buffers and, up to 8 MiB, every
  * buffer released less than 250 ms ago; older ones are freed. Cleaning the
  * manager up moves what it still holds, once no call on it is running any
  * more, to a process-wide queue with the same rules (which also keeps the
