@@ -16,7 +16,7 @@ FUZZ_TARGETS := \
 	./sds/bloom:FuzzDecodeRFC \
 	./sds:FuzzInterleaving
 
-.PHONY: all build lib run test vet unit ctest fuzz-short fuzz bench clean
+.PHONY: all build lib run test vet unit ctest fuzz-short fuzz bench cbench clean
 
 all: build lib
 
@@ -114,6 +114,17 @@ ctest: $(B)/tests/ctest-so $(B)/tests/ctest-a $(B)/tests/ctest-vg $(B)/libsds.pc
 	$(B)/tests/ctest-so
 	$(B)/tests/ctest-a
 	SDS_TEST_QUICK=1 GOGC=off GODEBUG=asyncpreemptoff=1 $(VALGRIND) $(VG_FLAGS) $(B)/tests/ctest-vg
+
+# ---- C benchmark (bench/cbench.c) through the .so: each mode in its own
+# process, so each peak RSS is its own. CBENCH_RUNS overrides the runs.
+CBENCH_RUNS ?= "ping-pong 10000" "burst 2000" "reverse 2000" "channels 1000" \
+	"ping-pong 10000 --binary" "burst 2000 --binary" "reverse 2000 --binary" "channels 1000 --binary"
+
+$(B)/sds-cbench: bench/cbench.c include/libsds.h $(B)/libsds.so
+	$(CC) -O2 -Wall -Iinclude bench/cbench.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN' -o $@
+
+cbench: $(B)/sds-cbench
+	@for run in $(CBENCH_RUNS); do $(B)/sds-cbench $$run || exit 1; done
 
 clean:
 	rm -rf $(B)
