@@ -197,7 +197,7 @@ static void wrap_then_unwrap(const char* mode, int n, int reverse) {
 	void* b = new_manager();
 	SdsSetEventCallback(b, count_event, NULL);
 	uint8_t* store = malloc((size_t)n * SLOT);
-	memset(store, 0, (size_t)n * SLOT);
+	memset(store, 0xa5, (size_t)n * SLOT); /* not 0: malloc+memset(0) may become a lazy calloc */
 	size_t* len = calloc(n, sizeof(size_t));
 	char id[32];
 	double t0 = now();

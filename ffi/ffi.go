@@ -617,16 +617,25 @@ func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID,
 	}
 	c := m.begin(tid, &e) // events raised meanwhile are kept with this thread
 	defer c.end()
-	sb := getScratch()
-	b, err := m.core.AppendWrap((*sb)[:0], C.GoString(channelID), C.GoString(messageID), bytesAt(msg, n))
+	// Encode straight into C memory sized after the previous message; only
+	// a message that outgrows it is copied.
+	size := int(m.lastWire.Load()) + 1024
+	p, buf := cbuf(size)
+	b, err := m.core.AppendWrap(buf[:0:size], C.GoString(channelID), C.GoString(messageID), bytesAt(msg, n))
 	if err != nil {
-		putScratch(sb, b)
+		C.free(p)
 		setError(errOut, "error processing WRAP_MESSAGE request: "+err.Error())
 		return retErr
 	}
-	*out = (*C.uint8_t)(ccopy(b))
+	m.lastWire.Store(int64(len(b)))
+	if len(b) > 0 && unsafe.Pointer(&b[0]) != p { // it grew into Go memory
+		C.free(p)
+		p = ccopy(b)
+	} else {
+		unsafe.Slice((*byte)(p), size+1)[len(b)] = 0
+	}
+	*out = (*C.uint8_t)(p)
 	*outLen = C.size_t(len(b))
-	putScratch(sb, b)
 	return retOK
 }
 

@@ -40,6 +40,8 @@ type manager struct {
 	events atomic.Pointer[callback] // SdsSetEventCallback
 	hints  atomic.Pointer[callback] // SdsSetRetrievalHintProvider
 
+	lastWire atomic.Int64 // length of the last binary wrap, to size the next
+
 	kept retention
 }
 
