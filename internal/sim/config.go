@@ -108,8 +108,9 @@ type Churn struct {
 
 // DefaultConfig is a group of 100 sending 10,000 messages in all at one
 // message per 10 s each (10 a second for the group) over one channel, on
-// a network with 100-500 ms of latency and no loss, with SDS-R, the Nim
-// library's protocol defaults and a 30-minute drain.
+// a network with 100-500 ms of latency and no loss (churn, when its
+// fraction is set, takes participants offline for 3 minutes), with SDS-R,
+// the Nim library's protocol defaults and a 30-minute drain.
 func DefaultConfig() Config {
 	return Config{
 		Participants: 100,
@@ -123,6 +124,7 @@ func DefaultConfig() Config {
 			Delay:        100 * time.Millisecond,
 			Jitter:       400 * time.Millisecond,
 			ReorderDelay: 2 * time.Second,
+			Churn:        Churn{Duration: 3 * time.Minute},
 		},
 		Drain:      30 * time.Minute,
 		Protocol:   sds.DefaultConfig(),

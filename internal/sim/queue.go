@@ -32,6 +32,8 @@ type packet struct {
 	kind PacketKind
 	from int32
 	refs int32 // copies in flight
+	// bucket is where the packet's traffic is counted.
+	bucket *KindBytes
 }
 
 type eventQueue struct {

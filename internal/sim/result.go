@@ -22,6 +22,10 @@ const (
 	numPacketKinds
 )
 
+// syncAfterSending is where the traffic of sync messages sent after the
+// last content message is counted (Bytes.ByKind "sync-after-sending").
+const syncAfterSending = numPacketKinds
+
 func (k PacketKind) String() string {
 	switch k {
 	case PacketContent:
@@ -127,12 +131,17 @@ type Bytes struct {
 	WireBloom int64 `json:"wire_bloom_bytes"`
 	// Received is the copies that arrived.
 	Received int64 `json:"received_bytes"`
-	// PerDelivered is Wire / Delivered: network cost of one delivery, all
-	// overhead (syncs, resends, repairs, lost copies) included;
-	// BloomPerDelivered its bloom filter part.
+	// PerDelivered is the network cost of one delivery: Wire, less the
+	// sync messages sent after the last content message, divided by
+	// Delivered. All other overhead (syncs while messages are sent,
+	// resends, repairs, lost copies) is included. The syncs left out are
+	// the background cost of an idle group, which grows with how long the
+	// run drains, not with what it delivers. BloomPerDelivered is its
+	// bloom filter part.
 	PerDelivered      float64 `json:"wire_bytes_per_delivered"`
 	BloomPerDelivered float64 `json:"bloom_bytes_per_delivered"`
-	// ByKind splits the traffic by PacketKind name.
+	// ByKind splits the traffic by PacketKind name, with the syncs sent
+	// after the last content message apart as "sync-after-sending".
 	ByKind map[string]KindBytes `json:"by_kind"`
 }
 

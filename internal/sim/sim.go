@@ -53,8 +53,8 @@ type run struct {
 	inflightB int64 // bytes of the packets those copies share
 
 	res   Result
-	kinds [numPacketKinds]KindBytes
-	bin   int64 // Series bin width, ns
+	kinds [numPacketKinds + 1]KindBytes // + syncAfterSending
+	bin   int64                         // Series bin width, ns
 	err   error
 
 	memBase    uint64
@@ -465,6 +465,9 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 		r.res.Series.RepairRequests[r.binOf()] += n
 	}
 	k := &r.kinds[kind]
+	if kind == PacketSync && r.sendDone >= 0 {
+		k = &r.kinds[syncAfterSending]
+	}
 	k.Broadcasts++
 	copies := 0
 	if !r.offline(from, r.now) {
@@ -480,7 +483,7 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 	k.Wire += int64(copies) * int64(len(b))
 	k.WireBloom += int64(copies) * int64(bloom)
 	net := &r.cfg.Network
-	pkt := &packet{data: b, kind: kind, from: int32(from)}
+	pkt := &packet{data: b, kind: kind, from: int32(from), bucket: k}
 	for to := range r.n {
 		if to == from {
 			continue
@@ -518,7 +521,7 @@ func (r *run) arrive(to int, pkt *packet) {
 		r.inflightB -= int64(len(pkt.data))
 	}
 	if r.offline(to, r.now) {
-		r.kinds[pkt.kind].Lost++
+		pkt.bucket.Lost++
 		return
 	}
 	r.res.Traffic.Received += int64(len(pkt.data))
@@ -618,10 +621,14 @@ func (r *run) finish() {
 		t.Wire += kb.Wire
 		t.WireBloom += kb.WireBloom
 	}
+	idle := r.kinds[syncAfterSending]
+	t.ByKind["sync-after-sending"] = idle
 	if res.Delivered > 0 {
 		t.PerDelivered = float64(t.Wire) / float64(res.Delivered)
 		t.BloomPerDelivered = float64(t.WireBloom) / float64(res.Delivered)
 	}
+	t.Wire += idle.Wire
+	t.WireBloom += idle.WireBloom
 
 	if r.cfg.MemSamples >= 0 {
 		if r.cfg.MemSamples > 0 {

@@ -39,6 +39,12 @@ type checker struct {
 	crossings                       int // arrivals that a partition or an outage should have stopped
 	cut                             func(from, to int, at time.Duration) bool
 	latencies                       []time.Duration
+	syncs                           []syncBytes
+}
+
+type syncBytes struct {
+	afterContent int // content messages broadcast before it
+	wire         int64
 }
 
 func newChecker(t *testing.T, n int) *checker {
@@ -68,6 +74,9 @@ func (c *checker) Broadcast(at time.Duration, from int, kind sim.PacketKind, b [
 		c.t.Errorf("%v: participant %d is online but its broadcast has no copies", at, from)
 	}
 	c.wire += int64(copies * len(b))
+	if kind == sim.PacketSync {
+		c.syncs = append(c.syncs, syncBytes{afterContent: len(c.order), wire: int64(copies * len(b))})
+	}
 	if len(msg.BloomFilter) > 0 {
 		// tag (1 byte) + length varint + filter
 		l := len(msg.BloomFilter)
@@ -176,6 +185,19 @@ func (c *checker) agree(res *sim.Result) {
 		byKind += k.Wire
 	}
 	eq("wire bytes by kind", byKind, c.wire)
+	// Per delivery: without the syncs sent after the last message.
+	idle := int64(0)
+	for _, sb := range c.syncs {
+		if sb.afterContent == len(c.order) {
+			idle += sb.wire
+		}
+	}
+	if c.delivered > 0 {
+		want := float64(c.wire-idle) / float64(c.delivered)
+		if math.Abs(res.Traffic.PerDelivered-want) > 1e-6*want {
+			t.Errorf("wire bytes per delivered message: result says %v, events say %v", res.Traffic.PerDelivered, want)
+		}
+	}
 
 	incomplete := 0
 	for _, id := range c.order {
