@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// small keeps the command's tests quick: 8 participants, a small filter.
+var small = []string{"-participants", "8", "-messages", "120", "-rate", "0.2", "-bloom", "500", "-log", "5000",
+	"-mem-samples", "-1", "-quiet"}
+
+func TestJSONAndReport(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	args := append(append([]string(nil), small...), "-json", "-report", dir, "-bw-losses", "0,0.3", "-bw-messages", "60")
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var o Output
+	if err := json.Unmarshal(out.Bytes(), &o); err != nil {
+		t.Fatalf("-json output does not parse: %v", err)
+	}
+	if len(o.Runs) != 2 || !o.Runs[0].Result.SDSR || o.Runs[1].Result.SDSR {
+		t.Fatalf("want a run with and one without SDS-R, got %+v", o.Runs)
+	}
+	if len(o.LossCurve) != 4 {
+		t.Errorf("loss curve has %d runs, want 4", len(o.LossCurve))
+	}
+	if o.Settings["loss"] != "0.2" || o.Settings["participants"] != "8" {
+		t.Errorf("settings %v", o.Settings)
+	}
+	for _, r := range o.Runs {
+		if r.Result.Sent != 120 || r.Result.Duplicates != 0 || r.Result.OrderViolations != 0 {
+			t.Errorf("%s: sent %d, %d duplicates, %d order violations", r.Label, r.Result.Sent, r.Result.Duplicates, r.Result.OrderViolations)
+		}
+	}
+	for _, f := range []string{fileSummary, fileResults, fileCDF, fileBandwidth, fileRepairs} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".png") && !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("%s is not a PNG", f)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, fileSummary))
+	for _, want := range []string{"| delivery ratio |", "with SDS-R", "without SDS-R", fileCDF, fileBandwidth, fileRepairs, "## What is measured"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+}
+
+func TestSweepReport(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	args := append(append([]string(nil), small...), "-sweep", "groups=1,3", "-report", dir)
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "groups") || strings.Count(out.String(), "\n3 ") != 2 {
+		t.Errorf("sweep table:\n%s", out.String())
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, fileSummary))
+	if !bytes.Contains(md, []byte("## Sweep over groups")) || !bytes.Contains(md, []byte(fileSweep)) {
+		t.Errorf("summary:\n%s", md)
+	}
+	if _, err := os.Stat(filepath.Join(dir, fileSweep)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, bad := range [][]string{
+		{"-sdsr", "maybe"}, {"-lost", "keep"}, {"-format", "xml"}, {"-partition", "at=1m,for"},
+		{"-offline", "p=1,when=2m"}, {"-sweep", "nope=1"}, {"-participants", "1"}, {"extra"},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(append(append([]string(nil), small...), bad...), &out, &errOut); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+	var out bytes.Buffer
+	if err := run([]string{"-sweep", "help"}, &out, &out); err != nil || !strings.Contains(out.String(), "participants") {
+		t.Errorf("-sweep help: %v\n%s", err, out.String())
+	}
+	pt, err := parsePartition("at=5m,for=2m,groups=3")
+	if err != nil || pt.At.Minutes() != 5 || pt.Duration.Minutes() != 2 || pt.Groups != 3 {
+		t.Errorf("partition %+v %v", pt, err)
+	}
+	ot, err := parseOutage("p=3,at=1m,for=30s")
+	if err != nil || ot.Participant != 3 || ot.At.Minutes() != 1 || ot.Duration.Seconds() != 30 {
+		t.Errorf("outage %+v %v", ot, err)
+	}
+}
