@@ -30,13 +30,18 @@ type jsonConfig struct {
 	MaxCausalHistory      *int        `json:"maxCausalHistory"`
 	ResendIntervalMs      *int64      `json:"resendIntervalMs"`
 	MaxResendAttempts     *int        `json:"maxResendAttempts"`
+	PossiblyAckedMs       *int64      `json:"possiblyAckedResendIntervalMs"`
 	SyncMessageIntervalMs *int64      `json:"syncMessageIntervalMs"`
 	BufferSweepIntervalMs *int64      `json:"bufferSweepIntervalMs"`
+	MaxDependencyWaitMs   *int64      `json:"maxDependencyWaitMs"`
+	OnLostDependencies    *string     `json:"onLostDependencies"`
+	MaxIncomingBuffer     *int        `json:"maxIncomingBuffer"`
 	RepairTMinMs          *int64      `json:"repairTMinMs"`
 	RepairTMaxMs          *int64      `json:"repairTMaxMs"`
 	NumResponseGroups     *int        `json:"numResponseGroups"`
 	MaxRepairRequests     *int        `json:"maxRepairRequests"`
 	RepairSweepIntervalMs *int64      `json:"repairSweepIntervalMs"`
+	MaxPendingRepairs     *int        `json:"maxPendingRepairs"`
 	MaxContentSize        *int        `json:"maxContentSize"`
 	Limits                *jsonLimits `json:"limits"`
 }
@@ -123,13 +128,27 @@ func parseConfig(text []byte) (sds.Config, zerolog.Level, error) {
 	setInt(&cfg.MaxCausalHistory, jc.MaxCausalHistory)
 	setMs(&cfg.ResendInterval, jc.ResendIntervalMs, "resendIntervalMs")
 	setInt(&cfg.MaxResendAttempts, jc.MaxResendAttempts)
+	setMs(&cfg.PossiblyAckedResendInterval, jc.PossiblyAckedMs, "possiblyAckedResendIntervalMs")
 	setMs(&cfg.SyncMessageInterval, jc.SyncMessageIntervalMs, "syncMessageIntervalMs")
 	setMs(&cfg.BufferSweepInterval, jc.BufferSweepIntervalMs, "bufferSweepIntervalMs")
+	setMs(&cfg.MaxDependencyWait, jc.MaxDependencyWaitMs, "maxDependencyWaitMs")
+	if jc.OnLostDependencies != nil {
+		switch *jc.OnLostDependencies {
+		case "deliver":
+			cfg.OnLostDependencies = sds.LostDeliver
+		case "drop":
+			cfg.OnLostDependencies = sds.LostDrop
+		default:
+			return cfg, level, fmt.Errorf(`onLostDependencies must be "deliver" or "drop", got %q`, *jc.OnLostDependencies)
+		}
+	}
+	setInt(&cfg.MaxIncomingBuffer, jc.MaxIncomingBuffer)
 	setMs(&cfg.RepairTMin, jc.RepairTMinMs, "repairTMinMs")
 	setMs(&cfg.RepairTMax, jc.RepairTMaxMs, "repairTMaxMs")
 	setInt(&cfg.NumResponseGroups, jc.NumResponseGroups)
 	setInt(&cfg.MaxRepairRequests, jc.MaxRepairRequests)
 	setMs(&cfg.RepairSweepInterval, jc.RepairSweepIntervalMs, "repairSweepIntervalMs")
+	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
 	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
 	if l := jc.Limits; l != nil {
 		for _, f := range []struct {
@@ -170,10 +189,14 @@ var coreFieldNames = strings.NewReplacer(
 	"BloomAckThreshold", "bloomAckThreshold",
 	"MaxMessageHistory", "maxMessageHistory",
 	"MaxCausalHistory", "maxCausalHistory",
+	"PossiblyAckedResendInterval", "possiblyAckedResendIntervalMs",
 	"ResendInterval", "resendIntervalMs",
 	"MaxResendAttempts", "maxResendAttempts",
 	"SyncMessageInterval", "syncMessageIntervalMs",
 	"BufferSweepInterval", "bufferSweepIntervalMs",
+	"MaxDependencyWait", "maxDependencyWaitMs",
+	"MaxIncomingBuffer", "maxIncomingBuffer",
+	"MaxPendingRepairs", "maxPendingRepairs",
 	"RepairTMin", "repairTMinMs",
 	"RepairTMax", "repairTMaxMs",
 	"NumResponseGroups", "numResponseGroups",

@@ -33,6 +33,8 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"maxResendAttempts":0,"syncMessageIntervalMs":2000,"bufferSweepIntervalMs":3000,
 		"repairTMinMs":0,"repairTMaxMs":4000,"numResponseGroups":2,
 		"maxRepairRequests":0,"repairSweepIntervalMs":5000,"maxContentSize":100,
+		"possiblyAckedResendIntervalMs":7,"maxDependencyWaitMs":8,"onLostDependencies":"drop",
+		"maxIncomingBuffer":9,"maxPendingRepairs":10,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
 	cfg, level, err := parseConfig([]byte(text))
@@ -48,6 +50,8 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.SyncMessageInterval, want.BufferSweepInterval = 2*time.Second, 3*time.Second
 	want.RepairTMin, want.RepairTMax, want.NumResponseGroups = 0, 4*time.Second, 2
 	want.MaxRepairRequests, want.RepairSweepInterval, want.MaxContentSize = 0, 5*time.Second, 100
+	want.PossiblyAckedResendInterval, want.MaxDependencyWait = 7*time.Millisecond, 8*time.Millisecond
+	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs = sds.LostDrop, 9, 10
 	want.Limits = wire.Limits{MaxMessageBytes: 1000, MaxIDBytes: 10, MaxHintBytes: 11,
 		MaxHistoryEntries: 12, MaxRepairEntries: 13, MaxBloomBytes: 14}
 	cfg.Clock, want.Clock = nil, nil

@@ -573,7 +573,10 @@ func sdsgoStartPeriodicTasks(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
 	}
 	c := m.begin(tid, &e)
 	defer c.end()
-	// The core's time-driven work is not wired up yet: accepted, no effect.
+	if err := m.core.StartPeriodicTasks(); err != nil {
+		c.replyString(retErr, "error processing START_PERIODIC_TASKS request: "+err.Error())
+		return retOK
+	}
 	c.replyEmpty()
 	return retOK
 }

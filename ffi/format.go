@@ -151,22 +151,15 @@ func appendUnwrapJSON(dst []byte, r *sds.UnwrapResult) []byte {
 	return append(dst, '}')
 }
 
-// appendEventJSON appends the event payload the Nim library sends for e.
-// Nim serialises message_ready and message_sent from objects whose own
-// fields come before the inherited eventType; missing_dependencies is built
-// by hand with eventType first. Kinds the Nim library lacks get the same
-// shape as message_ready, with their own name.
+// appendEventJSON appends the event payload for e. The Nim library's
+// events (message_ready, message_sent, missing_dependencies, periodic_sync,
+// repair_ready) are byte for byte what it sends: it serialises
+// message_ready and message_sent from objects whose own fields come before
+// the inherited eventType, and builds the others by hand with eventType
+// first. This library's own events put eventType first too.
 func appendEventJSON(dst []byte, e *sds.Event) []byte {
 	switch e.Kind {
-	case sds.EventMissingDependencies:
-		dst = append(dst, `{"eventType":"missing_dependencies","messageId":`...)
-		dst = appendJSONString(dst, e.MessageID)
-		dst = append(dst, `,"channelId":`...)
-		dst = appendJSONString(dst, e.ChannelID)
-		dst = append(dst, `,"missingDeps":`...)
-		dst = appendMissingDeps(dst, e.MissingDeps)
-		return append(dst, '}')
-	default: // message_ready, message_sent
+	case sds.EventMessageReady, sds.EventMessageAcknowledged:
 		dst = append(dst, `{"messageId":`...)
 		dst = appendJSONString(dst, e.MessageID)
 		dst = append(dst, `,"channelId":`...)
@@ -174,7 +167,52 @@ func appendEventJSON(dst []byte, e *sds.Event) []byte {
 		dst = append(dst, `,"eventType":`...)
 		dst = appendJSONString(dst, e.Kind.String())
 		return append(dst, '}')
+	case sds.EventMissingDependencies:
+		dst = appendEventHead(dst, e)
+		dst = append(dst, `,"missingDeps":`...)
+		dst = appendMissingDeps(dst, e.MissingDeps)
+		return append(dst, '}')
+	case sds.EventPeriodicSync:
+		return appendPeriodicSyncJSON(dst)
+	case sds.EventRepairReady:
+		return appendRepairReadyJSON(dst, e.ChannelID, e.Payload)
+	case sds.EventMessageResend:
+		dst = appendEventHead(dst, e)
+		dst = append(dst, `,"attempt":`...)
+		dst = strconv.AppendInt(dst, int64(e.Attempt), 10)
+		dst = append(dst, `,"message":`...)
+		dst = appendBase64String(dst, e.Payload)
+		return append(dst, '}')
+	case sds.EventDependenciesLost:
+		dst = appendEventHead(dst, e)
+		dst = append(dst, `,"lost":[`...)
+		for i, id := range e.Lost {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, id)
+		}
+		return append(dst, "]}"...)
+	case sds.EventPersistenceBacklog:
+		dst = append(dst, `{"eventType":"persistence_backlog","channelId":`...)
+		dst = appendJSONString(dst, e.ChannelID)
+		return append(dst, '}')
+	default: // message_failed, incoming_evicted, and kinds added later
+		dst = appendEventHead(dst, e)
+		return append(dst, '}')
 	}
+}
+
+// appendEventHead appends {"eventType":...,"messageId":...,"channelId":...
+// without the closing brace.
+func appendEventHead(dst []byte, e *sds.Event) []byte {
+	dst = append(dst, `{"eventType":`...)
+	dst = appendJSONString(dst, e.Kind.String())
+	dst = append(dst, `,"messageId":`...)
+	dst = appendJSONString(dst, e.MessageID)
+	dst = append(dst, `,"channelId":`...)
+	dst = appendJSONString(dst, e.ChannelID)
+	return dst
 }
 
 // appendPeriodicSyncJSON appends {"eventType":"periodic_sync"}.

@@ -150,6 +150,23 @@ func TestEventJSON(t *testing.T) {
 			`{"eventType":"missing_dependencies","messageId":"m2","channelId":"c1","missingDeps":[{"messageId":"m1","retrievalHint":"eA=="},{"messageId":"m0","retrievalHint":""}]}`},
 		{sds.Event{Kind: sds.EventMissingDependencies, ChannelID: "c\n", MessageID: "m\t"},
 			`{"eventType":"missing_dependencies","messageId":"m\t","channelId":"c\n","missingDeps":[]}`},
+		// Nim's periodic_sync and repair_ready (no messageId there).
+		{sds.Event{Kind: sds.EventPeriodicSync}, `{"eventType":"periodic_sync"}`},
+		{sds.Event{Kind: sds.EventRepairReady, ChannelID: "c1", MessageID: "m1", Payload: []byte{10, 2, 'm', '1'}},
+			`{"eventType":"repair_ready","channelId":"c1","message":"CgJtMQ=="}`},
+		// This library's own events.
+		{sds.Event{Kind: sds.EventMessageResend, ChannelID: "c1", MessageID: "m1", Attempt: 2, Payload: []byte{1}},
+			`{"eventType":"message_resend","messageId":"m1","channelId":"c1","attempt":2,"message":"AQ=="}`},
+		{sds.Event{Kind: sds.EventMessageFailed, ChannelID: "c1", MessageID: "m1"},
+			`{"eventType":"message_failed","messageId":"m1","channelId":"c1"}`},
+		{sds.Event{Kind: sds.EventDependenciesLost, ChannelID: "c1", MessageID: "m3", Lost: []string{"m1", "m\"2"}},
+			`{"eventType":"dependencies_lost","messageId":"m3","channelId":"c1","lost":["m1","m\"2"]}`},
+		{sds.Event{Kind: sds.EventDependenciesLost, ChannelID: "c1", MessageID: "m3"},
+			`{"eventType":"dependencies_lost","messageId":"m3","channelId":"c1","lost":[]}`},
+		{sds.Event{Kind: sds.EventIncomingEvicted, ChannelID: "c1", MessageID: "m4"},
+			`{"eventType":"incoming_evicted","messageId":"m4","channelId":"c1"}`},
+		{sds.Event{Kind: sds.EventPersistenceBacklog, ChannelID: "c1"},
+			`{"eventType":"persistence_backlog","channelId":"c1"}`},
 	}
 	for _, c := range cases {
 		if got := string(appendEventJSON(nil, &c.e)); got != c.want {

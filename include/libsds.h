@@ -37,6 +37,10 @@
  *    caused by a call made from inside an event callback is delivered after
  *    that callback returns.
  *  - The retrieval-hint provider runs on the thread that is wrapping.
+ *  - Once SdsStartPeriodicTasks has run, the time-driven events
+ *    (periodic_sync, repair_ready, message_resend, message_failed,
+ *    dependencies_lost) come from a thread of the library's own, outside
+ *    any call of the host; their buffers follow the same rules below.
  *
  * -------------------------------------------------------------------------
  * Buffers handed to callbacks
@@ -126,9 +130,27 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  *   {"eventType":"missing_dependencies","messageId":"m2","channelId":"c1",
  *    "missingDeps":[{"messageId":"m1","retrievalHint":"<base64>"}]}
  *     m2 waits for messages this participant has not seen;
- *   {"eventType":"periodic_sync"} and
+ *   {"eventType":"periodic_sync"}
+ *     time to broadcast a sync message (see SdsStartPeriodicTasks);
  *   {"eventType":"repair_ready","channelId":"c1","message":"<base64>"}
- *     are reserved for the periodic tasks (SdsStartPeriodicTasks).
+ *     SDS-R: broadcast these wire bytes, a message a peer asked for.
+ * and, from this library only (the Nim library has no such events):
+ *   {"eventType":"message_resend","messageId":"m1","channelId":"c1",
+ *    "attempt":1,"message":"<base64>"}
+ *     our m1 is still unacknowledged: broadcast these wire bytes again;
+ *   {"eventType":"message_failed","messageId":"m1","channelId":"c1"}
+ *     m1 stayed unacknowledged after maxResendAttempts rebroadcasts (the
+ *     Nim library reports this as message_sent);
+ *   {"eventType":"dependencies_lost","messageId":"m2","channelId":"c1",
+ *    "lost":["m1"]}
+ *     m2 waited maxDependencyWaitMs; m1 counts as lost, and m2 is
+ *     delivered (a message_ready follows) or dropped (onLostDependencies);
+ *   {"eventType":"incoming_evicted","messageId":"m2","channelId":"c1"}
+ *     the incoming buffer was full: m2, the oldest there, left it
+ *     undelivered;
+ *   {"eventType":"persistence_backlog","channelId":"c1"}
+ *     reserved for persistence.
+ * Hosts should ignore event types they do not know.
  */
 
 /* Creates a manager with the Nim library's defaults and an empty
@@ -193,8 +215,13 @@ int SdsMarkDependenciesMet(void* ctx,
                     SdsCallBack callback,
                     void* userData);
 
-/* Starts the time-driven work: resending, buffer sweeps, periodic sync and
- * the SDS-R sweep. Result: "". */
+/* Starts the time-driven work on a thread of the library's own, as the Nim
+ * library does: a periodic_sync event at once and every
+ * syncMessageIntervalMs, the buffer sweep (message_resend, message_failed,
+ * dependencies_lost) every bufferSweepIntervalMs and the SDS-R sweep
+ * (repair_ready) every repairSweepIntervalMs, each also once at start.
+ * Starting them again does nothing; SdsCleanupReliabilityManager stops
+ * them. Result: "". */
 int SdsStartPeriodicTasks(void* ctx, SdsCallBack callback, void* userData);
 
 
@@ -228,13 +255,22 @@ void SdsFree(void* p);
  *   "maxCausalHistory":      integer in [0, maxMessageHistory] (10)
  *   "resendIntervalMs":      integer > 0 (60000)
  *   "maxResendAttempts":     integer >= 0 (5)
+ *   "possiblyAckedResendIntervalMs": integer > 0 (120000), resend interval
+ *                            of a message seen in fewer than
+ *                            bloomAckThreshold received filters
  *   "syncMessageIntervalMs": integer > 0 (30000)
  *   "bufferSweepIntervalMs": integer > 0 (60000)
+ *   "maxDependencyWaitMs":   integer > 0 (900000), how long a received
+ *                            message waits for missing dependencies
+ *   "onLostDependencies":    "deliver" (default) or "drop"
+ *   "maxIncomingBuffer":     integer > 0 (10000), messages waiting per
+ *                            channel
  *   "repairTMinMs":          integer >= 0 (30000)
  *   "repairTMaxMs":          integer >= repairTMinMs (300000)
  *   "numResponseGroups":     integer > 0 (1)
  *   "maxRepairRequests":     integer >= 0 (3)
  *   "repairSweepIntervalMs": integer > 0 (5000)
+ *   "maxPendingRepairs":     integer > 0 (1000), per SDS-R buffer
  *   "maxContentSize":        integer > 0 (1048576), largest content wrapped
  *   "limits":                object bounding what decoding one received
  *                            message may cost; integers > 0: maxMessageBytes

@@ -351,6 +351,8 @@ TEST(config_constructor) {
 	    "\"maxResendAttempts\":2,\"syncMessageIntervalMs\":10000,\"bufferSweepIntervalMs\":20000,"
 	    "\"repairTMinMs\":1000,\"repairTMaxMs\":20000,\"numResponseGroups\":2,"
 	    "\"maxRepairRequests\":4,\"repairSweepIntervalMs\":1000,\"maxContentSize\":1000,"
+	    "\"possiblyAckedResendIntervalMs\":70000,\"maxDependencyWaitMs\":1000,"
+	    "\"onLostDependencies\":\"drop\",\"maxIncomingBuffer\":50,\"maxPendingRepairs\":10,"
 	    "\"limits\":{\"maxMessageBytes\":100000,\"maxIdBytes\":64,\"maxHintBytes\":128,"
 	    "\"maxHistoryEntries\":16,\"maxRepairEntries\":8,\"maxBloomBytes\":65536},"
 	    "\"bloomAckThreshold\":null}";
@@ -439,6 +441,12 @@ TEST(config_errors) {
 	    {"{\"maxRepairRequests\":-2}", "invalid config: maxRepairRequests must not be negative, got -2"},
 	    {"{\"repairSweepIntervalMs\":0}", "invalid config: repairSweepIntervalMs must be positive, got 0s"},
 	    {"{\"maxContentSize\":0}", "invalid config: maxContentSize must be positive, got 0"},
+	    {"{\"possiblyAckedResendIntervalMs\":0}", "invalid config: possiblyAckedResendIntervalMs must be positive, got 0s"},
+	    {"{\"maxDependencyWaitMs\":-1}", "invalid config: maxDependencyWaitMs must be positive, got -1ms"},
+	    {"{\"onLostDependencies\":\"keep\"}", "invalid config: onLostDependencies must be \"deliver\" or \"drop\", got \"keep\""},
+	    {"{\"maxIncomingBuffer\":0}", "invalid config: maxIncomingBuffer must be positive, got 0"},
+	    {"{\"maxPendingRepairs\":0}", "invalid config: maxPendingRepairs must be positive, got 0"},
+	    {"{\"storePath\":\"/tmp/x\"}", "invalid config: unknown key \"storePath\""},
 	    {"{\"resendIntervalMs\":9223372036854775807}", "invalid config: resendIntervalMs out of range: 9223372036854775807"},
 	    {"{\"limits\":{\"maxHintBytes\":0}}", "invalid config: limits.maxHintBytes must be positive, got 0"},
 	    {"{\"limits\":{\"maxIdBytes\":4},\"participantId\":\"alice\"}",

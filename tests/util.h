@@ -32,6 +32,7 @@ typedef struct {
 	int n;
 	char* ev[MAX_EVENTS];
 	int bad; /* callerRet != RET_OK, or a buffer without its NUL */
+	pthread_t thread; /* of the last event */
 } Events;
 
 void events_init(Events* e);
@@ -68,5 +69,13 @@ void base64(char* dst, size_t cap, const uint8_t* b, size_t n);
 void appendf(char* dst, size_t cap, const char* fmt, ...);
 
 long long now_ms(void);
+void sleep_ms(int ms);
+
+/* unbase64 decodes standard base64 (with padding) into a malloc'd buffer;
+ * returns its length, or -1. */
+long unbase64(const char* s, size_t n, uint8_t** out);
+
+/* events_wait waits up to ms for count events containing substring. */
+int events_wait(Events* e, const char* substring, int count, int ms);
 
 #endif

@@ -1,0 +1,148 @@
+/* The time-driven work (SdsStartPeriodicTasks): periodic_sync, resends and
+ * failures, and an SDS-R repair between three participants - events that
+ * come from the library's own thread, outside any call of the host. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "libsds.h"
+#include "util.h"
+
+static void start(void* ctx) {
+	Capture c = {0};
+	CHECK_INT(SdsStartPeriodicTasks(ctx, capture_cb, &c), RET_OK);
+	CHECK_INT(c.ret, RET_OK);
+	CHECK_STRN(c.msg, c.len, "");
+	capture_reset(&c);
+}
+
+TEST(periodic_sync) {
+	Events ev;
+	events_init(&ev);
+	void* a = new_manager_config("{\"syncMessageIntervalMs\":20}");
+	SdsSetEventCallback(a, events_cb, &ev);
+	start(a);
+	/* One at once, as Nim, then every 20 ms. */
+	CHECK(events_wait(&ev, "periodic_sync", 3, 5000));
+	pthread_mutex_lock(&ev.mu);
+	CHECK_STR(ev.ev[0], "{\"eventType\":\"periodic_sync\"}");
+	CHECK(!pthread_equal(ev.thread, pthread_self())); /* the library's thread */
+	CHECK_INT(ev.bad, 0);
+	pthread_mutex_unlock(&ev.mu);
+	start(a); /* again: nothing changes */
+	/* Cleanup stops them: no event after it returned. */
+	cleanup(a);
+	int n = events_count(&ev, "");
+	sleep_ms(60);
+	CHECK_INT(events_count(&ev, ""), n);
+	events_clear(&ev);
+}
+
+/* An unacknowledged message is handed back for rebroadcast, then fails. */
+TEST(periodic_resend_and_failure) {
+	Events ev;
+	events_init(&ev);
+	void* a = new_manager_config("{\"resendIntervalMs\":20,\"possiblyAckedResendIntervalMs\":20,"
+	                             "\"maxResendAttempts\":2,\"bufferSweepIntervalMs\":5}");
+	SdsSetEventCallback(a, events_cb, &ev);
+	uint8_t* w;
+	long n = wrap(a, "hello", "m1", "c", &w);
+	start(a);
+	CHECK(events_wait(&ev, "message_failed", 1, 5000));
+	CHECK_INT(events_count(&ev, "\"eventType\":\"message_resend\""), 2);
+	pthread_mutex_lock(&ev.mu);
+	int resends = 0;
+	for (int i = 0; i < ev.n; i++) {
+		const char* e = ev.ev[i];
+		if (strstr(e, "periodic_sync")) continue;
+		if (strstr(e, "message_failed")) {
+			CHECK_STR(e, "{\"eventType\":\"message_failed\",\"messageId\":\"m1\",\"channelId\":\"c\"}");
+			continue;
+		}
+		char head[128];
+		snprintf(head, sizeof head,
+		         "{\"eventType\":\"message_resend\",\"messageId\":\"m1\",\"channelId\":\"c\",\"attempt\":%d,\"message\":\"",
+		         ++resends);
+		ASSERT(strncmp(e, head, strlen(head)) == 0);
+		/* The bytes to broadcast again: our m1, as a peer can unwrap it. */
+		const char* b64 = e + strlen(head);
+		uint8_t* again;
+		long an = unbase64(b64, strlen(b64) - 2, &again);
+		CHECK(an > 0 && strcmp(b64 + strlen(b64) - 2, "\"}") == 0);
+		const uint8_t* v;
+		size_t vl;
+		CHECK(an > 0 && pb_field(again, an, 1, &v, &vl, NULL) && vl == 2 && memcmp(v, "m1", 2) == 0);
+		CHECK(an > 0 && pb_field(again, an, 5, &v, &vl, NULL) && vl == 5 && memcmp(v, "hello", 5) == 0);
+		if (an > 0) free(again);
+	}
+	pthread_mutex_unlock(&ev.mu);
+	CHECK_INT(resends, 2);
+	(void)n;
+	free(w);
+	cleanup(a);
+	events_clear(&ev);
+}
+
+/* SDS-R: b misses m1 and asks for it in its next message; c, which has m1,
+ * answers with repair_ready carrying m1's wire bytes, which b can unwrap. */
+TEST(periodic_repair_ready) {
+	/* T_req is exactly 200 ms when tMin == tMax, and a request stays
+	 * valid until tMax after it is due: b wraps between 200 and 400 ms. */
+	const char* cfg = "{\"participantId\":\"%s\",\"repairTMinMs\":200,\"repairTMaxMs\":200,"
+	                  "\"repairSweepIntervalMs\":5}";
+	char ca[256], cb[256], cc[256];
+	snprintf(ca, sizeof ca, cfg, "alice");
+	snprintf(cb, sizeof cb, cfg, "bob");
+	snprintf(cc, sizeof cc, cfg, "carol");
+	void* a = new_manager_config(ca);
+	void* b = new_manager_config(cb);
+	void* c = new_manager_config(cc);
+	Events eb, ec;
+	events_init(&eb);
+	events_init(&ec);
+	SdsSetEventCallback(b, events_cb, &eb);
+	SdsSetEventCallback(c, events_cb, &ec);
+
+	uint8_t *m1, *m2;
+	long n1 = wrap(a, "one", "m1", "room", &m1);
+	long n2 = wrap(a, "two", "m2", "room", &m2);
+	free(unwrap(c, m1, n1));
+	free(unwrap(c, m2, n2));
+	free(unwrap(b, m2, n2)); /* b misses m1 */
+	CHECK_INT(events_count(&eb, "missing_dependencies"), 1);
+	sleep_ms(250); /* b's repair request for m1 is due */
+	uint8_t* r;
+	long nr = wrap(b, "ask", "b1", "room", &r);
+	const uint8_t* req;
+	size_t rl;
+	CHECK(pb_field(r, nr, 13, &req, &rl, NULL)); /* carries a repair request */
+	start(c);
+	free(unwrap(c, r, nr));
+	CHECK(events_wait(&ec, "repair_ready", 1, 5000));
+	pthread_mutex_lock(&ec.mu);
+	const char* e = NULL;
+	for (int i = 0; i < ec.n; i++)
+		if (strstr(ec.ev[i], "repair_ready")) e = ec.ev[i];
+	const char* head = "{\"eventType\":\"repair_ready\",\"channelId\":\"room\",\"message\":\"";
+	uint8_t* wire = NULL;
+	long wn = -1;
+	if (e && strncmp(e, head, strlen(head)) == 0 && strcmp(e + strlen(e) - 2, "\"}") == 0)
+		wn = unbase64(e + strlen(head), strlen(e) - strlen(head) - 2, &wire);
+	pthread_mutex_unlock(&ec.mu);
+	ASSERT(wn > 0);
+	/* m1, re-encoded from carol's log (which keeps no bloom filter). */
+	const uint8_t* v;
+	size_t vl;
+	CHECK(pb_field(wire, wn, 1, &v, &vl, NULL) && vl == 2 && memcmp(v, "m1", 2) == 0);
+	CHECK(pb_field(wire, wn, 5, &v, &vl, NULL) && vl == 3 && memcmp(v, "one", 3) == 0);
+	free(unwrap(b, wire, wn));
+	CHECK_INT(events_count(&eb, "\"messageId\":\"m1\",\"channelId\":\"room\",\"eventType\":\"message_ready\""), 1);
+	CHECK_INT(events_count(&eb, "\"messageId\":\"m2\",\"channelId\":\"room\",\"eventType\":\"message_ready\""), 1);
+	free(wire);
+	free(m1), free(m2), free(r);
+	cleanup(a);
+	cleanup(b);
+	cleanup(c);
+	events_clear(&eb);
+	events_clear(&ec);
+}
