@@ -418,6 +418,27 @@ func sdsgoReset(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
 	return retOK
 }
 
+// wrapKinds names the wraps by SDSGO_* kind: the entry point, and the
+// request as error messages call it (Nim's name for the regular one).
+var wrapKinds = [...]struct{ name, request string }{
+	C.SDSGO_REGULAR:   {"SdsWrapOutgoingMessage", "WRAP_MESSAGE"},
+	C.SDSGO_SYNC:      {"SdsWrapSyncMessage", "WRAP_SYNC_MESSAGE"},
+	C.SDSGO_EPHEMERAL: {"SdsWrapEphemeralMessage", "WRAP_EPHEMERAL_MESSAGE"},
+}
+
+// wrap produces a message of the given kind, appended to dst.
+func (m *manager) wrap(kind C.int, dst []byte, channelID, messageID *C.char, content []byte) ([]byte, error) {
+	switch kind {
+	case C.SDSGO_SYNC:
+		b, err := m.core.WrapSync(C.GoString(channelID))
+		return append(dst, b...), err
+	case C.SDSGO_EPHEMERAL:
+		b, err := m.core.WrapEphemeral(C.GoString(channelID), C.GoString(messageID), content)
+		return append(dst, b...), err
+	}
+	return m.core.AppendWrap(dst, C.GoString(channelID), C.GoString(messageID), content)
+}
+
 // checkWrapArgs applies the Nim library's argument checks of a wrap.
 func checkWrapArgs(msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char) string {
 	switch {
@@ -443,8 +464,8 @@ func bytesAt(p unsafe.Pointer, n C.size_t) []byte {
 }
 
 //export sdsgoWrap
-func sdsgoWrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, cb, ud, tid C.uintptr_t) (ret C.int) {
-	e := entry{name: "SdsWrapOutgoingMessage", cb: callback{cb, ud}}
+func sdsgoWrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, cb, ud, tid C.uintptr_t, kind C.int) (ret C.int) {
+	e := entry{name: wrapKinds[kind].name, cb: callback{cb, ud}}
 	defer e.recover(&ret)
 	m := acquire(ctx)
 	if m == nil {
@@ -462,10 +483,10 @@ func sdsgoWrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, chann
 		return retErr
 	}
 	sb := getScratch()
-	out, err := m.core.AppendWrap((*sb)[:0], C.GoString(channelID), C.GoString(messageID), bytesAt(msg, n))
+	out, err := m.wrap(kind, (*sb)[:0], channelID, messageID, bytesAt(msg, n))
 	if err != nil {
 		putScratch(sb, out)
-		c.replyString(retErr, "error processing WRAP_MESSAGE request: "+err.Error())
+		c.replyString(retErr, "error processing "+wrapKinds[kind].request+" request: "+err.Error())
 		return retOK
 	}
 	c.replyCommaText(out)
@@ -591,8 +612,8 @@ func setError(errOut **C.char, msg string) {
 }
 
 //export sdsgoWrapBinary
-func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, out **C.uint8_t, outLen *C.size_t, errOut **C.char, tid C.uintptr_t) (ret C.int) {
-	e := entry{name: "SdsWrapOutgoingMessageBinary", errOut: errOut}
+func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, out **C.uint8_t, outLen *C.size_t, errOut **C.char, tid C.uintptr_t, kind C.int) (ret C.int) {
+	e := entry{name: wrapKinds[kind].name + "Binary", errOut: errOut}
 	defer e.recover(&ret)
 	if errOut != nil {
 		*errOut = nil
@@ -624,10 +645,10 @@ func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID,
 	// a message that outgrows it is copied.
 	size := int(m.lastWire.Load()) + 1024
 	p, buf := cbuf(size)
-	b, err := m.core.AppendWrap(buf[:0:size], C.GoString(channelID), C.GoString(messageID), bytesAt(msg, n))
+	b, err := m.wrap(kind, buf[:0:size], channelID, messageID, bytesAt(msg, n))
 	if err != nil {
 		C.free(p)
-		setError(errOut, "error processing WRAP_MESSAGE request: "+err.Error())
+		setError(errOut, "error processing "+wrapKinds[kind].request+" request: "+err.Error())
 		return retErr
 	}
 	m.lastWire.Store(int64(len(b)))

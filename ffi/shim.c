@@ -41,7 +41,18 @@ int SdsResetReliabilityManager(void* ctx, SdsCallBack callback, void* userData) 
 int SdsWrapOutgoingMessage(void* ctx, void* message, size_t messageLen, const char* messageId,
                            const char* channelId, SdsCallBack callback, void* userData) {
 	return sdsgoWrap(U(ctx), message, messageLen, (char*)messageId, (char*)channelId,
-	                 U(callback), U(userData), TID);
+	                 U(callback), U(userData), TID, SDSGO_REGULAR);
+}
+
+int SdsWrapSyncMessage(void* ctx, const char* channelId, SdsCallBack callback, void* userData) {
+	return sdsgoWrap(U(ctx), NULL, 0, (char*)"", (char*)channelId, U(callback), U(userData), TID,
+	                 SDSGO_SYNC);
+}
+
+int SdsWrapEphemeralMessage(void* ctx, void* message, size_t messageLen, const char* messageId,
+                            const char* channelId, SdsCallBack callback, void* userData) {
+	return sdsgoWrap(U(ctx), message, messageLen, (char*)messageId, (char*)channelId,
+	                 U(callback), U(userData), TID, SDSGO_EPHEMERAL);
 }
 
 int SdsUnwrapReceivedMessage(void* ctx, void* message, size_t messageLen, SdsCallBack callback,
@@ -67,7 +78,20 @@ int SdsWrapOutgoingMessageBinary(void* ctx, const void* message, size_t messageL
                                  const char* messageId, const char* channelId, uint8_t** wire,
                                  size_t* wireLen, char** error) {
 	return sdsgoWrapBinary(U(ctx), (void*)message, messageLen, (char*)messageId,
-	                       (char*)channelId, wire, wireLen, error, TID);
+	                       (char*)channelId, wire, wireLen, error, TID, SDSGO_REGULAR);
+}
+
+int SdsWrapSyncMessageBinary(void* ctx, const char* channelId, uint8_t** wire, size_t* wireLen,
+                             char** error) {
+	return sdsgoWrapBinary(U(ctx), NULL, 0, (char*)"", (char*)channelId, wire, wireLen, error, TID,
+	                       SDSGO_SYNC);
+}
+
+int SdsWrapEphemeralMessageBinary(void* ctx, const void* message, size_t messageLen,
+                                  const char* messageId, const char* channelId, uint8_t** wire,
+                                  size_t* wireLen, char** error) {
+	return sdsgoWrapBinary(U(ctx), (void*)message, messageLen, (char*)messageId,
+	                       (char*)channelId, wire, wireLen, error, TID, SDSGO_EPHEMERAL);
 }
 
 int SdsUnwrapReceivedMessageBinary(void* ctx, const void* message, size_t messageLen,

@@ -22,6 +22,9 @@ const char* sdsgo_empty(void);
  * context values; returns its base, or 0 when it cannot be reserved. */
 uintptr_t sdsgo_ctx_region(size_t size);
 
+/* What a wrap produces (sdsgoWrap, sdsgoWrapBinary). */
+enum { SDSGO_REGULAR = 0, SDSGO_SYNC = 1, SDSGO_EPHEMERAL = 2 };
+
 /* The calling thread's id. */
 uintptr_t sdsgo_tid(void);
 

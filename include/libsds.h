@@ -354,6 +354,45 @@ int SdsUnwrapReceivedMessageBinary(void* ctx,
                     SdsUnwrapResult** result,
                     char** error);
 
+/* ---- Sync and ephemeral messages (RFC) -----------------------------------
+ * Results and errors as SdsWrapOutgoingMessage (text, through the callback)
+ * and SdsWrapOutgoingMessageBinary (binary) give them. */
+
+/* A sync message for channelId, to broadcast when periodic_sync asks for
+ * one: no content, the causal history and bloom filter a regular message
+ * would carry (so peers learn what this participant has), and due SDS-R
+ * requests. It is not buffered or logged; receivers only process its
+ * acknowledgements (SDS_MESSAGE_SYNC). Argument errors: channelId NULL or
+ * "". */
+int SdsWrapSyncMessage(void* ctx, const char* channelId, SdsCallBack callback, void* userData);
+int SdsWrapSyncMessageBinary(void* ctx,
+                    const char* channelId,
+                    uint8_t** wire,
+                    size_t* wireLen,
+                    char** error);
+
+/* An ephemeral message: content with no Lamport timestamp, causal history
+ * or bloom filter, for which no reliability is wanted; it touches no
+ * channel state, and receivers deliver it at once (SDS_MESSAGE_EPHEMERAL;
+ * no message_ready). Only the RFC wire format can carry one: on a manager
+ * with "wireFormat":"nim" (the default) the operation fails. Arguments as
+ * SdsWrapOutgoingMessage's. */
+int SdsWrapEphemeralMessage(void* ctx,
+                    void* message,
+                    size_t messageLen,
+                    const char* messageId,
+                    const char* channelId,
+                    SdsCallBack callback,
+                    void* userData);
+int SdsWrapEphemeralMessageBinary(void* ctx,
+                    const void* message,
+                    size_t messageLen,
+                    const char* messageId,
+                    const char* channelId,
+                    uint8_t** wire,
+                    size_t* wireLen,
+                    char** error);
+
 /* ---- Logging -----------------------------------------------------------
  * The library's diagnostics, one JSON object per line as zerolog writes
  * them, e.g. {"level":"warn","ctx":"0x7f...","time":"...","message":"..."}
