@@ -191,10 +191,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
-		// The simulator allocates fast and memory is plentiful: collect
-		// less often (the memory figures force their own collections).
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		// The simulator allocates fast: collect less often (the memory
+		// figures force their own collections), but more often again
+		// once the heap nears 8 GiB.
 		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(8 << 30)
 	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)

@@ -11,7 +11,7 @@ import (
 
 // small keeps the command's tests quick: 8 participants, a small filter.
 var small = []string{"-participants", "8", "-messages", "120", "-rate", "0.2", "-bloom", "500", "-log", "5000",
-	"-mem-samples", "-1", "-quiet"}
+	"-tmax", "2m", "-dep-wait", "5m", "-mem-samples", "-1", "-quiet"}
 
 func TestJSONAndReport(t *testing.T) {
 	dir := t.TempDir()
@@ -58,7 +58,7 @@ func TestJSONAndReport(t *testing.T) {
 func TestSweepReport(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	args := append(append([]string(nil), small...), "-sweep", "groups=1,3", "-report", dir)
+	args := append(append([]string(nil), small...), "-sweep", "groups=1,3", "-report", dir, "-bw-losses", "")
 	if err := run(args, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}

@@ -78,6 +78,11 @@ func writeReport(dir string, o *Output) error {
 		fmt.Fprintf(w, "## Bandwidth against loss\n\nBytes put on the wire (one copy per receiver for every broadcast: content, syncs while messages are sent, resends, repairs; lost copies included) divided by the deliveries made. Dashed: the bloom filters' part.")
 		if o.Sweep == nil || o.Sweep.Param != "loss" {
 			fmt.Fprintf(w, " Separate runs of %s messages each, otherwise as above.", o.Settings["bw-messages"])
+			bw, _ := strconv.Atoi(o.Settings["bw-messages"])
+			logN, _ := strconv.Atoi(o.Settings["log"])
+			if bw <= logN {
+				fmt.Fprintf(w, " Caution: with no more messages than -log (%d), no participant's log rolls over in these runs, so a message stays available for repair throughout: their delivery ratios can be better than a longer run's.", logN)
+			}
 		}
 		fmt.Fprintf(w, "\n\n![bandwidth against loss](%s)\n\n", fileBandwidth)
 		if err := bandwidthVsLoss(o.LossCurve, filepath.Join(dir, fileBandwidth)); err != nil {

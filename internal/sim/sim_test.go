@@ -235,12 +235,15 @@ func (c *checker) agree(res *sim.Result) {
 
 // smallConfig is a quick run: 12 participants on 2 channels, 20% loss,
 // jitter and reordering, with a log long enough that no message leaves it
-// before a late repair can arrive (see TestDuplicatesAfterLogEviction).
+// before a late repair can arrive (see TestDuplicatesAfterLogEviction),
+// and shorter repair and dependency windows than the defaults.
 func smallConfig() sim.Config {
 	cfg := sim.DefaultConfig()
 	cfg.Participants = 12
 	cfg.Channels = 2
-	cfg.Messages = 400
+	cfg.Messages = 240
+	cfg.Protocol.RepairTMax = 2 * time.Minute
+	cfg.Protocol.MaxDependencyWait = 6 * time.Minute
 	cfg.SendRate = 0.05
 	cfg.Network.Loss = 0.2
 	cfg.Network.Reorder = 0.1
