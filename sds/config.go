@@ -108,10 +108,14 @@ type Config struct {
 
 	// Persistence stores every channel's state so that a new Manager over
 	// the same backend resumes where this one stopped: a channel is loaded
-	// when first used (Wrap, Unwrap, WrapSync, EnsureChannel) and each
-	// operation writes what it changed before its events are handed to
-	// the application. nil (with StorePath empty): state lives in memory
-	// only. The Manager does not close it.
+	// when first used (Wrap, Unwrap, WrapSync, EnsureChannel; as in Nim,
+	// MarkDependenciesMet and ChannelState see only loaded channels) and
+	// each operation writes what it changed before its events are handed
+	// to the application. A failed write never fails the operation: it is
+	// logged, counted (PersistenceStats) and retried with the next
+	// operation on the channel. nil (with StorePath empty): state lives in
+	// memory only. The Manager does not close it; it must not be shared
+	// by two Managers at once.
 	Persistence persist.Backend
 	// StorePath, if not empty (and Persistence nil), makes NewManager open
 	// the embedded durable store (package sds/persist/bolt) at this file,

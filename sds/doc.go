@@ -18,4 +18,13 @@
 // handed to an EventHandler without any internal lock held, so handlers may
 // call back into the Manager. Bytes to broadcast that the core produces on
 // its own (a resend, a repair) come out as events too.
+//
+// Channel state can be made durable (Config.Persistence, any
+// persist.Backend, or Config.StorePath, the embedded bolt store): a channel
+// is loaded when first used, and every operation writes what it changed,
+// in one transaction, before its events reach the application, so after a
+// crash the application is never ahead of the store. Store failures never
+// fail a protocol operation (the writes are retried, PersistenceStats and
+// EventPersistenceBacklog report them); failures to load or drop a channel
+// are returned (ErrPersistence).
 package sds

@@ -609,7 +609,8 @@ func (m *Manager) EnsureChannel(channelID string) error {
 //
 // With persistence, the channel is dropped from the store too, whether
 // loaded or not; if that fails, the error (ErrPersistence) is returned and
-// the channel stays as it was, in memory and in the store.
+// the channel stays as it was, in memory and in the store. After Close it
+// returns ErrClosed.
 func (m *Manager) RemoveChannel(channelID string) error {
 	if m.backend != nil {
 		return m.dropChannel(channelID)
@@ -631,7 +632,8 @@ func (m *Manager) RemoveChannel(channelID string) error {
 // With persistence, every channel is dropped from the store as
 // RemoveChannel does: the loaded ones and, if the backend can list its
 // channels (the embedded store can), the stored ones. Channels that fail
-// to drop stay; the errors are returned joined.
+// to drop stay; the errors are returned joined. After Close it returns
+// ErrClosed.
 func (m *Manager) Reset() error {
 	if m.backend != nil {
 		return m.resetStored()

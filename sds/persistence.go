@@ -395,6 +395,10 @@ func (m *Manager) storedChannels() ([]string, error) {
 func (m *Manager) resetStored() error {
 	ids := make(map[string]struct{})
 	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
 	for id := range m.channels {
 		ids[id] = struct{}{}
 	}

@@ -1067,3 +1067,44 @@ func TestPersistConcurrent(t *testing.T) {
 		sameState(t, ch, nimState(t, m2, ch), live[ch])
 	}
 }
+
+func TestPersistAfterClose(t *testing.T) {
+	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
+	m, _ := persistentManager(t, mem, clk, nil)
+	nimWrap(t, m, pChan, "m1", []byte{1})
+	mustClose(t, m)
+	if err := m.RemoveChannel(pChan); !errors.Is(err, sds.ErrClosed) {
+		t.Fatalf("RemoveChannel after Close: %v", err)
+	}
+	if err := m.Reset(); !errors.Is(err, sds.ErrClosed) {
+		t.Fatalf("Reset after Close: %v", err)
+	}
+	if _, err := m.Wrap(pChan, "m2", []byte{1}); !errors.Is(err, sds.ErrClosed) {
+		t.Fatalf("Wrap after Close: %v", err)
+	}
+	if len(mem.Channels()) != 1 || mem.Calls(persist.OpDropChannel) != 0 {
+		t.Fatal("the store changed after Close")
+	}
+}
+
+// Close tries the writes still pending once more; if they fail it says
+// they are lost.
+func TestPersistCloseReportsLostWrites(t *testing.T) {
+	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
+	m, _ := persistentManager(t, mem, clk, nil)
+	mem.SetFailing(persist.OpApply, true)
+	nimWrap(t, m, pChan, "m1", []byte{1})
+	if err := m.Close(); !errors.Is(err, sds.ErrPersistence) || !errors.Is(err, persist.ErrInjected) {
+		t.Fatalf("Close with failing store: %v", err)
+	}
+	m2, _ := persistentManager(t, mem, clk, nil)
+	mem.SetFailing(persist.OpApply, false)
+	nimWrap(t, m2, pChan, "n1", []byte{1})
+	mustClose(t, m2)
+	m3, _ := persistentManager(t, mem, clk, nil)
+	mem.SetFailing(persist.OpApply, true)
+	nimWrap(t, m3, pChan, "n2", []byte{1})
+	mem.SetFailing(persist.OpApply, false)
+	mustClose(t, m3) // the last try succeeds: nothing lost
+	nimEqualIDs(t, "stored outgoing", loadStored(t, mem, pChan).outgoing(), []string{"n1", "n2"})
+}
