@@ -70,7 +70,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		channels: make(map[string]*channel),
 		backend:  cfg.Persistence,
 	}
-	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persist.Limits{Wire: m.limits}}
+	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
 	if cfg.StorePath != "" {
 		s, err := bolt.Open(cfg.StorePath, &bolt.Options{Limits: m.writerOpts.Limits})
 		if err != nil {

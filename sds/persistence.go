@@ -187,6 +187,23 @@ func (m *Manager) saveHint(ch *channel, id string, hint []byte) {
 	}
 }
 
+// persistLimits bounds what loading a channel may decode. What the manager
+// stored must always load: received messages were decoded under lim (and
+// are stored without their bloom filter), and our own, stored likewise,
+// hold at most MaxContentSize of content and MaxCausalHistory entries,
+// which the configuration may set beyond what lim accepts from peers.
+func persistLimits(cfg *Config, lim wire.Limits) persist.Limits {
+	entry := 2*lim.MaxIDBytes + lim.MaxHintBytes + 16
+	own := cfg.MaxContentSize + cfg.MaxCausalHistory*entry + 3*lim.MaxIDBytes + 64
+	lim.MaxMessageBytes = max(lim.MaxMessageBytes, own)
+	lim.MaxHistoryEntries = max(lim.MaxHistoryEntries, cfg.MaxCausalHistory)
+	return persist.Limits{
+		Wire:           lim,
+		MaxRecordBytes: 2*lim.MaxMessageBytes + 64<<10,
+		MaxMissingDeps: lim.MaxHistoryEntries,
+	}
+}
+
 // loadError wraps a failure to load channel id.
 func loadError(id string, err error) error {
 	if persist.IsContract(err) {

@@ -1108,3 +1108,26 @@ func TestPersistCloseReportsLostWrites(t *testing.T) {
 	mustClose(t, m3) // the last try succeeds: nothing lost
 	nimEqualIDs(t, "stored outgoing", loadStored(t, mem, pChan).outgoing(), []string{"n1", "n2"})
 }
+
+// What the manager stored always loads, even when the configuration lets
+// our own messages exceed what is accepted from peers.
+func TestPersistLargeOwnMessagesLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sds.db")
+	clk := sds.NewManualClock(nimStart)
+	big := func(c *sds.Config) {
+		c.StorePath = path
+		c.MaxContentSize = 2 << 20
+		c.MaxCausalHistory = 1100
+		c.MaxMessageHistory = 1100
+	}
+	m1, _ := persistentManager(t, nil, clk, big)
+	for i := range 1100 {
+		nimWrap(t, m1, pChan, fmt.Sprint("s", i), []byte{1})
+	}
+	nimWrap(t, m1, pChan, "big", make([]byte, 3<<19))
+	before := nimState(t, m1, pChan)
+	mustClose(t, m1)
+	m2, _ := persistentManager(t, nil, clk, big)
+	mustEnsure(t, m2, pChan)
+	sameState(t, "reopened", nimState(t, m2, pChan), before)
+}
