@@ -215,7 +215,7 @@ func loadError(id string, err error) error {
 // bootstrap loads ch (new, locked) from the store and rebuilds its state:
 // the Lamport clock; the met ids and the log (history oldest first, with
 // its cached hints), trimmed to their bounds, and the bloom filter from
-// them; the outgoing buffer in send order; both SDS-R buffers; and the
+// them, the outgoing and the buffered messages; the outgoing buffer in send order; both SDS-R buffers; and the
 // incoming buffer, where what each message waits for is recomputed from
 // its causal history against what is present now. What the rebuild itself
 // changes (a trimmed log, a message now deliverable and what it unblocks,
@@ -250,6 +250,15 @@ func (m *Manager) bootstrap(ch *channel) error {
 		}
 	}
 	trimLog := max(0, len(data.History)-m.cfg.MaxMessageHistory)
+	inLog := make(map[string]bool, len(data.History)-trimLog)
+	for i := trimLog; i < len(data.History); i++ {
+		inLog[data.History[i].MessageID] = true
+	}
+	for i := range meta.Outgoing { // ours, added on Wrap; most are in the log too
+		if id := meta.Outgoing[i].Message.MessageID; !inLog[id] {
+			ch.filter.add(id, bloom.KeyOf(id))
+		}
+	}
 	for i := trimLog; i < len(data.History); i++ {
 		msg := data.History[i]
 		msg.BloomFilter, msg.RepairRequest = nil, nil
@@ -300,6 +309,9 @@ func (m *Manager) bootstrap(ch *channel) error {
 		}
 		p := &pending{msg: msg, waitingFor: waitFor, receivedAt: now}
 		ch.incoming.add(p)
+		// Unwrap adds a message to the filter on arrival, buffered or not
+		// (delivery does not add it again).
+		ch.filter.add(id, bloom.KeyOf(id))
 		if len(waitFor) == 0 {
 			ready = append(ready, p)
 		}
