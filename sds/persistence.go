@@ -214,10 +214,12 @@ func loadError(id string, err error) error {
 
 // bootstrap loads ch (new, locked) from the store and rebuilds its state:
 // the Lamport clock; the met ids and the log (history oldest first, with
-// its cached hints), trimmed to their bounds, and the bloom filter from
-// them, the outgoing and the buffered messages; the outgoing buffer in send order; both SDS-R buffers; and the
-// incoming buffer, where what each message waits for is recomputed from
-// its causal history against what is present now. What the rebuild itself
+// its cached hints), trimmed to their bounds; the outgoing buffer in send
+// order; both SDS-R buffers; the incoming buffer, where what each message
+// waits for is recomputed from its causal history against what is present
+// now; and the bloom filter from the met ids, the outgoing messages, the
+// log and the buffered messages (what a live filter holds, minus the ids
+// that left the log). What the rebuild itself
 // changes (a trimmed log, a message now deliverable and what it unblocks,
 // a repair request for a present id, an incoming buffer over its bound)
 // is noted like any operation's change and written with the first commit,
@@ -240,7 +242,8 @@ func (m *Manager) bootstrap(ch *channel) error {
 	s := &chanStore{w: w, lamport: meta.Lamport}
 	ch.lamport = meta.Lamport
 
-	// Met ids first, then the log: the filter keeps the newest ids.
+	// Into the filter, oldest first (it keeps the newest when it rolls
+	// over): met ids, our outgoing messages, the log, buffered messages.
 	trimMet := max(0, len(met)-m.cfg.MaxMessageHistory)
 	for _, r := range met[trimMet:] {
 		ch.met.seq = max(ch.met.seq, r.Seq)
