@@ -213,6 +213,9 @@ func sweepPlot(param, unit string, runs []RunOutput, path string) error {
 	for i, pn := range panels {
 		p := newPlot(pn.title, x, pn.y)
 		p.Legend.Left = true
+		if i == 0 {
+			p.Legend.Top = false // the curves start at the top
+		}
 		for _, sdsr := range []bool{true, false} {
 			rs := modes[sdsr]
 			if len(rs) == 0 {

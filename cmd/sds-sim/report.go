@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/libsds-go/libsds/internal/sim"
 )
@@ -130,6 +132,13 @@ func writeReport(dir string, o *Output) error {
 	return os.WriteFile(filepath.Join(dir, fileResults), append(js, '\n'), 0o644)
 }
 
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 func memoryMethod(o *Output) string {
 	for _, r := range o.Runs {
 		if r.Result.Memory.Method != "" {
@@ -168,8 +177,9 @@ func observations(o *Output) []string {
 		rate, _ := strconv.ParseFloat(s["rate"], 64)
 		groupRate := rate * float64(r.Participants) / float64(r.Channels)
 		logN, _ := strconv.Atoi(s["log"])
-		out = append(out, fmt.Sprintf("%s: %d deliveries were repeats. A participant recognises a message only while it is in its log of -log %d messages, about %.0f s of traffic at %.1f messages/s per channel; a repair or resend that arrives later (SDS-R can take up to 2 × T_max) is delivered again. Size -log above the channel's message rate × the longest repair delay.",
-			modeLabel(r.SDSR), r.Duplicates, logN, float64(logN)/groupRate, groupRate))
+		tmax, _ := time.ParseDuration(s["tmax"])
+		out = append(out, fmt.Sprintf("%s: %d deliveries were repeats. A participant recognises a message only while it is in its log of -log %d messages, about %.0f s of traffic at %.1f messages/s per channel. A repair or resend that arrives later is delivered again, and a repair request for a message that every holder has dropped from its log goes unanswered. SDS-R can take up to 2 × T_max (%s) from noticing a gap to the repair, so size the log for it: -log %.0f or more here (channel rate × 2 × T_max), or lower -tmax.",
+			capital(modeLabel(r.SDSR)), r.Duplicates, logN, float64(logN)/groupRate, groupRate, 2*tmax, math.Ceil(groupRate*2*tmax.Seconds())))
 	}
 	if on != nil && on.Repairs > 0 {
 		missedAtSend := on.Traffic.ByKind["content"].Lost
@@ -180,7 +190,7 @@ func observations(o *Output) []string {
 	}
 	for _, r := range []*sim.Result{on, off} {
 		if r != nil && !r.Quiesced {
-			out = append(out, fmt.Sprintf("%s: the run stopped at the drain limit (-drain %s) with work left; a longer drain may deliver more.", modeLabel(r.SDSR), s["drain"]))
+			out = append(out, fmt.Sprintf("%s: the run stopped at the drain limit (-drain %s) with work left; a longer drain may deliver more.", capital(modeLabel(r.SDSR)), s["drain"]))
 		}
 	}
 	return out
