@@ -74,6 +74,19 @@ func TestSweepReport(t *testing.T) {
 	}
 }
 
+// TestNothingSent: a run without messages still reports (empty plots).
+func TestNothingSent(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	args := append(append([]string(nil), small...), "-messages", "0", "-report", dir, "-bw-losses", "")
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, fileCDF)); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-sdsr", "maybe"}, {"-lost", "keep"}, {"-format", "xml"}, {"-partition", "at=1m,for"},

@@ -74,6 +74,13 @@ func latencyCDF(runs []RunOutput, path string) error {
 	p.Y.Min, p.Y.Max = 0, 1.02
 	p.Legend.Top = true
 	p.Legend.Left = true
+	// A log axis needs a positive range, even with nothing delivered.
+	p.X.Min, p.X.Max = 0.01, 1
+	for _, r := range runs {
+		if n := len(r.Result.CDF); n > 0 {
+			p.X.Max = math.Max(p.X.Max, r.Result.CDF[n-1])
+		}
+	}
 	for _, r := range runs {
 		res := r.Result
 		if len(res.CDF) == 0 {
