@@ -205,13 +205,12 @@ func (c *call) replyEmpty() { c.invoke(retOK, C.sdsgo_empty(), 0) }
 // replyCommaText hands the wire bytes to the result callback as the Nim
 // library's "10,2,109,..." text, formatted straight into the C buffer.
 func (c *call) replyCommaText(b []byte) {
+	// The buffer keeps its slack: same-sized buffers recycle well in malloc
+	// (shrinking each one left odd-sized holes and faulted in fresh pages).
 	p, dst := cbuf(commaTextMax(len(b)))
 	n := putCommaText(dst, b)
 	dst[n] = 0
-	if q := C.realloc(p, C.size_t(n+1)); q != nil { // give back the slack
-		p = q
-	}
-	c.s.keep(p, n+1)
+	c.s.keep(p, len(dst)+1)
 	c.invoke(retOK, (*C.char)(p), n)
 }
 
