@@ -246,25 +246,4 @@ func (p LostDependencyPolicy) String() string {
 }
 
 // limits returns the decode limits with zero fields replaced by defaults.
-func (c *Config) limits() wire.Limits {
-	l, d := c.Limits, wire.DefaultLimits()
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = d.MaxMessageBytes
-	}
-	if l.MaxIDBytes <= 0 {
-		l.MaxIDBytes = d.MaxIDBytes
-	}
-	if l.MaxHintBytes <= 0 {
-		l.MaxHintBytes = d.MaxHintBytes
-	}
-	if l.MaxHistoryEntries <= 0 {
-		l.MaxHistoryEntries = d.MaxHistoryEntries
-	}
-	if l.MaxRepairEntries <= 0 {
-		l.MaxRepairEntries = d.MaxRepairEntries
-	}
-	if l.MaxBloomBytes <= 0 {
-		l.MaxBloomBytes = d.MaxBloomBytes
-	}
-	return l
-}
+func (c *Config) limits() wire.Limits { return c.Limits.WithDefaults() }

@@ -43,7 +43,7 @@ const (
 func DefaultLimits() Limits { return Limits{}.norm() }
 
 func (l Limits) norm() Limits {
-	l.Wire = wireNorm(l.Wire)
+	l.Wire = l.Wire.WithDefaults()
 	if l.MaxBlobBytes <= 0 {
 		l.MaxBlobBytes = DefaultMaxBlobBytes
 	}
@@ -57,20 +57,4 @@ func (l Limits) norm() Limits {
 		l.MaxEntries = DefaultMaxEntries
 	}
 	return l
-}
-
-// wireNorm fills the wire limits this package reads itself (wire.Decode
-// applies its own defaults to the rest).
-func wireNorm(w wire.Limits) wire.Limits {
-	d := wire.DefaultLimits()
-	if w.MaxMessageBytes <= 0 {
-		w.MaxMessageBytes = d.MaxMessageBytes
-	}
-	if w.MaxIDBytes <= 0 {
-		w.MaxIDBytes = d.MaxIDBytes
-	}
-	if w.MaxHintBytes <= 0 {
-		w.MaxHintBytes = d.MaxHintBytes
-	}
-	return w
 }
