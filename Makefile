@@ -1,4 +1,5 @@
-# libsds in Go. `make run` builds everything and runs the demo;
+# libsds in Go. `make run` builds everything (the Go packages and the C
+# library in build/) and runs the demo;
 # `make test` runs every test (what CI runs).
 GO      ?= go
 FUZZTIME ?= 10s
@@ -23,7 +24,7 @@ all: build lib
 build:
 	$(GO) build ./...
 
-run: build
+run: build lib
 	$(GO) run ./cmd/sds-demo
 
 test: vet unit ctest fuzz-short
