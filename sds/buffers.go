@@ -151,17 +151,6 @@ func (b *incomingBuffer) oldest() *pending {
 	return nil
 }
 
-// inOrder returns the buffered messages in arrival order (a new slice).
-func (b *incomingBuffer) inOrder() []*pending {
-	out := make([]*pending, 0, len(b.byID))
-	for _, p := range b.order[b.head:] {
-		if !p.gone {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // take removes a message that is being delivered.
 func (b *incomingBuffer) take(p *pending) {
 	delete(b.byID, p.msg.MessageID)
@@ -188,6 +177,22 @@ func (b *incomingBuffer) drop(p *pending) {
 			b.waiters[dep] = ws
 		}
 	}
+}
+
+// entryFor returns the causal-history entry (with its sender and hint)
+// under which a waiting message names the missing id.
+func (b *incomingBuffer) entryFor(id string) (wire.HistoryEntry, bool) {
+	for _, p := range b.waiters[id] {
+		if p.gone {
+			continue
+		}
+		for _, h := range p.msg.CausalHistory {
+			if h.MessageID == id {
+				return h, true
+			}
+		}
+	}
+	return wire.HistoryEntry{}, false
 }
 
 // satisfy records that id is now present and pushes every message it

@@ -3,6 +3,7 @@ package sds
 import (
 	"bytes"
 	"runtime"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -117,35 +118,43 @@ func (m *Manager) sweepIncoming(ch *channel, now time.Time) {
 	if ch.incoming.len() == 0 {
 		return
 	}
+	m.expireIncoming(ch, now)
+	m.rerequestMissing(ch, now)
+}
+
+// expireIncoming gives up on the dependencies of messages that waited
+// MaxDependencyWait. Messages expire in arrival order, so only a prefix of
+// the buffer is visited.
+func (m *Manager) expireIncoming(ch *channel, now time.Time) {
 	var ready readyQueue
-	for _, p := range ch.incoming.inOrder() {
+	b := &ch.incoming
+	// Nothing below appends to b.order or compacts it: delivery and
+	// dropping only mark messages gone.
+	for i := b.head; i < len(b.order); i++ {
+		p := b.order[i]
 		if p.gone {
 			continue // delivered or dropped earlier in this pass
 		}
-		expired := now.Sub(p.receivedAt) >= m.cfg.MaxDependencyWait
+		if now.Sub(p.receivedAt) < m.cfg.MaxDependencyWait {
+			break
+		}
 		var lost []string
-		var missing []wire.HistoryEntry
 		for _, dep := range p.msg.CausalHistory {
-			if _, waits := p.waitingFor[dep.MessageID]; !waits || ch.incoming.byID[dep.MessageID] != nil {
+			if _, waits := p.waitingFor[dep.MessageID]; !waits || b.byID[dep.MessageID] != nil {
 				continue
 			}
-			if expired {
-				if !containsString(lost, dep.MessageID) {
-					lost = append(lost, dep.MessageID)
-				}
-			} else if ch.outRepair.get(dep.MessageID) == nil {
-				missing = append(missing, dep)
+			if !containsString(lost, dep.MessageID) {
+				lost = append(lost, dep.MessageID)
 			}
 		}
 		if len(lost) == 0 {
-			m.scheduleRepairs(ch, missing, now)
-			continue
+			continue // waits only for buffered messages: follows their fate
 		}
 		ch.emit(Event{Kind: EventDependenciesLost, ChannelID: ch.id, MessageID: p.msg.MessageID, Lost: lost})
 		if m.cfg.OnLostDependencies == LostDrop {
-			ch.incoming.drop(p)
+			b.drop(p)
 			for _, id := range lost {
-				if len(ch.incoming.waiters[id]) == 0 {
+				if len(b.waiters[id]) == 0 {
 					ch.outRepair.remove(id) // nothing waits for it any more
 				}
 			}
@@ -156,10 +165,38 @@ func (m *Manager) sweepIncoming(ch *channel, now time.Time) {
 		for _, id := range lost {
 			ch.cancelRepairs(id)
 			ch.met.add(id, false)
-			ch.incoming.satisfy(id, &ready)
+			b.satisfy(id, &ready)
 		}
 		ch.deliverReady(&ready)
 	}
+}
+
+// rerequestMissing gives every still-missing dependency that has no
+// pending SDS-R request a new one: a request, or its answer, may have been
+// lost. It visits each missing id once (the waiter index), not every
+// buffered message's history.
+func (m *Manager) rerequestMissing(ch *channel, now time.Time) {
+	if !m.sdsrEnabled() {
+		return
+	}
+	b := &ch.incoming
+	var ids []string
+	for id := range b.waiters {
+		if b.byID[id] == nil && ch.outRepair.get(id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	sort.Strings(ids) // deterministic when MaxPendingRepairs cuts the list
+	missing := make([]wire.HistoryEntry, 0, len(ids))
+	for _, id := range ids {
+		if dep, ok := b.entryFor(id); ok {
+			missing = append(missing, dep)
+		}
+	}
+	m.scheduleRepairs(ch, missing, now)
 }
 
 func containsString(list []string, s string) bool {
