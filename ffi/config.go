@@ -42,6 +42,7 @@ type jsonConfig struct {
 	MaxRepairRequests     *int        `json:"maxRepairRequests"`
 	RepairSweepIntervalMs *int64      `json:"repairSweepIntervalMs"`
 	MaxPendingRepairs     *int        `json:"maxPendingRepairs"`
+	RememberDelivered     *int        `json:"rememberDelivered"`
 	MaxContentSize        *int        `json:"maxContentSize"`
 	Limits                *jsonLimits `json:"limits"`
 }
@@ -149,6 +150,7 @@ func parseConfig(text []byte) (sds.Config, zerolog.Level, error) {
 	setInt(&cfg.MaxRepairRequests, jc.MaxRepairRequests)
 	setMs(&cfg.RepairSweepInterval, jc.RepairSweepIntervalMs, "repairSweepIntervalMs")
 	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
+	setInt(&cfg.RememberDelivered, jc.RememberDelivered)
 	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
 	if l := jc.Limits; l != nil {
 		for _, f := range []struct {
@@ -197,6 +199,7 @@ var coreFieldNames = strings.NewReplacer(
 	"MaxDependencyWait", "maxDependencyWaitMs",
 	"MaxIncomingBuffer", "maxIncomingBuffer",
 	"MaxPendingRepairs", "maxPendingRepairs",
+	"RememberDelivered", "rememberDelivered",
 	"RepairTMin", "repairTMinMs",
 	"RepairTMax", "repairTMaxMs",
 	"NumResponseGroups", "numResponseGroups",

@@ -34,7 +34,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"repairTMinMs":0,"repairTMaxMs":4000,"numResponseGroups":2,
 		"maxRepairRequests":0,"repairSweepIntervalMs":5000,"maxContentSize":100,
 		"possiblyAckedResendIntervalMs":7,"maxDependencyWaitMs":8,"onLostDependencies":"drop",
-		"maxIncomingBuffer":9,"maxPendingRepairs":10,
+		"maxIncomingBuffer":9,"maxPendingRepairs":10,"rememberDelivered":15,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
 	cfg, level, err := parseConfig([]byte(text))
@@ -51,7 +51,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.RepairTMin, want.RepairTMax, want.NumResponseGroups = 0, 4*time.Second, 2
 	want.MaxRepairRequests, want.RepairSweepInterval, want.MaxContentSize = 0, 5*time.Second, 100
 	want.PossiblyAckedResendInterval, want.MaxDependencyWait = 7*time.Millisecond, 8*time.Millisecond
-	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs = sds.LostDrop, 9, 10
+	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs, want.RememberDelivered = sds.LostDrop, 9, 10, 15
 	want.Limits = wire.Limits{MaxMessageBytes: 1000, MaxIDBytes: 10, MaxHintBytes: 11,
 		MaxHistoryEntries: 12, MaxRepairEntries: 13, MaxBloomBytes: 14}
 	cfg.Clock, want.Clock = nil, nil

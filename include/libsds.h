@@ -271,6 +271,8 @@ void SdsFree(void* p);
  *   "maxRepairRequests":     integer >= 0 (3)
  *   "repairSweepIntervalMs": integer > 0 (5000)
  *   "maxPendingRepairs":     integer > 0 (1000), per SDS-R buffer
+ *   "rememberDelivered":     integer >= 0 (10000), ids of messages evicted
+ *                            from the log still recognised as delivered
  *   "maxContentSize":        integer > 0 (1048576), largest content wrapped
  *   "limits":                object bounding what decoding one received
  *                            message may cost; integers > 0: maxMessageBytes

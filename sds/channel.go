@@ -53,7 +53,7 @@ func newChannel(id string, cfg *Config) (*channel, error) {
 	return &channel{
 		id:       id,
 		filter:   f,
-		log:      newMessageLog(cfg.MaxMessageHistory),
+		log:      newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered),
 		met:      newIDSet(cfg.MaxMessageHistory),
 		outgoing: newOutgoingBuffer(),
 		incoming: newIncomingBuffer(),

@@ -37,6 +37,8 @@ const (
 	DefaultMaxDependencyWait = 15 * time.Minute
 	DefaultMaxIncomingBuffer = 10000
 	DefaultMaxPendingRepairs = 1000
+	// DefaultRememberDelivered matches the bloom filter's capacity.
+	DefaultRememberDelivered = 10000
 	// MaxMessageSize is the largest content Wrap accepts (1 MiB, as Nim).
 	MaxMessageSize = 1 << 20
 )
@@ -92,6 +94,13 @@ type Config struct {
 	NumResponseGroups   int
 	MaxRepairRequests   int // repair requests attached to one message
 	RepairSweepInterval time.Duration
+	// RememberDelivered is how many ids of delivered messages that left the
+	// local log (MaxMessageHistory) are remembered, in memory, so that a
+	// late copy of one (a repair or resend) is a duplicate instead of a
+	// second delivery; it still releases messages waiting for it. 0
+	// remembers none (the Nim behaviour).
+	RememberDelivered int
+
 	// MaxPendingRepairs bounds each of a channel's two SDS-R buffers
 	// (repair requests we will make, responses we will give). Entries
 	// beyond it are not created, so a peer naming endless unknown ids
@@ -156,6 +165,7 @@ func DefaultConfig() Config {
 		MaxRepairRequests:           DefaultMaxRepairRequests,
 		RepairSweepInterval:         DefaultRepairSweepInterval,
 		MaxPendingRepairs:           DefaultMaxPendingRepairs,
+		RememberDelivered:           DefaultRememberDelivered,
 		MaxContentSize:              MaxMessageSize,
 		WireFormat:                  wire.FormatNim,
 		Limits:                      wire.DefaultLimits(),
@@ -192,6 +202,8 @@ func (c *Config) Validate() error {
 		return bad("unknown OnLostDependencies %d", c.OnLostDependencies)
 	case c.MaxIncomingBuffer <= 0:
 		return bad("MaxIncomingBuffer must be positive, got %d", c.MaxIncomingBuffer)
+	case c.RememberDelivered < 0:
+		return bad("RememberDelivered must not be negative, got %d", c.RememberDelivered)
 	case c.MaxPendingRepairs <= 0:
 		return bad("MaxPendingRepairs must be positive, got %d", c.MaxPendingRepairs)
 	case c.SyncMessageInterval <= 0:

@@ -18,10 +18,14 @@ type messageLog struct {
 	start int         // index of the oldest entry once the ring is full
 	limit int
 	track *changes // records appends and evictions; nil without persistence
+	// left remembers the ids of evicted entries for a while (in memory
+	// only), so a late copy - a repair or resend arriving after eviction -
+	// is recognised rather than delivered a second time.
+	left idRing
 }
 
-func newMessageLog(limit int) messageLog {
-	return messageLog{byID: make(map[string]*logEntry), limit: limit}
+func newMessageLog(limit, remember int) messageLog {
+	return messageLog{byID: make(map[string]*logEntry), limit: limit, left: newIDRing(remember)}
 }
 
 func (l *messageLog) len() int { return len(l.ring) }
@@ -45,6 +49,7 @@ func (l *messageLog) add(e *logEntry) (evicted *logEntry) {
 	}
 	evicted = l.ring[l.start]
 	delete(l.byID, evicted.msg.MessageID)
+	l.left.add(evicted.msg.MessageID)
 	if l.track != nil {
 		l.track.evicts = append(l.track.evicts, evicted.msg.MessageID)
 	}
@@ -123,4 +128,36 @@ func (s *idSet) touch(id string) {
 	if s.dirty != nil {
 		s.dirty[id] = struct{}{}
 	}
+}
+
+// idRing is a bounded FIFO set of ids; limit 0 keeps none.
+type idRing struct {
+	byID  map[string]struct{}
+	ring  []string
+	start int
+	limit int
+}
+
+func newIDRing(limit int) idRing { return idRing{limit: limit} }
+
+func (r *idRing) contains(id string) bool {
+	_, ok := r.byID[id]
+	return ok
+}
+
+func (r *idRing) add(id string) {
+	if r.limit <= 0 || r.contains(id) {
+		return
+	}
+	if r.byID == nil {
+		r.byID = make(map[string]struct{})
+	}
+	r.byID[id] = struct{}{}
+	if len(r.ring) < r.limit {
+		r.ring = append(r.ring, id)
+		return
+	}
+	delete(r.byID, r.ring[r.start])
+	r.ring[r.start] = id
+	r.start = (r.start + 1) % r.limit
 }

@@ -460,6 +460,16 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		res.MissingDeps = ch.missingOf(p)
 		return res, nil
 	}
+	if ch.log.left.contains(msg.MessageID) {
+		// Delivered before, evicted from the log since: a late copy is not
+		// delivered again, but what waits for it (it was reported missing,
+		// the log no longer holding it) may go now.
+		res.Duplicate = true
+		var ready readyQueue
+		ch.incoming.satisfy(msg.MessageID, &ready)
+		ch.deliverReady(&ready)
+		return res, nil
+	}
 
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	m.reviewAcks(ch, &msg, format)

@@ -532,7 +532,11 @@ func TestPersistEvictThenReAdd(t *testing.T) {
 			if !batched {
 				b = unbatched{mem}
 			}
-			small := func(c *sds.Config) { c.MaxMessageHistory, c.MaxCausalHistory, c.BloomCapacity = 2, 2, 2 }
+			// RememberDelivered 0: the Nim behaviour, where an evicted
+			// message arriving again is delivered again.
+			small := func(c *sds.Config) {
+				c.MaxMessageHistory, c.MaxCausalHistory, c.BloomCapacity, c.RememberDelivered = 2, 2, 2, 0
+			}
 			m, _ := persistentManager(t, b, clk, small)
 			mustEnsure(t, m, pChan)
 			mem.FailNextWrites(1 << 30)

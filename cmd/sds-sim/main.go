@@ -89,6 +89,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&p.BloomAckThreshold, "ack-threshold", p.BloomAckThreshold, "received bloom filters that must show a message before it counts as acknowledged")
 	fs.IntVar(&p.MaxCausalHistory, "history", p.MaxCausalHistory, "causal-history entries per message")
 	fs.IntVar(&p.MaxMessageHistory, "log", p.MaxMessageHistory, "messages each participant keeps in its log (MaxMessageHistory)")
+	fs.IntVar(&p.RememberDelivered, "remember", p.RememberDelivered, "ids of evicted log entries still recognised as delivered (RememberDelivered; 0 as in Nim)")
 	fs.DurationVar(&p.ResendInterval, "resend", p.ResendInterval, "resend interval for unacknowledged messages")
 	fs.DurationVar(&p.PossiblyAckedResendInterval, "resend-possibly-acked", p.PossiblyAckedResendInterval, "resend interval once a bloom filter showed the message")
 	fs.IntVar(&p.MaxResendAttempts, "resend-attempts", p.MaxResendAttempts, "rebroadcasts before a message fails")

@@ -381,20 +381,26 @@ func TestPartitionAndOutage(t *testing.T) {
 	}
 }
 
-// TestDuplicatesAfterLogEviction documents a property of SDS itself: a
-// participant recognises a message it already delivered only while it is
-// in its log (MaxMessageHistory entries). A repair that arrives after
-// that is delivered again. The simulator counts these, and the count
-// agrees with the events.
+// TestDuplicatesAfterLogEviction: with RememberDelivered 0 (the Nim
+// behaviour) a participant recognises a message it delivered only while
+// it is in its log (MaxMessageHistory entries), and a repair arriving
+// after that is delivered again; the simulator counts these, and the count
+// agrees with the events. With the default the late copies are recognised.
 func TestDuplicatesAfterLogEviction(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Protocol.MaxMessageHistory = 30
+	cfg.Protocol.RememberDelivered = 0
 	cfg.SendRate = 0.2
 	res, c := runChecked(t, cfg)
 	if res.Duplicates == 0 || c.dups == 0 {
-		t.Errorf("expected late repairs to be delivered again with a 30-entry log; got %d duplicates", res.Duplicates)
+		t.Errorf("expected late repairs to be delivered again with a 30-entry log and nothing remembered; got %d duplicates", res.Duplicates)
 	}
 	t.Logf("%d duplicate deliveries with a 30-entry log", res.Duplicates)
+
+	cfg.Protocol.RememberDelivered = sds.DefaultRememberDelivered
+	if res, c = runChecked(t, cfg); res.Duplicates != 0 || c.dups != 0 {
+		t.Errorf("%d duplicate deliveries although evicted ids are remembered", res.Duplicates)
+	}
 }
 
 // TestDeterministic: the same configuration gives the same result.

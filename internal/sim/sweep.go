@@ -73,6 +73,7 @@ var Params = []Param{
 	floatParam("bloom-error", "bloom filter false-positive rate", func(c *Config, v float64) { c.Protocol.BloomErrorRate = v }),
 	intParam("history", "causal-history entries per message", 0, func(c *Config, n int) { c.Protocol.MaxCausalHistory = n }),
 	intParam("log", "messages kept in each participant's log (MaxMessageHistory)", 1, func(c *Config, n int) { c.Protocol.MaxMessageHistory = n }),
+	intParam("remember", "ids of evicted log entries still recognised as delivered (RememberDelivered)", 0, func(c *Config, n int) { c.Protocol.RememberDelivered = n }),
 	intParam("groups", "SDS-R response groups", 1, func(c *Config, n int) { c.Protocol.NumResponseGroups = n }),
 	durParam("tmin", "SDS-R request backoff minimum", func(c *Config, d time.Duration) { c.Protocol.RepairTMin = d }),
 	durParam("tmax", "SDS-R backoff maximum", func(c *Config, d time.Duration) { c.Protocol.RepairTMax = d }),
