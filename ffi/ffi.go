@@ -395,8 +395,14 @@ func sdsgoCleanup(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
 }
 
 //export sdsgoReset
-func sdsgoReset(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
-	e := entry{name: "SdsResetReliabilityManager", cb: callback{cb, ud}}
+func sdsgoReset(ctx, cb, ud, tid C.uintptr_t) C.int {
+	return simpleCall("SdsResetReliabilityManager", "RESET_RELIABILITY_MANAGER", ctx, cb, ud, tid, (*sds.Manager).Reset)
+}
+
+// simpleCall is an entry point that runs op on the manager and replies
+// empty, or with op's error under Nim's request name.
+func simpleCall(name, request string, ctx, cb, ud, tid C.uintptr_t, op func(*sds.Manager) error) (ret C.int) {
+	e := entry{name: name, cb: callback{cb, ud}}
 	defer e.recover(&ret)
 	m := acquire(ctx)
 	if m == nil {
@@ -409,8 +415,8 @@ func sdsgoReset(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
 	}
 	c := m.begin(tid, &e)
 	defer c.end()
-	if err := m.core.Reset(); err != nil {
-		c.replyString(retErr, "error processing RESET_RELIABILITY_MANAGER request: "+err.Error())
+	if err := op(m.core); err != nil {
+		c.replyString(retErr, "error processing "+request+" request: "+err.Error())
 		return retOK
 	}
 	c.replyEmpty()
@@ -579,26 +585,8 @@ func sdsgoMarkDependenciesMet(ctx C.uintptr_t, ids **C.char, count C.size_t, cha
 }
 
 //export sdsgoStartPeriodicTasks
-func sdsgoStartPeriodicTasks(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
-	e := entry{name: "SdsStartPeriodicTasks", cb: callback{cb, ud}}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return retMissingCallback
-	}
-	c := m.begin(tid, &e)
-	defer c.end()
-	if err := m.core.StartPeriodicTasks(); err != nil {
-		c.replyString(retErr, "error processing START_PERIODIC_TASKS request: "+err.Error())
-		return retOK
-	}
-	c.replyEmpty()
-	return retOK
+func sdsgoStartPeriodicTasks(ctx, cb, ud, tid C.uintptr_t) C.int {
+	return simpleCall("SdsStartPeriodicTasks", "START_PERIODIC_TASKS", ctx, cb, ud, tid, (*sds.Manager).StartPeriodicTasks)
 }
 
 // ---- additions ---------------------------------------------------------
