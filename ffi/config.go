@@ -44,6 +44,8 @@ type jsonConfig struct {
 	MaxPendingRepairs     *int        `json:"maxPendingRepairs"`
 	RememberDelivered     *int        `json:"rememberDelivered"`
 	MaxContentSize        *int        `json:"maxContentSize"`
+	StorePath             *string     `json:"storePath"`
+	PersistMaxPending     *int        `json:"persistMaxPending"`
 	Limits                *jsonLimits `json:"limits"`
 }
 
@@ -152,6 +154,15 @@ func parseConfig(text []byte) (sds.Config, zerolog.Level, error) {
 	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
 	setInt(&cfg.RememberDelivered, jc.RememberDelivered)
 	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
+	if jc.StorePath != nil {
+		cfg.StorePath = *jc.StorePath
+	}
+	if jc.PersistMaxPending != nil {
+		if *jc.PersistMaxPending < 0 {
+			return cfg, level, fmt.Errorf("persistMaxPending must not be negative, got %d", *jc.PersistMaxPending)
+		}
+		cfg.PersistMaxPending = *jc.PersistMaxPending
+	}
 	if l := jc.Limits; l != nil {
 		for _, f := range []struct {
 			name string
@@ -207,6 +218,8 @@ var coreFieldNames = strings.NewReplacer(
 	"RepairSweepInterval", "repairSweepIntervalMs",
 	"MaxContentSize", "maxContentSize",
 	"ParticipantID", "participantId",
+	"PersistMaxPending", "persistMaxPending",
+	"StorePath", "storePath",
 )
 
 // coreConfigError restates an error of the core's configuration checks in

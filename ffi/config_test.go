@@ -35,6 +35,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"maxRepairRequests":0,"repairSweepIntervalMs":5000,"maxContentSize":100,
 		"possiblyAckedResendIntervalMs":7,"maxDependencyWaitMs":8,"onLostDependencies":"drop",
 		"maxIncomingBuffer":9,"maxPendingRepairs":10,"rememberDelivered":15,
+		"storePath":"/tmp/x.db","persistMaxPending":16,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
 	cfg, level, err := parseConfig([]byte(text))
@@ -52,6 +53,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.MaxRepairRequests, want.RepairSweepInterval, want.MaxContentSize = 0, 5*time.Second, 100
 	want.PossiblyAckedResendInterval, want.MaxDependencyWait = 7*time.Millisecond, 8*time.Millisecond
 	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs, want.RememberDelivered = sds.LostDrop, 9, 10, 15
+	want.StorePath, want.PersistMaxPending = "/tmp/x.db", 16
 	want.Limits = wire.Limits{MaxMessageBytes: 1000, MaxIDBytes: 10, MaxHintBytes: 11,
 		MaxHistoryEntries: 12, MaxRepairEntries: 13, MaxBloomBytes: 14}
 	cfg.Clock, want.Clock = nil, nil
@@ -82,6 +84,8 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"syncMessageIntervalMs":1e400}`:            `syncMessageIntervalMs`,
 		`{"bloomFilterCapacity":1e3}`:                `bloomFilterCapacity: expected an integer`,
 		`{"maxMessageHistory":99999999999999999999}`: `maxMessageHistory`,
+		`{"persistMaxPending":-1}`:                   `persistMaxPending must not be negative, got -1`,
+		`{"storePath":1}`:                            `storePath: expected a string, got JSON number`,
 	}
 	for text, want := range cases {
 		_, _, err := parseConfig([]byte(text))

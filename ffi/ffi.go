@@ -24,6 +24,7 @@ package ffi
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -316,7 +317,11 @@ func sdsgoNew(configJSON *C.char, withConfig C.int, cb, ud, tid C.uintptr_t) (ct
 	cfg.Logger = m.log
 	if m.core, err = sds.NewManager(cfg); err != nil {
 		publish(id, nil)
-		e.failCreate("invalid config: " + coreConfigError(err).Error())
+		if errors.Is(err, sds.ErrPersistence) {
+			e.failCreate("Failed creating reliability manager: " + err.Error())
+		} else {
+			e.failCreate("invalid config: " + coreConfigError(err).Error())
+		}
 		return 0
 	}
 	m.core.SetEventHandler(m.deliverEvent)

@@ -149,7 +149,8 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  *     the incoming buffer was full: m2, the oldest there, left it
  *     undelivered;
  *   {"eventType":"persistence_backlog","channelId":"c1"}
- *     reserved for persistence.
+ *     the channel's store keeps failing and more than persistMaxPending
+ *     of its writes wait for retry (see "storePath").
  * Hosts should ignore event types they do not know.
  */
 
@@ -274,6 +275,23 @@ void SdsFree(void* p);
  *   "rememberDelivered":     integer >= 0 (10000), ids of messages evicted
  *                            from the log still recognised as delivered
  *   "maxContentSize":        integer > 0 (1048576), largest content wrapped
+ *   "storePath":             string, "" (default: state in memory only) or
+ *                            the path of a file: every channel's state is
+ *                            kept in an embedded durable store there
+ *                            (created if needed, closed by
+ *                            SdsCleanupReliabilityManager), so a manager
+ *                            created later over the same file resumes
+ *                            each channel where this one stopped. One
+ *                            manager (and process) at a time can hold it.
+ *                            A failed write never fails an operation: it
+ *                            is logged and retried with the channel's next
+ *                            operation. If the file cannot be opened,
+ *                            creation fails: callback(RET_ERR, "Failed
+ *                            creating reliability manager: <reason>").
+ *   "persistMaxPending":     integer >= 0 (0: the library's default, 65536),
+ *                            writes one channel keeps for retry while its
+ *                            store fails; beyond it persistence_backlog
+ *                            events report the channel (writes are kept)
  *   "limits":                object bounding what decoding one received
  *                            message may cost; integers > 0: maxMessageBytes
  *                            (1114112), maxIdBytes (1024), maxHintBytes
