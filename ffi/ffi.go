@@ -11,7 +11,8 @@
 // callbacks stay readable after the call returns, as retain.go describes.
 // Contexts are opaque values resolved through a table (handles.go), so a
 // NULL, foreign or stale context is rejected, never dereferenced. Every
-// entry point recovers panics and reports RET_ERR.
+// entry point recovers panics and reports RET_ERR. A host's persistence
+// functions become a persist.Backend in persist.go.
 package ffi
 
 /*
@@ -294,19 +295,45 @@ func sdsgoNew(configJSON *C.char, withConfig C.int, cb, ud, tid C.uintptr_t) (ct
 		e.name = "SdsNewReliabilityManagerWithConfig"
 	}
 	defer e.recoverNew(&ctx)
+	return newManager(&e, configJSON, withConfig != 0, false, nil)
+}
+
+//export sdsgoNewPersist
+func sdsgoNewPersist(configJSON *C.char, p *C.SdsPersistence, cb, ud, tid C.uintptr_t) (ctx C.uintptr_t) {
+	e := entry{name: "SdsNewReliabilityManagerWithPersistence", cb: callback{cb, ud}}
+	defer e.recoverNew(&ctx)
+	return newManager(&e, configJSON, true, true, p)
+}
+
+// newManager creates a manager for a constructor; with hostPersist, p is
+// the host's persistence (which must not be NULL).
+func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C.SdsPersistence) C.uintptr_t {
+	cb, ud := e.cb.fn, e.cb.ud
 	if cb == 0 {
 		ffiLog.Warn().Msg("SdsNewReliabilityManager: missing callback")
 		return 0
 	}
 	fault()
 	var text []byte
-	if withConfig != 0 && configJSON != nil {
+	if withConfig && configJSON != nil {
 		text = C.GoBytes(unsafe.Pointer(configJSON), C.int(C.strlen(configJSON)))
 	}
 	cfg, level, err := parseConfig(text)
 	if err != nil {
 		e.failCreate("invalid config: " + err.Error())
 		return 0
+	}
+	if hostPersist {
+		if cfg.StorePath != "" {
+			e.failCreate("invalid config: storePath cannot be used with the host's persistence")
+			return 0
+		}
+		b, err := newHostBackend(p, cfg.PersistLimits())
+		if err != nil {
+			e.failCreate("invalid config: " + err.Error())
+			return 0
+		}
+		cfg.Persistence = b
 	}
 	id, err := reserveCtx()
 	if err != nil {

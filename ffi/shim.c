@@ -22,6 +22,27 @@ void* SdsNewReliabilityManagerWithConfig(const char* configJson, SdsCallBack cal
 	return (void*)sdsgoNew((char*)configJson, 1, U(callback), U(userData), TID);
 }
 
+void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
+                                              const SdsPersistence* persistence,
+                                              SdsCallBack callback, void* userData) {
+	return (void*)sdsgoNewPersist((char*)configJson, (SdsPersistence*)persistence, U(callback),
+	                              U(userData), TID);
+}
+
+int SdsLoaderAddRecord(SdsLoader* loader, const uint8_t* key, size_t keyLen,
+                       const uint8_t* value, size_t valueLen) {
+	return sdsgoLoaderAdd(U(loader), 0, (void*)key, keyLen, (void*)value, valueLen);
+}
+
+int SdsLoaderAddHistory(SdsLoader* loader, const uint8_t* message, size_t messageLen) {
+	return sdsgoLoaderAdd(U(loader), 1, NULL, 0, (void*)message, messageLen);
+}
+
+int SdsLoaderAddHint(SdsLoader* loader, const uint8_t* messageId, size_t messageIdLen,
+                     const uint8_t* hint, size_t hintLen) {
+	return sdsgoLoaderAdd(U(loader), 2, (void*)messageId, messageIdLen, (void*)hint, hintLen);
+}
+
 void SdsSetEventCallback(void* ctx, SdsCallBack callback, void* userData) {
 	sdsgoSetEventCallback(U(ctx), U(callback), U(userData));
 }
@@ -119,6 +140,31 @@ char* sdsgo_call_hint(uintptr_t cb, const char* id, uintptr_t ud, size_t* len) {
 	((SdsRetrievalHintProvider)cb)(id, &hint, &n, (void*)ud);
 	*len = hint != NULL ? n : 0;
 	return hint;
+}
+
+int sdsgo_persist_save_meta(const SdsPersistence* p, const char* ch, size_t chLen,
+                            const SdsBytes* putKeys, const SdsBytes* putValues, size_t nPuts,
+                            const SdsBytes* delKeys, size_t nDels) {
+	return p->saveChannelMeta(p->userData, ch, chLen, putKeys, putValues, nPuts, delKeys, nDels);
+}
+
+int sdsgo_persist_update_history(const SdsPersistence* p, const char* ch, size_t chLen,
+                                 const SdsBytes* ids, const SdsBytes* msgs, size_t nAppends,
+                                 const SdsBytes* evicts, size_t nEvicts) {
+	return p->updateHistory(p->userData, ch, chLen, ids, msgs, nAppends, evicts, nEvicts);
+}
+
+int sdsgo_persist_load(const SdsPersistence* p, const char* ch, size_t chLen, uintptr_t loader) {
+	return p->loadChannel(p->userData, ch, chLen, (SdsLoader*)loader);
+}
+
+int sdsgo_persist_drop(const SdsPersistence* p, const char* ch, size_t chLen) {
+	return p->dropChannel(p->userData, ch, chLen);
+}
+
+int sdsgo_persist_save_hint(const SdsPersistence* p, const char* ch, size_t chLen,
+                            const char* id, size_t idLen, const uint8_t* hint, size_t hintLen) {
+	return p->saveRetrievalHint(p->userData, ch, chLen, id, idLen, hint, hintLen);
 }
 
 const char* sdsgo_empty(void) { return ""; }

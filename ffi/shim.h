@@ -28,4 +28,16 @@ enum { SDSGO_REGULAR = 0, SDSGO_SYNC = 1, SDSGO_EPHEMERAL = 2 };
 /* The calling thread's id. */
 uintptr_t sdsgo_tid(void);
 
+/* Call the host's persistence functions (persist.go). */
+int sdsgo_persist_save_meta(const SdsPersistence* p, const char* ch, size_t chLen,
+                            const SdsBytes* putKeys, const SdsBytes* putValues, size_t nPuts,
+                            const SdsBytes* delKeys, size_t nDels);
+int sdsgo_persist_update_history(const SdsPersistence* p, const char* ch, size_t chLen,
+                                 const SdsBytes* ids, const SdsBytes* msgs, size_t nAppends,
+                                 const SdsBytes* evicts, size_t nEvicts);
+int sdsgo_persist_load(const SdsPersistence* p, const char* ch, size_t chLen, uintptr_t loader);
+int sdsgo_persist_drop(const SdsPersistence* p, const char* ch, size_t chLen);
+int sdsgo_persist_save_hint(const SdsPersistence* p, const char* ch, size_t chLen,
+                            const char* id, size_t idLen, const uint8_t* hint, size_t hintLen);
+
 #endif

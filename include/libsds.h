@@ -413,6 +413,101 @@ int SdsWrapEphemeralMessageBinary(void* ctx,
                     size_t* wireLen,
                     char** error);
 
+/* ---- Persistence kept by the host ----------------------------------------
+ * A manager created with SdsNewReliabilityManagerWithPersistence keeps
+ * every channel's state in a store of the host, through these functions,
+ * so that a manager created later over the same store resumes each channel
+ * where this one stopped (the "storePath" key does the same with a store
+ * of the library's own). A channel is loaded when first used (wrap,
+ * unwrap, sync wrap; SdsMarkDependenciesMet sees only loaded channels),
+ * and each operation writes what it changed before its events run.
+ *
+ * The functions run on the thread of the call that caused them (or the
+ * periodic tasks' thread), never two for one channel at once, but for
+ * different channels possibly at once: they must be thread-safe. They must
+ * not call into this library (except the SdsLoaderAdd* functions, from
+ * loadChannel). Every pointer passed to them is owned by the library and
+ * valid during the call only: copy what you keep. Byte strings (ids, keys,
+ * values, messages) may contain any byte, NUL included; channel and message
+ * ids are also NUL-terminated (the NUL not counted). Each function returns
+ * 0 on success, anything else on failure - and a failed call must have
+ * changed nothing (apply each call atomically).
+ *
+ * Failures: a failed write never fails the operation - it is logged and
+ * retried with the channel's next operation (persistence_backlog events
+ * report a channel that keeps failing; see "persistMaxPending"). A failed
+ * loadChannel fails the operation that needed the channel
+ * (callback(RET_ERR, "<reason>")); the next operation tries again. */
+
+typedef struct SdsBytes {
+    const uint8_t* data;
+    size_t         len;
+} SdsBytes;
+
+/* Opaque; valid only during the loadChannel call it is passed to. */
+typedef struct SdsLoader SdsLoader;
+
+typedef struct SdsPersistence {
+    void* userData; /* passed back untouched as the first argument */
+
+    /* Applies a change to the channel's records (a key-value map per
+     * channel): stores putValues[i] under putKeys[i] (replacing any), for
+     * i < nPuts, and removes deleteKeys[i] (absent keys are ignored), for
+     * i < nDeletes. No key is both put and deleted. */
+    int (*saveChannelMeta)(void* userData, const char* channelId, size_t channelIdLen,
+                           const SdsBytes* putKeys, const SdsBytes* putValues, size_t nPuts,
+                           const SdsBytes* deleteKeys, size_t nDeletes);
+
+    /* Applies a change to the channel's history, a list of messages in the
+     * order appended: first appends appendMessages[i] (wire bytes, Nim
+     * format) with id appendIds[i], in order, each at the end (an id
+     * already in the history is replaced and moves to the end); then
+     * removes the messages evictIds[i], and their retrieval hints (absent
+     * ids are ignored). */
+    int (*updateHistory)(void* userData, const char* channelId, size_t channelIdLen,
+                         const SdsBytes* appendIds, const SdsBytes* appendMessages, size_t nAppends,
+                         const SdsBytes* evictIds, size_t nEvicts);
+
+    /* Hands the channel's stored state to the library through loader:
+     * SdsLoaderAddRecord for each record, SdsLoaderAddHistory for each
+     * history message, oldest first, SdsLoaderAddHint for each hint. A
+     * channel never written (or dropped) adds nothing and succeeds. */
+    int (*loadChannel)(void* userData, const char* channelId, size_t channelIdLen,
+                       SdsLoader* loader);
+
+    /* Removes everything stored for the channel (an unknown channel
+     * succeeds); SdsResetReliabilityManager drops channels. */
+    int (*dropChannel)(void* userData, const char* channelId, size_t channelIdLen);
+
+    /* Stores the retrieval hint of a message of the channel's history,
+     * replacing any; hintLen 0 removes it. Kept until the message is
+     * evicted or the channel dropped. */
+    int (*saveRetrievalHint)(void* userData, const char* channelId, size_t channelIdLen,
+                             const char* messageId, size_t messageIdLen,
+                             const uint8_t* hint, size_t hintLen);
+} SdsPersistence;
+
+/* Called from loadChannel only, with its loader; the library copies the
+ * bytes. Return RET_OK, or RET_ERR for a NULL pointer with a length > 0, a
+ * loader that is not the one of a running loadChannel, or (AddHistory)
+ * bytes that are not a Nim-format SDS message - the load then fails. */
+int SdsLoaderAddRecord(SdsLoader* loader, const uint8_t* key, size_t keyLen,
+                       const uint8_t* value, size_t valueLen);
+int SdsLoaderAddHistory(SdsLoader* loader, const uint8_t* message, size_t messageLen);
+int SdsLoaderAddHint(SdsLoader* loader, const uint8_t* messageId, size_t messageIdLen,
+                     const uint8_t* hint, size_t hintLen);
+
+/* As SdsNewReliabilityManagerWithConfig, with the host's persistence: the
+ * struct is copied (it need not outlive the call), but userData and the
+ * functions must stay valid until SdsCleanupReliabilityManager has
+ * returned. persistence NULL, a NULL function in it, or "storePath" in the
+ * config: callback(RET_ERR, "invalid config: <reason>"), returns NULL. One
+ * store must not serve two live managers at once. */
+void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
+                    const SdsPersistence* persistence,
+                    SdsCallBack callback,
+                    void* userData);
+
 /* ---- Logging -----------------------------------------------------------
  * The library's diagnostics, one JSON object per line as zerolog writes
  * them, e.g. {"level":"warn","ctx":"0x7f...","time":"...","message":"..."}

@@ -486,3 +486,8 @@ func (m *Manager) PersistenceStats() PersistenceStats {
 	}
 	return st
 }
+
+// PersistLimits returns the limits the manager applies when it decodes
+// what its Persistence backend stores (a backend that decodes messages
+// itself, such as a bridge to a host's store, uses them too).
+func (c Config) PersistLimits() persist.Limits { return persistLimits(&c, c.limits()) }
