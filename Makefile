@@ -17,6 +17,11 @@ FUZZ_TARGETS := \
 	./sds/bloom:FuzzDecodeRFC \
 	./sds:FuzzInterleaving
 
+# Each mk/*.mk adds its own targets (examples, bindings, the CBOR ABI
+# tests) and appends the ones `make test` must run to TEST_EXTRA.
+TEST_EXTRA :=
+include $(sort $(wildcard mk/*.mk))
+
 .PHONY: all build lib run test vet unit ctest fuzz-short fuzz bench cbench clean
 
 all: build lib
@@ -27,7 +32,7 @@ build:
 run: build lib
 	$(GO) run ./cmd/sds-demo
 
-test: vet unit ctest fuzz-short
+test: vet unit ctest fuzz-short $(TEST_EXTRA)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
