@@ -41,6 +41,9 @@ const (
 	DefaultRememberDelivered = 10000
 	// MaxMessageSize is the largest content Wrap accepts (1 MiB, as Nim).
 	MaxMessageSize = 1 << 20
+	// DefaultMaxChannels bounds the channels one manager holds (each costs
+	// its bloom filter, ~19 KB at the default capacity, plus its buffers).
+	DefaultMaxChannels = 1000
 )
 
 // Config holds a Manager's parameters. Start from DefaultConfig; a zero
@@ -110,6 +113,13 @@ type Config struct {
 	// MaxContentSize bounds the content Wrap accepts.
 	MaxContentSize int
 
+	// MaxChannels bounds the channels the manager holds in memory. Wrap,
+	// Unwrap, WrapSync or EnsureChannel naming a new channel beyond it
+	// fails with ErrTooManyChannels (nothing is created), so peers naming
+	// endless channels cannot grow memory without limit. Stored channels
+	// that are not loaded do not count; RemoveChannel frees a place.
+	MaxChannels int
+
 	// WireFormat is the format Wrap produces. Unwrap recognises both.
 	WireFormat wire.Format
 	// Limits bound what one received message may cost to decode.
@@ -167,6 +177,7 @@ func DefaultConfig() Config {
 		MaxPendingRepairs:           DefaultMaxPendingRepairs,
 		RememberDelivered:           DefaultRememberDelivered,
 		MaxContentSize:              MaxMessageSize,
+		MaxChannels:                 DefaultMaxChannels,
 		WireFormat:                  wire.FormatNim,
 		Limits:                      wire.DefaultLimits(),
 		Clock:                       SystemClock{},
@@ -220,6 +231,8 @@ func (c *Config) Validate() error {
 		return bad("RepairSweepInterval must be positive, got %v", c.RepairSweepInterval)
 	case c.MaxContentSize <= 0:
 		return bad("MaxContentSize must be positive, got %d", c.MaxContentSize)
+	case c.MaxChannels <= 0:
+		return bad("MaxChannels must be positive, got %d", c.MaxChannels)
 	case c.WireFormat != wire.FormatNim && c.WireFormat != wire.FormatRFC:
 		return bad("unknown WireFormat %d", c.WireFormat)
 	case len(c.ParticipantID) > c.limits().MaxIDBytes:

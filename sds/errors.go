@@ -14,9 +14,12 @@ var (
 	ErrContentTooLarge    = errors.New("sds: message content too large")
 	ErrDuplicateMessageID = errors.New("sds: message id already used on this channel")
 	ErrUnknownChannel     = errors.New("sds: unknown channel")
-	ErrDecode             = errors.New("sds: cannot decode message")
-	ErrClosed             = errors.New("sds: manager closed")
-	ErrInvalidConfig      = errors.New("sds: invalid configuration")
+	// ErrTooManyChannels: the operation would create a channel beyond
+	// Config.MaxChannels.
+	ErrTooManyChannels = errors.New("sds: too many channels")
+	ErrDecode          = errors.New("sds: cannot decode message")
+	ErrClosed          = errors.New("sds: manager closed")
+	ErrInvalidConfig   = errors.New("sds: invalid configuration")
 	// ErrUnsupportedFormat: the operation cannot be expressed in the
 	// configured wire format (an ephemeral message in the Nim format).
 	ErrUnsupportedFormat = errors.New("sds: not supported by the wire format")

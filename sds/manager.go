@@ -147,6 +147,10 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 		m.mu.Unlock()
 		return ch, false, nil
 	}
+	if len(m.channels) >= m.cfg.MaxChannels {
+		m.mu.Unlock()
+		return nil, false, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, len(m.channels), m.cfg.MaxChannels)
+	}
 	id = strings.Clone(id) // a decoded id shares memory with the whole message's strings
 	if ch, err = newChannel(id, &m.cfg); err != nil {
 		m.mu.Unlock()

@@ -1,0 +1,235 @@
+package sds_test
+
+// Tests that cross the limits listed in docs/LIMITS.md at the Manager's
+// entry points (the wire-level limits are crossed one by one in
+// sds/wire/wire_test.go, the bloom ones in sds/bloom and hostile_test.go).
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+func limitsManager(t *testing.T, mutate func(*sds.Config)) *sds.Manager {
+	t.Helper()
+	m, _, _ := nimManager(t, mutate)
+	return m
+}
+
+func plainMessage(channel, id string) []byte {
+	return sdsrMessage(channel, id, "peer", 1, []byte("x"), nil, nil)
+}
+
+// A peer naming a new channel in every message creates at most MaxChannels
+// of them; past that each such message is refused with ErrTooManyChannels
+// and creates nothing, while the existing channels keep working.
+func TestMaxChannels(t *testing.T) {
+	m := limitsManager(t, func(c *sds.Config) { c.MaxChannels = 3 })
+	for i := 0; i < 3; i++ {
+		if _, err := m.Unwrap(plainMessage(fmt.Sprintf("c%d", i), "m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Unwrap(plainMessage("c3", "m")); !errors.Is(err, sds.ErrTooManyChannels) {
+		t.Fatalf("4th channel by Unwrap: %v", err)
+	}
+	if _, err := m.Wrap("c3", "mine", []byte("x")); !errors.Is(err, sds.ErrTooManyChannels) {
+		t.Fatalf("4th channel by Wrap: %v", err)
+	}
+	if err := m.EnsureChannel("c3"); !errors.Is(err, sds.ErrTooManyChannels) {
+		t.Fatalf("4th channel by EnsureChannel: %v", err)
+	}
+	if _, err := m.WrapSync("c3"); !errors.Is(err, sds.ErrTooManyChannels) {
+		t.Fatalf("4th channel by WrapSync: %v", err)
+	}
+	if n := len(m.Channels()); n != 3 {
+		t.Fatalf("%d channels", n)
+	}
+	// Existing channels are unaffected.
+	if _, err := m.Wrap("c0", "mine", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := m.Unwrap(plainMessage("c1", "m2")); err != nil || !res.Delivered {
+		t.Fatalf("existing channel: %+v %v", res, err)
+	}
+	// Removing one frees a place.
+	if err := m.RemoveChannel("c2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.EnsureChannel("c3"); err != nil {
+		t.Fatalf("after RemoveChannel: %v", err)
+	}
+	if err := m.EnsureChannel("c4"); !errors.Is(err, sds.ErrTooManyChannels) {
+		t.Fatalf("after refilling: %v", err)
+	}
+}
+
+// The Nim library spends 1.1 GB on 20,000 messages naming new channels;
+// here the default bound holds.
+func TestDefaultMaxChannelsUnderFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods 20,000 messages")
+	}
+	m := limitsManager(t, nil)
+	refused := 0
+	for i := 0; i < 20_000; i++ {
+		if _, err := m.Unwrap(plainMessage(fmt.Sprintf("flood-%d", i), "m")); errors.Is(err, sds.ErrTooManyChannels) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(m.Channels()); n != sds.DefaultMaxChannels || refused != 20_000-sds.DefaultMaxChannels {
+		t.Fatalf("%d channels, %d refused", n, refused)
+	}
+}
+
+func TestMaxChannelsValidated(t *testing.T) {
+	cfg := sds.DefaultConfig()
+	cfg.MaxChannels = 0
+	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+		t.Fatalf("MaxChannels 0: %v", err)
+	}
+}
+
+// Content over MaxContentSize is refused by Wrap and by Unwrap (the whole
+// message may still be under the wire limit).
+func TestMaxContentSize(t *testing.T) {
+	m := limitsManager(t, func(c *sds.Config) { c.MaxContentSize = 100 })
+	if _, err := m.Wrap("c", "ok", make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Wrap("c", "big", make([]byte, 101)); !errors.Is(err, sds.ErrContentTooLarge) {
+		t.Fatalf("Wrap: %v", err)
+	}
+	big := sdsrMessage("c", "in", "peer", 1, make([]byte, 101), nil, nil)
+	if _, err := m.Unwrap(big); !errors.Is(err, sds.ErrContentTooLarge) {
+		t.Fatalf("Unwrap: %v", err)
+	}
+	if st, _ := m.ChannelState("c"); len(st.MessageHistory) != 1 {
+		t.Fatalf("log %v", st.MessageHistory)
+	}
+}
+
+// Ids longer than Limits.MaxIDBytes are refused at every entry point.
+func TestIDLengthLimits(t *testing.T) {
+	m := limitsManager(t, nil)
+	long := strings.Repeat("x", wire.DefaultMaxIDBytes+1)
+	ok := strings.Repeat("x", wire.DefaultMaxIDBytes)
+	if _, err := m.Wrap(ok, ok, []byte("x")); err != nil {
+		t.Fatalf("ids at the limit: %v", err)
+	}
+	if _, err := m.Wrap(long, "m", []byte("x")); !errors.Is(err, sds.ErrInvalidArgument) {
+		t.Fatalf("Wrap channel id: %v", err)
+	}
+	if _, err := m.Wrap("c", long, []byte("x")); !errors.Is(err, sds.ErrInvalidArgument) {
+		t.Fatalf("Wrap message id: %v", err)
+	}
+	if err := m.MarkDependenciesMet(ok, []string{long}); !errors.Is(err, sds.ErrInvalidArgument) {
+		t.Fatalf("MarkDependenciesMet id: %v", err)
+	}
+	if err := m.EnsureChannel(long); !errors.Is(err, sds.ErrInvalidArgument) {
+		t.Fatalf("EnsureChannel: %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"channel id": plainMessage(long, "m"),
+		"message id": plainMessage("c", long),
+		"sender id":  sdsrMessage("c", "m", long, 1, []byte("x"), nil, nil),
+		"history id": sdsrMessage("c", "m", "p", 1, []byte("x"), nimHistory(long), nil),
+		"repair id":  sdsrMessage("c", "m", "p", 1, []byte("x"), nil, []wire.HistoryEntry{entry(long, "p")}),
+	} {
+		if _, err := m.Unwrap(b); !errors.Is(err, wire.ErrLimit) || !errors.Is(err, sds.ErrDecode) {
+			t.Errorf("Unwrap with a long %s: %v", name, err)
+		}
+	}
+	cfg := sds.DefaultConfig()
+	cfg.ParticipantID = long
+	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+		t.Fatalf("long participant id: %v", err)
+	}
+	if n := len(m.Channels()); n != 1 {
+		t.Fatalf("refused input created channels: %v", m.Channels())
+	}
+}
+
+// 100,000 repair requests in one message (the Nim library accepts them)
+// are refused; at the limit they are accepted and at most
+// MaxPendingRepairs responses are planned.
+func TestRepairEntriesLimit(t *testing.T) {
+	m := limitsManager(t, func(c *sds.Config) { c.MaxPendingRepairs = 10 })
+	// Short ids keep 100,000 entries under the message size limit.
+	for i := 0; i < 20; i++ {
+		if _, err := m.Unwrap(sdsrMessage("c", fmt.Sprintf("h%c", 'a'+i), "b", uint64(i+1), []byte("x"), nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := make([]wire.HistoryEntry, 100_000)
+	for i := range reqs {
+		reqs[i] = entry(fmt.Sprintf("h%c", 'a'+i%20), "b")
+	}
+	if _, err := m.Unwrap(sdsrMessage("c", "asks", "evil", 50, []byte("x"), nil, reqs)); !errors.Is(err, wire.ErrLimit) {
+		t.Fatalf("100,000 repair requests: %v", err)
+	}
+	if _, err := m.Unwrap(sdsrMessage("c", "asks", "evil", 50, []byte("x"), nil, reqs[:wire.DefaultMaxRepairEntries])); err != nil {
+		t.Fatalf("%d repair requests: %v", wire.DefaultMaxRepairEntries, err)
+	}
+	if st, _ := m.ChannelState("c"); len(st.RepairResponses) != 10 {
+		t.Fatalf("%d responses planned, want MaxPendingRepairs", len(st.RepairResponses))
+	}
+}
+
+// Causal history at the limit is accepted, one more entry is refused.
+func TestHistoryEntriesLimit(t *testing.T) {
+	m := limitsManager(t, func(c *sds.Config) { c.MaxIncomingBuffer = 2; c.MaxPendingRepairs = 5 })
+	hist := make([]wire.HistoryEntry, wire.DefaultMaxHistoryEntries+1)
+	for i := range hist {
+		hist[i] = entry(fmt.Sprintf("dep-%d", i), "bob")
+	}
+	if _, err := m.Unwrap(sdsrMessage("c", "over", "bob", 1, []byte("x"), hist, nil)); !errors.Is(err, wire.ErrLimit) {
+		t.Fatalf("%d entries: %v", len(hist), err)
+	}
+	res, err := m.Unwrap(sdsrMessage("c", "at", "bob", 1, []byte("x"), hist[:wire.DefaultMaxHistoryEntries], nil))
+	if err != nil || len(res.MissingDeps) != wire.DefaultMaxHistoryEntries {
+		t.Fatalf("at the limit: %d missing, %v", len(res.MissingDeps), err)
+	}
+	// The repair requests it causes stay within MaxPendingRepairs.
+	if st, _ := m.ChannelState("c"); len(st.RepairRequests) != 5 || len(st.Incoming) != 1 {
+		t.Fatalf("requests %d, incoming %d", len(st.RepairRequests), len(st.Incoming))
+	}
+}
+
+// A retrieval hint over MaxHintBytes from the provider is dropped: the
+// entry goes out without a hint and the wrap succeeds.
+func TestProviderHintOverLimit(t *testing.T) {
+	m := limitsManager(t, nil)
+	m.SetRetrievalHintProvider(func(id string) []byte {
+		if id == "big" {
+			return make([]byte, wire.DefaultMaxHintBytes+1)
+		}
+		return []byte("h-" + id)
+	})
+	for _, id := range []string{"big", "small"} {
+		if _, err := m.Wrap("c", id, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := m.Wrap("c", "next", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _, err := wire.Decode(b, wire.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hints := map[string]string{}
+	for _, h := range msg.CausalHistory {
+		hints[h.MessageID] = string(h.RetrievalHint)
+	}
+	if hints["big"] != "" || hints["small"] != "h-small" {
+		t.Fatalf("hints %q", hints)
+	}
+}
