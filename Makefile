@@ -1,5 +1,5 @@
 # libsds in Go. `make run` builds everything (the Go packages and the C
-# library in build/) and runs the demo;
+# library in build/) and runs the C example and the Go demo;
 # `make test` runs every test (what CI runs).
 GO      ?= go
 FUZZTIME ?= 10s
@@ -29,7 +29,8 @@ all: build lib
 build:
 	$(GO) build ./...
 
-run: build lib
+# The C example (examples/c, through build/libsds.so), then the Go demo.
+run: build lib example-c
 	$(GO) run ./cmd/sds-demo
 
 test: vet unit ctest fuzz-short $(TEST_EXTRA)
