@@ -399,82 +399,106 @@ func (k MessageKind) String() string {
 	return "unknown"
 }
 
-func kindOf(msg *wire.Message) MessageKind {
+func kindOf(hasLamport bool, contentLen int) MessageKind {
 	switch {
-	case !msg.HasLamport:
+	case !hasLamport:
 		return KindEphemeral
-	case len(msg.Content) == 0:
+	case contentLen == 0:
 		return KindSync
 	}
 	return KindRegular
 }
 
-// Unwrap processes a received wire message.
-func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
-	msg, format, err := wire.Decode(b, m.limits)
-	if err != nil {
-		return UnwrapResult{}, fmt.Errorf("%w: %w", ErrDecode, err)
-	}
-	if msg.MessageID == "" || msg.ChannelID == "" {
-		return UnwrapResult{}, fmt.Errorf("%w: empty message or channel id", ErrDecode)
-	}
-	if len(msg.Content) > m.cfg.MaxContentSize {
-		return UnwrapResult{}, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(msg.Content), m.cfg.MaxContentSize)
-	}
-	res := UnwrapResult{
+func resultOf(msg wire.Message, f wire.Format, kind MessageKind, delivered bool) UnwrapResult {
+	return UnwrapResult{
 		ChannelID: msg.ChannelID,
 		MessageID: msg.MessageID,
 		SenderID:  msg.SenderID,
 		Content:   msg.Content,
-		Format:    format,
-		Kind:      kindOf(&msg),
+		Format:    f,
+		Kind:      kind,
+		Delivered: delivered,
 	}
-	if res.Kind == KindEphemeral {
-		res.Delivered = true // no state: the caller delivers it now
-		return res, nil
+}
+
+// duplicateOf answers for a regular message seen before, copying from sc
+// only what the result carries.
+func duplicateOf(sc *wire.Scanned, id, channelID string, missing []wire.HistoryEntry) UnwrapResult {
+	return UnwrapResult{
+		ChannelID:   channelID,
+		MessageID:   id,
+		SenderID:    string(sc.SenderID()),
+		Content:     bytes.Clone(sc.Content()),
+		MissingDeps: missing,
+		Duplicate:   true,
+		Format:      sc.Format(),
+		Kind:        KindRegular,
 	}
-	ch, err := m.lockChannel(msg.ChannelID, true)
+}
+
+// Unwrap processes a received wire message.
+func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
+	// Scan first, copy later: most copies a participant receives are
+	// duplicates (repairs, resends), recognised from the id alone.
+	var sc wire.Scanned
+	if err := sc.Scan(b, m.limits); err != nil {
+		return UnwrapResult{}, fmt.Errorf("%w: %w", ErrDecode, err)
+	}
+	if len(sc.MessageID()) == 0 || len(sc.ChannelID()) == 0 {
+		return UnwrapResult{}, fmt.Errorf("%w: empty message or channel id", ErrDecode)
+	}
+	if n := len(sc.Content()); n > m.cfg.MaxContentSize {
+		return UnwrapResult{}, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, n, m.cfg.MaxContentSize)
+	}
+	kind := kindOf(sc.HasLamport(), len(sc.Content()))
+	if kind == KindEphemeral {
+		// No state: the caller delivers it now.
+		return resultOf(sc.Message(), sc.Format(), kind, true), nil
+	}
+	ch, err := m.lockChannel(string(sc.ChannelID()), true)
 	if err != nil {
 		return UnwrapResult{}, err
 	}
 	defer m.unlockAndDispatch(ch)
 
-	if res.Kind == KindSync {
+	if kind == KindSync {
+		msg := sc.Message()
+		res := resultOf(msg, sc.Format(), kind, false)
 		now := m.clock.Now()
 		// Sync ids need not be unique: no duplicate check, and the id
 		// cancels no repair. Its acknowledgements count, and (SDS-R, as
 		// the RFC sends repair requests on sync messages) so do its repair
 		// requests and what its causal history shows missing.
-		m.reviewAcks(ch, &msg, format)
+		m.reviewAcks(ch, &msg, sc.Format())
 		m.handleRepairRequests(ch, msg.RepairRequest, now)
 		res.MissingDeps = m.syncMissing(ch, &msg)
 		m.scheduleRepairs(ch, res.MissingDeps, now)
 		return res, nil
 	}
+	id := string(sc.MessageID())
 	// SDS-R: the message itself is here, whether new or not: no request or
 	// response for it is needed any more.
-	ch.cancelRepairs(msg.MessageID)
-	if ch.present(msg.MessageID) {
+	ch.cancelRepairs(id)
+	if ch.present(id) {
 		// Delivered already, or the application said it has it.
-		res.Duplicate = true
-		return res, nil
+		return duplicateOf(&sc, id, ch.id, nil), nil
 	}
-	if p := ch.incoming.byID[msg.MessageID]; p != nil {
-		res.Duplicate = true
-		res.MissingDeps = ch.missingOf(p)
-		return res, nil
+	if p := ch.incoming.byID[id]; p != nil {
+		return duplicateOf(&sc, id, ch.id, ch.missingOf(p)), nil
 	}
-	if ch.log.left.contains(msg.MessageID) {
+	if ch.log.left.contains(id) {
 		// Delivered before, evicted from the log since: a late copy is not
 		// delivered again, but what waits for it (it was reported missing,
 		// the log no longer holding it) may go now.
-		res.Duplicate = true
 		var ready readyQueue
-		ch.incoming.satisfy(msg.MessageID, &ready)
+		ch.incoming.satisfy(id, &ready)
 		ch.deliverReady(&ready)
-		return res, nil
+		return duplicateOf(&sc, id, ch.id, nil), nil
 	}
 
+	msg := sc.Message()
+	format := sc.Format()
+	res := resultOf(msg, format, kind, false)
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	m.reviewAcks(ch, &msg, format)
 	msg.BloomFilter = nil // it aliases b

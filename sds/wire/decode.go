@@ -445,22 +445,56 @@ func (a *strArena) add(p []byte) string {
 // BloomFilter aliases b. The returned Format is meaningful only when err is
 // nil.
 func Decode(b []byte, lim Limits) (Message, Format, error) {
-	lim = lim.WithDefaults()
-	if len(b) > lim.MaxMessageBytes {
-		return Message{}, FormatNim, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), lim.MaxMessageBytes)
+	var sc Scanned
+	if err := sc.Scan(b, lim); err != nil {
+		return Message{}, sc.f, err
 	}
-	f, err := detect(b)
-	if err != nil {
-		return Message{}, f, err
-	}
-	var s scan
-	if err := scanMessage(&s, b, f, &lim); err != nil {
-		return Message{}, f, err
-	}
-	if err := s.checkRequired(f); err != nil {
-		return Message{}, f, err
-	}
+	return sc.Message(), sc.f, nil
+}
 
+// Scanned is a message validated by Scan and not yet copied out: its ids
+// can be looked at without allocating, so a receiver can recognise a
+// duplicate before paying for the full decode (Message). Accessors alias the
+// scanned buffer, which must not change until the Scanned is done with.
+type Scanned struct {
+	b   []byte
+	f   Format
+	lim Limits
+	s   scan
+}
+
+// Scan validates b as Decode does (same errors, same limits) and records
+// where its fields are. A Scanned is reusable: Scan resets it.
+func (sc *Scanned) Scan(b []byte, lim Limits) error {
+	*sc = Scanned{b: b, lim: lim.WithDefaults()}
+	if len(b) > sc.lim.MaxMessageBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), sc.lim.MaxMessageBytes)
+	}
+	var err error
+	if sc.f, err = detect(b); err != nil {
+		return err
+	}
+	if err := scanMessage(&sc.s, b, sc.f, &sc.lim); err != nil {
+		return err
+	}
+	return sc.s.checkRequired(sc.f)
+}
+
+// Format is the wire format Scan recognised.
+func (sc *Scanned) Format() Format { return sc.f }
+
+// MessageID, ChannelID, SenderID and Content alias the scanned buffer.
+func (sc *Scanned) MessageID() []byte { return sc.s.msgID }
+func (sc *Scanned) ChannelID() []byte { return sc.s.channel }
+func (sc *Scanned) SenderID() []byte  { return sc.s.sender }
+func (sc *Scanned) Content() []byte   { return sc.s.content }
+
+// HasLamport reports whether the lamport_timestamp field is present.
+func (sc *Scanned) HasLamport() bool { return sc.s.seen(roleLamport) }
+
+// Message copies the scanned message out, exactly as Decode returns it.
+func (sc *Scanned) Message() Message {
+	s, f := &sc.s, sc.f
 	var m Message
 	var sa strArena
 	sa.sb.Grow(len(s.msgID) + len(s.channel) + len(s.sender) + s.entryStrBytes)
@@ -480,9 +514,9 @@ func Decode(b []byte, lim Limits) (Message, Format, error) {
 		m.BloomFilter = s.bloom
 	}
 	if s.nHist+s.nRep > 0 {
-		fillEntries(&m, b, f, &lim, &s, &sa)
+		fillEntries(&m, sc.b, f, &sc.lim, s, &sa)
 	}
-	return m, f, nil
+	return m
 }
 
 func (s *scan) checkRequired(f Format) error {
