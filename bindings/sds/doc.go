@@ -1,0 +1,56 @@
+// Package sds is a pure-Go drop-in for the Go bindings of the Nim libsds
+// (github.com/waku-org/sds-go-bindings, package sds, now
+// logos-messaging/sds-go-bindings): the same ReliabilityManager with the
+// same methods, EventCallbacks, types and JSON shapes, built directly on
+// this module's core (github.com/libsds-go/libsds/sds) — no cgo, no shared
+// library, no Nim thread. A program switches by changing one import path:
+//
+//	import "github.com/waku-org/sds-go-bindings/sds"
+//
+// becomes
+//
+//	import "github.com/libsds-go/libsds/bindings/sds"
+//
+// # What behaves the same
+//
+// NewReliabilityManager creates a manager with the Nim library's defaults
+// and an empty participant id; WrapOutgoingMessage returns the wire bytes
+// (the Nim wire format, byte for byte); UnwrapReceivedMessage returns an
+// UnwrappedMessage whose three pointers are always set, with the content,
+// the channel id and the missing dependencies (an empty, non-nil slice when
+// there are none; a dependency without a retrieval hint has an empty,
+// non-nil RetrievalHint, as decoding the C library's JSON gives);
+// MarkDependenciesMet with no ids does nothing; errors read
+// "error <Method>: <reason>"; a nil *ReliabilityManager returns an error
+// from every method.
+//
+// # What differs (deliberately)
+//
+//   - Events run synchronously, on the goroutine whose call caused them,
+//     before that call returns (an unwrap that delivers a message calls
+//     OnMessageReady before UnwrapReceivedMessage returns); the periodic
+//     ones (OnPeriodicSync, OnRepairReady, OnMessageResend, ...) run on the
+//     manager's own goroutine. Callbacks may call back into the manager.
+//     Code written for the C binding, which waits for callbacks with a
+//     timeout, works unchanged.
+//   - NewReliabilityManager takes a Logger, an interface that *zap.Logger
+//     satisfies, so existing calls compile without this module depending
+//     on zap; the package does not log through it. Diagnostics of the core
+//     go to Config.Logger (zerolog) when created with
+//     NewReliabilityManagerWithConfig.
+//   - Errors wrap the core's sentinel errors, re-exported here
+//     (ErrDuplicateMessageID, ErrUnknownChannel, ErrDecode, ErrClosed, ...),
+//     so errors.Is works; the text after "error <Method>: " is the core's.
+//   - After Cleanup every method returns an error wrapping ErrClosed
+//     (the C binding would block forever waiting for a callback that never
+//     comes); a second Cleanup returns nil.
+//   - A message that stays unacknowledged after the last resend is reported
+//     by OnMessageFailed, not by OnMessageSent as the Nim library does.
+//   - Additions: NewReliabilityManagerWithConfig (participant id, which
+//     enables SDS-R repair, every protocol parameter, persistence, the
+//     clock), EventCallbacks for the events the Nim library lacks or the
+//     binding did not expose (OnRepairReady, OnMessageResend,
+//     OnMessageFailed, OnDependenciesLost, OnIncomingEvicted,
+//     OnPersistenceBacklog), and Manager, the core manager underneath (for
+//     sync and ephemeral messages, Sweep, channel state).
+package sds
