@@ -68,7 +68,7 @@ lib: $(B)/libsds.so $(B)/libsds.a $(B)/libsds.pc
 $(B)/libsds.so: $(LIB_SRC)
 	$(GO) build $(SO_FLAGS) -o $@ ./cmd/libsds
 	ln -sf libsds.so $(B)/libsds.so.0
-	@extra=$$(nm -D --defined-only $@ | awk '$$3 !~ /^Sds/ {print $$3}'); \
+	@extra=$$(nm -D --defined-only $@ | awk '$$3 !~ /^(Sds|sds_)/ {print $$3}'); \
 	 if [ -n "$$extra" ]; then echo "$@ exports more than Sds*: $$extra"; rm -f $@; exit 1; fi
 
 # The same library with Go's valgrind annotations (goroutine stacks and the

@@ -84,7 +84,14 @@ func parseConfig(text []byte) (sds.Config, zerolog.Level, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return cfg, level, errors.New("unexpected data after the JSON object")
 	}
+	return configFrom(&jc)
+}
 
+// configFrom applies the fields of jc that are set to the defaults and
+// validates the result (shared by the JSON and the CBOR configuration).
+func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
+	cfg := sds.DefaultConfig()
+	level := zerolog.InfoLevel
 	var bad error
 	setInt := func(dst *int, src *int) {
 		if src != nil {

@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/rs/zerolog"
+
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -219,6 +221,9 @@ func (c *call) replyCommaText(b []byte) {
 // failCreate reports a failed creation; with no manager to keep it, the
 // message goes to the graveyard.
 func (e *entry) failCreate(msg string) {
+	if e.cb.fn == 0 { // sds_create accepts a NULL callback
+		return
+	}
 	e.replied = true
 	cb, ud := e.cb.fn, e.cb.ud
 	p := cstrcopy(msg)
@@ -230,19 +235,29 @@ func (e *entry) failCreate(msg string) {
 
 // deliverEvent is the core's event handler: it formats e as the Nim
 // library does and calls the host's event callback.
+//
+// The same event also goes, as a CBOR envelope, to the listeners of the
+// sds_* generation subscribed to its name (cbor.go).
 func (m *manager) deliverEvent(e sds.Event) {
-	cb := m.events.Load()
-	if cb == nil {
-		return
+	if cb := m.events.Load(); cb != nil {
+		sb := getScratch()
+		text := appendEventJSON((*sb)[:0], &e)
+		m.deliverText(cb, text)
+		putScratch(sb, text)
 	}
-	sb := getScratch()
-	text := appendEventJSON((*sb)[:0], &e)
-	m.deliverText(cb, text)
-	putScratch(sb, text)
+	m.deliverListeners(&e)
 }
 
 // deliverText calls an event callback with text in a kept C buffer.
 func (m *manager) deliverText(cb *callback, text []byte) {
+	m.deliverBuffer(text, func(p *C.char, n C.size_t) {
+		C.sdsgo_call(cb.fn, retOK, p, n, cb.ud)
+	})
+}
+
+// deliverBuffer copies payload into a C buffer, runs call with it, and
+// keeps the buffer as retain.go describes.
+func (m *manager) deliverBuffer(payload []byte, call func(p *C.char, n C.size_t)) {
 	s := m.kept.active(C.sdsgo_tid())
 	if s == nil { // raised outside any call on m
 		if !m.tryRef() {
@@ -250,13 +265,13 @@ func (m *manager) deliverText(cb *callback, text []byte) {
 		}
 		defer m.release()
 	}
-	p := ccopy(text)
+	p := ccopy(payload)
 	if s != nil {
-		s.keep(p, len(text)+1)
+		s.keep(p, len(payload)+1)
 	}
-	C.sdsgo_call(cb.fn, retOK, (*C.char)(p), C.size_t(len(text)), cb.ud)
+	call((*C.char)(p), C.size_t(len(payload)))
 	if s == nil {
-		m.kept.release(p, len(text)+1)
+		m.kept.release(p, len(payload)+1)
 	}
 }
 
@@ -335,10 +350,23 @@ func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C
 		}
 		cfg.Persistence = b
 	}
+	m := startManager(e, cfg, level, "invalid config: ")
+	if m == nil {
+		return 0
+	}
+	e.replied = true
+	C.sdsgo_call(cb, retOK, C.sdsgo_empty(), 0, ud)
+	return C.uintptr_t(m.ctx)
+}
+
+// startManager creates the manager of a constructor and publishes its
+// context, or reports the failure (a configuration the core rejects is
+// reported as invalidPrefix + reason) and returns nil.
+func startManager(e *entry, cfg sds.Config, level zerolog.Level, invalidPrefix string) *manager {
 	id, err := reserveCtx()
 	if err != nil {
 		e.failCreate("Failed creating reliability manager: " + err.Error())
-		return 0
+		return nil
 	}
 	m := &manager{ctx: id, log: newLogger(level, id)}
 	cfg.Logger = m.log
@@ -347,15 +375,13 @@ func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C
 		if errors.Is(err, sds.ErrPersistence) {
 			e.failCreate("Failed creating reliability manager: " + err.Error())
 		} else {
-			e.failCreate("invalid config: " + coreConfigError(err).Error())
+			e.failCreate(invalidPrefix + coreConfigError(err).Error())
 		}
-		return 0
+		return nil
 	}
 	m.core.SetEventHandler(m.deliverEvent)
 	publish(id, m)
-	e.replied = true
-	C.sdsgo_call(cb, retOK, C.sdsgo_empty(), 0, ud)
-	return C.uintptr_t(id)
+	return m
 }
 
 //export sdsgoSetEventCallback
@@ -417,10 +443,7 @@ func sdsgoCleanup(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
 		c.replyString(retErr, "error cleaning up reliability manager: already cleaned up")
 		return retErr
 	}
-	m.events.Store(nil)
-	m.hints.Store(nil)
-	m.core.Close()
-	m.release() // the table's reference
+	m.shutdown()
 	e.replied = true
 	C.sdsgo_call(cb, retOK, nil, 0, ud)
 	return retOK

@@ -38,7 +38,8 @@ type manager struct {
 	refs atomic.Int64
 
 	events atomic.Pointer[callback] // SdsSetEventCallback
-	hints  atomic.Pointer[callback] // SdsSetRetrievalHintProvider
+	hints  atomic.Pointer[callback] // SdsSetRetrievalHintProvider, sds_set_retrieval_hint_provider
+	cbor   listeners                // sds_add_event_listener (cbor.go)
 
 	lastWire atomic.Int64 // length of the last binary wrap, to size the next
 

@@ -124,6 +124,66 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData) {
 	sdsgoSetLogCallback(U(callback), U(userData));
 }
 
+/* ---- the sds_* generation (cbor.go) ---- */
+
+void* sds_create(const uint8_t* reqCbor, size_t reqCborLen, SdsCallBack callback, void* userData) {
+	return (void*)sdsgoCborCreate((void*)reqCbor, reqCborLen, U(callback), U(userData), TID);
+}
+
+int sds_destroy(void* ctx) { return sdsgoCborDestroy(U(ctx)); }
+
+uint64_t sds_add_event_listener(void* ctx, const char* eventName, SdsCallBack callback,
+                                void* userData) {
+	return sdsgoCborAddListener(U(ctx), (char*)eventName, U(callback), U(userData));
+}
+
+int sds_remove_event_listener(void* ctx, uint64_t listenerId) {
+	return sdsgoCborRemoveListener(U(ctx), listenerId);
+}
+
+#define CBOR_CALL(op) \
+	return sdsgoCborCall(op, U(ctx), U(callback), U(userData), (void*)reqCbor, reqCborLen, TID)
+
+int sds_set_retrieval_hint_provider(void* ctx, SdsCallBack callback, void* userData,
+                                    const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_HINTS);
+}
+
+int sds_wrap_outgoing_message(void* ctx, SdsCallBack callback, void* userData,
+                              const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_WRAP);
+}
+
+int sds_unwrap_received_message(void* ctx, SdsCallBack callback, void* userData,
+                                const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_UNWRAP);
+}
+
+int sds_mark_dependencies_met(void* ctx, SdsCallBack callback, void* userData,
+                              const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_MARK);
+}
+
+int sds_reset(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor,
+              size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_RESET);
+}
+
+int sds_start_periodic_tasks(void* ctx, SdsCallBack callback, void* userData,
+                             const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_START);
+}
+
+int sds_wrap_sync_message(void* ctx, SdsCallBack callback, void* userData,
+                          const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_WRAP_SYNC);
+}
+
+int sds_wrap_ephemeral_message(void* ctx, SdsCallBack callback, void* userData,
+                               const uint8_t* reqCbor, size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_WRAP_EPHEMERAL);
+}
+
 /* ---- helpers called from Go ---- */
 
 void sdsgo_call(uintptr_t cb, int ret, const char* msg, size_t len, uintptr_t ud) {

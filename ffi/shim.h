@@ -25,6 +25,18 @@ uintptr_t sdsgo_ctx_region(size_t size);
 /* What a wrap produces (sdsgoWrap, sdsgoWrapBinary). */
 enum { SDSGO_REGULAR = 0, SDSGO_SYNC = 1, SDSGO_EPHEMERAL = 2 };
 
+/* The request-taking sds_* functions (sdsgoCborCall). */
+enum {
+	SDSGO_CBOR_WRAP = 0,
+	SDSGO_CBOR_UNWRAP = 1,
+	SDSGO_CBOR_MARK = 2,
+	SDSGO_CBOR_RESET = 3,
+	SDSGO_CBOR_START = 4,
+	SDSGO_CBOR_HINTS = 5,
+	SDSGO_CBOR_WRAP_SYNC = 6,
+	SDSGO_CBOR_WRAP_EPHEMERAL = 7
+};
+
 /* The calling thread's id. */
 uintptr_t sdsgo_tid(void);
 

@@ -12,6 +12,15 @@
  *
  * Part 2 holds additions of this library, all prefixed "Sds" as well.
  *
+ * Part 3 is the next generation of the Nim libsds (nim-sds branch
+ * use-latest-nim-ffi, commit 05595e2, built on nim-ffi 0.2): the snake_case
+ * sds_* functions, whose requests, results and events are CBOR, with a
+ * registry of event listeners per context. A program built against that
+ * header runs unchanged against this library. Both generations share one
+ * implementation: a context of either kind works with the functions of
+ * both, and two managers - one per generation - exchange messages as any
+ * two managers do.
+ *
  * -------------------------------------------------------------------------
  * Threading and callbacks (both parts)
  * -------------------------------------------------------------------------
@@ -525,6 +534,182 @@ void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
 typedef void (*SdsLogCallback) (int level, const char* msg, size_t len, void* userData);
 
 void SdsSetLogCallback(SdsLogCallback callback, void* userData);
+
+
+/* =========================================================================
+ * Part 3: the CBOR generation (sds_*)
+ * =========================================================================
+ *
+ * The functions of the Nim libsds built on nim-ffi 0.2, with the same
+ * names, signatures, return codes and encodings, and three additions of
+ * this library (sds_wrap_sync_message, sds_wrap_ephemeral_message, and the
+ * extra keys of the sds_create configuration; also the events named
+ * below). The types SdsCallBack and SdsRetrievalHintProvider and the RET_*
+ * codes are those above.
+ *
+ * ---- CBOR (RFC 8949) as nim-ffi writes and reads it ----------------------
+ * Objects are maps with text keys, written with definite lengths, keys in
+ * the order given here; integers in their shortest form; bool as
+ * 0xf4/0xf5; "bytes" is a byte string (major type 2; empty: 0x40), "tstr"
+ * a text string, [T] an array (empty: 0x80). On input, indefinite lengths,
+ * keys in any order and missing keys (which keep their zero value: 0, "",
+ * empty) are accepted; an unknown key, a value of the wrong type, a tag,
+ * trailing bytes after the request, or a request that is not a map is a
+ * decoding error. Text strings are not checked for UTF-8 (Nim does not).
+ * Decoding is bounded: 16 levels of nesting, 256 keys per map, 2^20
+ * elements per array, 256 MiB per request.
+ *
+ * Each request-taking function decodes one map whose keys are the Nim
+ * procedure's parameter names: {"req": {...}} for the operations,
+ * {"config": {...}} for sds_create, and, for the procedures without
+ * parameters (sds_reset, sds_start_periodic_tasks),
+ * {"_placeholder": 0} - the empty map {} (0xa0) is accepted as well.
+ * An empty request (length 0) is a decoding error, as in Nim.
+ *
+ * ---- Return codes and callbacks of the request-taking functions ---------
+ * (sds_wrap_outgoing_message, sds_unwrap_received_message,
+ * sds_mark_dependencies_met, sds_reset, sds_start_periodic_tasks,
+ * sds_set_retrieval_hint_provider and the two additions), checked in this
+ * order (nim-ffi's):
+ *  1. callback NULL: returns RET_MISSING_CALLBACK, calls nothing.
+ *  2. ctx NULL, foreign or destroyed: callback(RET_ERR, "ctx is not a
+ *     valid FFI context"), returns RET_ERR.
+ *  3. the request does not decode: callback(RET_ERR, "CBOR decode failed
+ *     for <NimType>: <reason>"), returns RET_OK. (reqCbor NULL with
+ *     reqCborLen > 0 is such a failure.) <NimType> is the procedure's
+ *     request type, e.g. SdsWrapOutgoingMessageReq.
+ *  4. the operation fails: callback(RET_ERR, "error processing <op>
+ *     request: <reason>"), returns RET_OK; <op> is wrap, unwrap,
+ *     mark-dependencies, reset, start-periodic-tasks,
+ *     set-retrieval-hint-provider, wrap-sync or wrap-ephemeral.
+ *  5. success: callback(RET_OK, <CBOR result>), returns RET_OK.
+ * Error messages are plain UTF-8 text, not CBOR (as in nim-ffi). A result
+ * is never empty: a procedure with nothing to return answers the CBOR text
+ * string "" (the single byte 0x60).
+ * A Go panic inside the library: RET_ERR, and callback(RET_ERR,
+ * "libsds error: internal error in <function>: ...") unless the callback
+ * already ran.
+ *
+ * ---- Threads, callbacks and buffers --------------------------------------
+ * As for the other parts (see the top of this file): every function may be
+ * called from any thread and from inside callbacks; the result callback
+ * runs exactly once, synchronously, on the calling thread, before the
+ * function returns (nim-ffi runs it later on its own thread: programs that
+ * wait for it work with both); events run on the thread whose call caused
+ * them, the time-driven ones (after sds_start_periodic_tasks) on a thread
+ * of the library. The msg buffers of results, errors and events belong to
+ * the library and follow the rules of "Buffers handed to callbacks" above
+ * (nim-ffi frees them when the callback returns; copying during the
+ * callback works with both). Request buffers are only read during the
+ * call.
+ *
+ * ---- Events ----------------------------------------------------------------
+ * A listener registered for an event name receives, with callerRet
+ * RET_OK, the CBOR envelope
+ *   {"eventType": tstr, "payload": <object>}
+ * with these payloads (eventType, then payload keys in order):
+ *   "message_ready"        {messageId: tstr, channelId: tstr}
+ *   "message_sent"         {messageId: tstr, channelId: tstr}
+ *                          (a peer acknowledged our message)
+ *   "missing_dependencies" {messageId: tstr, channelId: tstr,
+ *                           missingDeps: [{messageId: tstr,
+ *                                          retrievalHint: bytes}]}
+ *   "periodic_sync"        {placeholder: false}
+ *   "repair_ready"         {message: bytes, channelId: tstr}
+ * and, from this library only (their meaning is that of the JSON events
+ * of Part 1):
+ *   "message_resend"       {messageId: tstr, channelId: tstr,
+ *                           attempt: uint, message: bytes}
+ *   "message_failed"       {messageId: tstr, channelId: tstr}
+ *   "dependencies_lost"    {messageId: tstr, channelId: tstr,
+ *                           lost: [tstr]}
+ *   "incoming_evicted"     {messageId: tstr, channelId: tstr}
+ *   "persistence_backlog"  {channelId: tstr}
+ * One buffer is shared by all the listeners of one event. A context that
+ * also has an SdsSetEventCallback callback gets the JSON form there too.
+ */
+
+/* Creates a manager. reqCbor: {"config": SdsConfig}, where SdsConfig is
+ * Nim's {participantId: tstr} ("" disables SDS-R) and, in this library,
+ * may hold every key of the JSON configuration of
+ * SdsNewReliabilityManagerWithConfig, with the same names, meanings and
+ * defaults: integers as CBOR integers, bloomFilterErrorRate as a float,
+ * strings as text, "limits" as a map; null means the default. A missing
+ * "config" (the request {}) means all defaults.
+ * On success: callback(RET_OK, <CBOR text string of the context value in
+ * decimal>) - nim-ffi's answer - then returns the context.
+ * On failure returns NULL after callback(RET_ERR, msg) with msg
+ * "ffiCtor: failed to decode request: <reason>" (not CBOR, unknown key,
+ * wrong type), or "Failed creating reliability manager: <reason>" (a value
+ * out of range, a store that cannot be opened).
+ * callback may be NULL: the manager is created and nothing is called. */
+void* sds_create(const uint8_t* reqCbor, size_t reqCborLen, SdsCallBack callback, void* userData);
+
+/* Destroys the manager, as SdsCleanupReliabilityManager does (stops the
+ * periodic tasks, closes a store, drops every listener); calls nothing.
+ * Returns RET_OK, or RET_ERR for a NULL, foreign or destroyed ctx. */
+int sds_destroy(void* ctx);
+
+/* Subscribes callback(RET_OK, <envelope>, len, userData) to the events
+ * named eventName (one of the names above; other names are accepted and
+ * never fire; NULL means ""). Several listeners may subscribe to one name;
+ * each event reaches them in the order they subscribed. Returns the
+ * listener id: unique within the context, never 0, never reused (1, 2, 3,
+ * ...). Returns 0 for a NULL callback or an invalid ctx.
+ * A listener may add or remove listeners (itself included) from inside its
+ * callback; a listener removed while an event is being dispatched is not
+ * called for it any more (unless its call already started on another
+ * thread). */
+uint64_t sds_add_event_listener(void* ctx, const char* eventName, SdsCallBack callback, void* userData);
+
+/* Removes a listener. Returns 0 on success, 1 if the context has no such
+ * listener (or ctx is invalid). */
+int sds_remove_event_listener(void* ctx, uint64_t listenerId);
+
+/* Sets the retrieval-hint provider. reqCbor:
+ *   {"req": {"callbackAddr": uint, "userDataAddr": uint}}
+ * the SdsRetrievalHintProvider function pointer and its user data as
+ * integers (callbackAddr 0 removes the provider). The provider works as
+ * with SdsSetRetrievalHintProvider: the host allocates the hint with
+ * malloc() and the library releases it with free(). The library cannot
+ * check the address: it must be a valid provider. Result: "" (0x60). */
+int sds_set_retrieval_hint_provider(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor: {"req": {"message": bytes, "messageId": tstr, "channelId": tstr}}
+ * result:  {"message": bytes}, the wire bytes to broadcast.
+ * As SdsWrapOutgoingMessage (content not empty, at most maxContentSize;
+ * message ids unique per channel; channelId not empty - here these are
+ * failures of the operation, step 4). */
+int sds_wrap_outgoing_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor: {"req": {"message": bytes}}, received wire bytes (either format)
+ * result:  {"message": bytes, "channelId": tstr,
+ *           "missingDeps": [{"messageId": tstr, "retrievalHint": bytes}]}
+ * message is the content, missingDeps the dependencies not seen yet
+ * (empty array when none); delivery is reported by "message_ready". */
+int sds_unwrap_received_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor: {"req": {"messageIds": [tstr], "channelId": tstr}}
+ * As SdsMarkDependenciesMet (an unknown channel fails). Result: "". */
+int sds_mark_dependencies_met(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor: {"_placeholder": 0} or {}. As SdsResetReliabilityManager.
+ * Result: "". */
+int sds_reset(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor: {"_placeholder": 0} or {}. As SdsStartPeriodicTasks.
+ * Result: "". */
+int sds_start_periodic_tasks(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* ---- Additions of this library, in the same style ----------------------- */
+
+/* reqCbor: {"req": {"channelId": tstr}}
+ * result:  {"message": bytes}: a sync message, as SdsWrapSyncMessage. */
+int sds_wrap_sync_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor and result as sds_wrap_outgoing_message: an ephemeral message,
+ * as SdsWrapEphemeralMessage (only with "wireFormat": "rfc"). */
+int sds_wrap_ephemeral_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
 
 #ifdef __cplusplus
 }

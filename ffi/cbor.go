@@ -1,0 +1,374 @@
+package ffi
+
+// The second ABI generation: the snake_case sds_* functions of
+// include/libsds.h (nim-sds branch use-latest-nim-ffi, on nim-ffi 0.2),
+// whose requests, results and events are CBOR (package cborabi). A
+// context created by sds_create is a context like any other here: the
+// same manager type, table and buffer rules as the Sds* functions, and the
+// Sds* functions accept it too.
+
+/*
+#include <stdlib.h>
+#include "libsds.h"
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/libsds-go/libsds/ffi/cborabi"
+	"github.com/libsds-go/libsds/sds"
+)
+
+// errCborInvalidCtx is nim-ffi's answer to an invalid context.
+const errCborInvalidCtx = "ctx is not a valid FFI context"
+
+// ---- the listener registry -------------------------------------------------
+
+// listener is one sds_add_event_listener registration.
+type listener struct {
+	id      uint64
+	cb      callback
+	removed atomic.Bool
+}
+
+// listeners is a manager's registry: ids are unique per manager, start at
+// 1 and are never reused. Dispatch copies the listeners of an event under
+// the lock and calls them without it, so a callback may add or remove
+// listeners; a listener removed meanwhile is skipped.
+type listeners struct {
+	mu      sync.Mutex
+	nextID  uint64
+	byEvent map[string][]*listener
+}
+
+func (l *listeners) add(name string, cb callback) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byEvent == nil {
+		l.byEvent = make(map[string][]*listener)
+	}
+	l.nextID++
+	l.byEvent[name] = append(l.byEvent[name], &listener{id: l.nextID, cb: cb})
+	return l.nextID
+}
+
+func (l *listeners) remove(id uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, ls := range l.byEvent {
+		for i, x := range ls {
+			if x.id != id {
+				continue
+			}
+			x.removed.Store(true)
+			if len(ls) == 1 {
+				delete(l.byEvent, name)
+			} else {
+				// A fresh slice: snapshots taken earlier stay as they were.
+				l.byEvent[name] = append(append([]*listener(nil), ls[:i]...), ls[i+1:]...)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func (l *listeners) clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ls := range l.byEvent {
+		for _, x := range ls {
+			x.removed.Store(true)
+		}
+	}
+	l.byEvent = nil
+}
+
+// snapshot returns the listeners of name; the slice is never modified.
+func (l *listeners) snapshot(name string) []*listener {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byEvent[name]
+}
+
+// deliverListeners sends e's CBOR envelope to the listeners of its name,
+// one buffer for all of them.
+func (m *manager) deliverListeners(e *sds.Event) {
+	ls := m.cbor.snapshot(e.Kind.String())
+	if len(ls) == 0 {
+		return
+	}
+	m.deliverBuffer(cborabi.EncodeEvent(e), func(p *C.char, n C.size_t) {
+		for _, l := range ls {
+			if !l.removed.Load() {
+				C.sdsgo_call(l.cb.fn, retOK, p, n, l.cb.ud)
+			}
+		}
+	})
+}
+
+// ---- entry points ----------------------------------------------------------
+
+// requestBytes returns the request the host passed; a NULL pointer with a
+// length is reported as a decoding failure, as nim-ffi (which copies
+// nothing then) would report the empty request.
+func requestBytes(p unsafe.Pointer, n C.size_t) ([]byte, string) {
+	switch {
+	case p == nil && n > 0:
+		return nil, "request pointer is NULL but length > 0"
+	case n > cborabi.MaxRequestBytes:
+		return nil, "request of " + strconv.FormatUint(uint64(n), 10) + " bytes exceeds " +
+			strconv.Itoa(cborabi.MaxRequestBytes)
+	}
+	return bytesAt(p, n), ""
+}
+
+// cborCreateRequest is SdsCreateCtorReq: {"config": SdsConfig}, SdsConfig
+// being {participantId} in Nim and, here, every key of the JSON
+// configuration (jsonConfig's json names serve as CBOR keys).
+type cborCreateRequest struct {
+	Config *jsonConfig `cbor:"config"`
+}
+
+//export sdsgoCborCreate
+func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (ctx C.uintptr_t) {
+	e := entry{name: "sds_create", cb: callback{cb, ud}}
+	defer e.recoverNew(&ctx)
+	fault()
+	data, bad := requestBytes(req, n)
+	var r cborCreateRequest
+	if bad == "" {
+		if err := cborabi.Decode(data, &r); err != nil {
+			bad = err.Error()
+		}
+	}
+	if bad != "" {
+		e.failCreate("ffiCtor: failed to decode request: " + bad)
+		return 0
+	}
+	if r.Config == nil {
+		r.Config = &jsonConfig{}
+	}
+	cfg, level, err := configFrom(r.Config)
+	if err != nil {
+		e.failCreate("Failed creating reliability manager: invalid config: " + err.Error())
+		return 0
+	}
+	const invalid = "Failed creating reliability manager: invalid config: "
+	m := startManager(&e, cfg, level, invalid)
+	if m == nil {
+		return 0
+	}
+	if cb != 0 {
+		// Nim answers with the context's address in decimal, as CBOR text.
+		text := cborabi.EncodeText(strconv.FormatUint(uint64(m.ctx), 10))
+		p := ccopy(text)
+		e.replied = true
+		C.sdsgo_call(cb, retOK, (*C.char)(p), C.size_t(len(text)), ud)
+		m.kept.release(p, len(text)+1)
+	}
+	return C.uintptr_t(m.ctx)
+}
+
+//export sdsgoCborDestroy
+func sdsgoCborDestroy(ctx C.uintptr_t) (ret C.int) {
+	e := entry{name: "sds_destroy"}
+	defer e.recover(&ret)
+	m := acquire(ctx)
+	if m == nil {
+		return retErr
+	}
+	defer m.release()
+	fault()
+	if unpublish(ctx) != m { // another thread destroyed it meanwhile
+		return retErr
+	}
+	m.shutdown()
+	return retOK
+}
+
+// shutdown stops a manager whose context was just unpublished.
+func (m *manager) shutdown() {
+	m.events.Store(nil)
+	m.hints.Store(nil)
+	m.cbor.clear()
+	m.core.Close()
+	m.release() // the table's reference
+}
+
+//export sdsgoCborAddListener
+func sdsgoCborAddListener(ctx C.uintptr_t, name *C.char, cb, ud C.uintptr_t) (id C.uint64_t) {
+	var ret C.int
+	e := entry{name: "sds_add_event_listener"}
+	defer func() {
+		if ret != 0 {
+			id = 0
+		}
+	}()
+	defer e.recover(&ret)
+	m := acquire(ctx)
+	if m == nil {
+		return 0
+	}
+	defer m.release()
+	fault()
+	if cb == 0 {
+		return 0
+	}
+	var event string
+	if name != nil {
+		event = C.GoString(name)
+	}
+	return C.uint64_t(m.cbor.add(event, callback{cb, ud}))
+}
+
+//export sdsgoCborRemoveListener
+func sdsgoCborRemoveListener(ctx C.uintptr_t, id C.uint64_t) (ret C.int) {
+	e := entry{name: "sds_remove_event_listener"}
+	defer e.recover(&ret)
+	m := acquire(ctx)
+	if m == nil {
+		return 1
+	}
+	defer m.release()
+	fault()
+	if id == 0 || !m.cbor.remove(uint64(id)) {
+		return 1
+	}
+	return 0
+}
+
+// The request-taking functions, by SDSGO_CBOR_* operation.
+var cborOps = [...]struct {
+	name, reqType, request string
+}{
+	C.SDSGO_CBOR_WRAP:           {"sds_wrap_outgoing_message", cborabi.TypeWrap, "wrap"},
+	C.SDSGO_CBOR_UNWRAP:         {"sds_unwrap_received_message", cborabi.TypeUnwrap, "unwrap"},
+	C.SDSGO_CBOR_MARK:           {"sds_mark_dependencies_met", cborabi.TypeMarkDeps, "mark-dependencies"},
+	C.SDSGO_CBOR_RESET:          {"sds_reset", cborabi.TypeReset, "reset"},
+	C.SDSGO_CBOR_START:          {"sds_start_periodic_tasks", cborabi.TypeStartPeriodic, "start-periodic-tasks"},
+	C.SDSGO_CBOR_HINTS:          {"sds_set_retrieval_hint_provider", cborabi.TypeHintProvider, "set-retrieval-hint-provider"},
+	C.SDSGO_CBOR_WRAP_SYNC:      {"sds_wrap_sync_message", cborabi.TypeWrapSync, "wrap-sync"},
+	C.SDSGO_CBOR_WRAP_EPHEMERAL: {"sds_wrap_ephemeral_message", cborabi.TypeWrapEphemeral, "wrap-ephemeral"},
+}
+
+// sdsgoCborCall runs one request-taking function. Checked in nim-ffi's
+// order: callback, context (answered through the callback), request
+// (decoding failures and failures of the operation are answered through
+// the callback with RET_OK returned, as nim-ffi answers them later from its
+// thread).
+//
+//export sdsgoCborCall
+func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.size_t, tid C.uintptr_t) (ret C.int) {
+	spec := cborOps[op]
+	e := entry{name: spec.name, cb: callback{cb, ud}}
+	defer e.recover(&ret)
+	if cb == 0 {
+		return retMissingCallback
+	}
+	m := acquire(ctx)
+	if m == nil {
+		e.failCreate(errCborInvalidCtx) // no manager to keep the message
+		return retErr
+	}
+	defer m.release()
+	fault()
+	c := m.begin(tid, &e)
+	defer c.end()
+	data, bad := requestBytes(req, n)
+	decode := func(v any) bool {
+		if bad == "" {
+			if err := cborabi.Decode(data, v); err != nil {
+				bad = err.Error()
+			}
+		}
+		if bad != "" {
+			c.replyString(retErr, "CBOR decode failed for "+spec.reqType+": "+bad)
+			return false
+		}
+		return true
+	}
+	fail := func(err error) C.int {
+		c.replyString(retErr, "error processing "+spec.request+" request: "+err.Error())
+		return retOK
+	}
+	switch op {
+	case C.SDSGO_CBOR_WRAP, C.SDSGO_CBOR_WRAP_EPHEMERAL:
+		var r cborabi.WrapEnvelope
+		if !decode(&r) {
+			return retOK
+		}
+		var out []byte
+		var err error
+		if op == C.SDSGO_CBOR_WRAP {
+			out, err = m.core.Wrap(r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
+		} else {
+			out, err = m.core.WrapEphemeral(r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		c.reply(retOK, cborabi.EncodeWrap(out))
+	case C.SDSGO_CBOR_WRAP_SYNC:
+		var r cborabi.SyncEnvelope
+		if !decode(&r) {
+			return retOK
+		}
+		out, err := m.core.WrapSync(r.Req.ChannelID)
+		if err != nil {
+			return fail(err)
+		}
+		c.reply(retOK, cborabi.EncodeWrap(out))
+	case C.SDSGO_CBOR_UNWRAP:
+		var r cborabi.UnwrapEnvelope
+		if !decode(&r) {
+			return retOK
+		}
+		res, err := m.core.Unwrap(r.Req.Message)
+		if err != nil {
+			return fail(err)
+		}
+		c.reply(retOK, cborabi.EncodeUnwrap(&res))
+	case C.SDSGO_CBOR_MARK:
+		var r cborabi.MarkDependenciesEnvelope
+		if !decode(&r) {
+			return retOK
+		}
+		if err := m.core.MarkDependenciesMet(r.Req.ChannelID, r.Req.MessageIDs); err != nil {
+			return fail(err)
+		}
+		c.reply(retOK, cborabi.EncodeText(""))
+	case C.SDSGO_CBOR_RESET, C.SDSGO_CBOR_START:
+		var r cborabi.UnitRequest
+		if !decode(&r) {
+			return retOK
+		}
+		op := m.core.Reset
+		if spec.reqType == cborabi.TypeStartPeriodic {
+			op = m.core.StartPeriodicTasks
+		}
+		if err := op(); err != nil {
+			return fail(err)
+		}
+		c.reply(retOK, cborabi.EncodeText(""))
+	case C.SDSGO_CBOR_HINTS:
+		var r cborabi.HintProviderEnvelope
+		if !decode(&r) {
+			return retOK
+		}
+		if r.Req.CallbackAddr == 0 {
+			m.hints.Store(nil)
+			m.core.SetRetrievalHintProvider(nil)
+		} else {
+			m.hints.Store(&callback{C.uintptr_t(r.Req.CallbackAddr), C.uintptr_t(r.Req.UserDataAddr)})
+			m.core.SetRetrievalHintProvider(m.retrievalHint)
+		}
+		c.reply(retOK, cborabi.EncodeText(""))
+	}
+	return retOK
+}
