@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -241,6 +242,9 @@ func (c *Config) Validate() error {
 		return bad("set Persistence or StorePath, not both")
 	case c.PersistMaxPending < 0:
 		return bad("PersistMaxPending must not be negative, got %d", c.PersistMaxPending)
+	}
+	if _, err := bloom.NimParams(c.BloomCapacity, c.BloomErrorRate); err != nil {
+		return bad("BloomCapacity and BloomErrorRate: %v", err)
 	}
 	return nil
 }

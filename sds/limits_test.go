@@ -233,3 +233,22 @@ func TestProviderHintOverLimit(t *testing.T) {
 		t.Fatalf("hints %q", hints)
 	}
 }
+
+// Our own filter obeys the bloom limits too (k <= bloom.MaxHashes, at most
+// bloom.MaxFilterBytes of bits): Validate refuses what NewManager could
+// not build, so the C constructor reports it as a configuration error.
+func TestBloomConfigLimits(t *testing.T) {
+	for name, mutate := range map[string]func(*sds.Config){
+		"too many hashes": func(c *sds.Config) { c.BloomErrorRate = 1e-300 },
+		"too many bytes":  func(c *sds.Config) { c.BloomCapacity = 1 << 30 },
+	} {
+		cfg := sds.DefaultConfig()
+		mutate(&cfg)
+		if err := cfg.Validate(); !errors.Is(err, sds.ErrInvalidConfig) {
+			t.Errorf("%s: Validate: %v", name, err)
+		}
+		if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+			t.Errorf("%s: NewManager: %v", name, err)
+		}
+	}
+}
