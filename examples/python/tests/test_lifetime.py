@@ -1,0 +1,144 @@
+"""Callbacks calling back into the library, closing from inside a
+callback, many create/close cycles, garbage collection, fork()
+(tests/test_lifetime.c)."""
+
+import gc
+import os
+import sys
+import unittest
+
+import libsds
+from libsds import ReliabilityManager as M
+
+from .util import Capture, Events, lib, wait_for
+
+
+class TestReentrancy(unittest.TestCase):
+    def test_handler_calls_back_in(self):
+        """On message_ready, b replies from inside its handler and feeds
+        the reply to a; later b closes itself from inside its handler."""
+        ea = Events()
+        with M(on_event=ea) as a:
+            b = M()
+            state = {"replies": 0, "close": False}
+
+            def on_b(event):
+                if event.type != "message_ready":
+                    return
+                state["replies"] += 1
+                reply = b.wrap("c", "reply-%d" % state["replies"], b"re")
+                a.unwrap(reply)
+                if state["close"]:
+                    b.close()
+
+            b.set_event_handler(on_b)
+            r = b.unwrap(a.wrap("c", "m1", b"hi"))
+            self.assertTrue(r.delivered)
+            self.assertEqual(state["replies"], 1)
+            self.assertEqual([e.message_id for e in ea.of("message_ready")], ["reply-1"])
+            self.assertEqual([e.message_id for e in ea.of("message_sent")], ["m1"])
+
+            state["close"] = True
+            r = b.unwrap(a.wrap("c", "m2", b"again"))  # completes normally
+            self.assertTrue(r.delivered)
+            self.assertEqual(state["replies"], 2)
+            self.assertTrue(b.closed)
+            with self.assertRaises(libsds.InvalidContextError):
+                b.unwrap(a.wrap("c", "m3", b"late"))
+            self.assertEqual(list(b.handler_errors), [])
+
+    def test_provider_calls_back_in(self):
+        with M() as a:
+            def provider(mid):
+                # A wrap on the same manager, from inside its own provider
+                # (which asks the provider about the channel "elsewhere").
+                if not mid.startswith("from-hint-"):
+                    a.wrap("elsewhere", "from-hint-" + mid, b"h")
+                return mid
+
+            a.set_retrieval_hint_provider(provider)
+            a.wrap("c", "m1", b"x")
+            w = a.wrap("c", "m2", b"x")
+            with M() as b:
+                self.assertEqual(b.unwrap(w).missing_deps[0].retrieval_hint, b"m1")
+            with self.assertRaises(libsds.OperationError):
+                a.wrap("elsewhere", "from-hint-m1", b"h")  # it happened
+
+    def test_periodic_handler_calls_back_in(self):
+        """On the library's thread: answer periodic_sync with a sync
+        message, as an application would."""
+        syncs = []
+        with M({"syncMessageIntervalMs": 10}) as a:
+            a.wrap("c", "m1", b"x")
+
+            def on_a(event):
+                if event.type == "periodic_sync":
+                    syncs.append(a.wrap_sync("c"))
+
+            a.set_event_handler(on_a)
+            a.start_periodic_tasks()
+            self.assertTrue(wait_for(lambda: len(syncs) >= 3))
+        with M() as b:
+            self.assertEqual(b.unwrap(syncs[0]).kind, libsds.MessageKind.SYNC)
+
+
+class TestLifetime(unittest.TestCase):
+    def test_create_close_cycles(self):
+        prev = None
+        for i in range(1000):
+            ev = Events()
+            with M(on_event=ev) as a:
+                self.assertNotEqual(a._ctx, prev)
+                w = a.wrap("c", "m", b"payload")
+                self.assertTrue(a.unwrap(w).duplicate)  # our own message comes back
+                a.set_retrieval_hint_provider(lambda mid: b"h")
+                prev = a._ctx
+
+    def test_garbage_collected_managers_are_cleaned_up(self):
+        m = M()
+        ctx = m._ctx
+        del m
+        gc.collect()
+        c = Capture()
+        self.assertEqual(lib().SdsResetReliabilityManager(ctx, c.cb, None), libsds.RET_ERR)
+        self.assertEqual(c.calls, 0)
+        # A manager whose handler refers to it (a cycle) too.
+        m = M()
+        m.set_event_handler(lambda e: m.wrap("c", "x", b"y"))
+        ctx = m._ctx
+        del m
+        gc.collect()
+        self.assertEqual(lib().SdsResetReliabilityManager(ctx, c.cb, None), libsds.RET_ERR)
+
+    def test_context_manager_closes_on_error(self):
+        with self.assertRaises(KeyError):
+            with M() as m:
+                raise KeyError("x")
+        self.assertTrue(m.closed)
+
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork()")
+    def test_fork_without_exec_is_refused(self):
+        m = M()
+        m.wrap("c", "m1", b"x")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: every use must raise ForkError
+            code = 0
+            for call in (lambda: m.wrap("c", "m2", b"x"), lambda: M(), lambda: libsds.set_log_handler(None)):
+                try:
+                    call()
+                    code |= 1
+                except libsds.ForkError:
+                    pass
+                except BaseException:
+                    code |= 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        m.wrap("c", "m2", b"x")  # the parent is unaffected
+        m.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
