@@ -1,0 +1,22 @@
+# Bindings: Rust (examples/rust) and Nim (examples/nim) over build/libsds.so.
+# The pure-Go binding (bindings/sds) is tested by `go test ./...` (unit).
+#
+#   make rust-test   cargo test (offline, std only) and the example
+#   make nim-test    builds and runs examples/nim/two_managers.nim
+CARGO ?= cargo
+NIM   ?= nim
+
+.PHONY: bindings-test rust-test nim-test
+
+bindings-test: rust-test nim-test
+
+rust-test: $(B)/libsds.so
+	cd examples/rust && CARGO_TARGET_DIR=$(CURDIR)/$(B)/rust $(CARGO) test --offline
+	cd examples/rust && CARGO_TARGET_DIR=$(CURDIR)/$(B)/rust $(CARGO) run --offline --quiet --example two_peers
+
+nim-test: $(B)/libsds.so
+	@mkdir -p $(B)/nim
+	$(NIM) c -o:$(CURDIR)/$(B)/nim/two_managers examples/nim/two_managers.nim
+	$(B)/nim/two_managers
+
+TEST_EXTRA += rust-test nim-test
