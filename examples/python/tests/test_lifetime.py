@@ -4,7 +4,9 @@ callback, many create/close cycles, garbage collection, fork()
 
 import gc
 import os
+import subprocess
 import sys
+import threading
 import unittest
 
 import libsds
@@ -82,6 +84,24 @@ class TestReentrancy(unittest.TestCase):
             self.assertEqual(b.unwrap(syncs[0]).kind, libsds.MessageKind.SYNC)
 
 
+    def test_close_from_the_periodic_thread(self):
+        closed = []
+        m = M({"syncMessageIntervalMs": 10})
+
+        def on_event(event):
+            if event.type == "periodic_sync" and not closed:
+                m.close()  # from the library's own thread, inside its callback
+                closed.append(threading.get_ident())
+
+        m.set_event_handler(on_event)
+        m.start_periodic_tasks()
+        self.assertTrue(wait_for(lambda: closed))
+        self.assertNotEqual(closed[0], threading.get_ident())
+        self.assertTrue(m.closed)
+        with self.assertRaises(libsds.InvalidContextError):
+            m.wrap("c", "m1", b"x")
+
+
 class TestLifetime(unittest.TestCase):
     def test_create_close_cycles(self):
         prev = None
@@ -109,6 +129,23 @@ class TestLifetime(unittest.TestCase):
         del m
         gc.collect()
         self.assertEqual(lib().SdsResetReliabilityManager(ctx, c.cb, None), libsds.RET_ERR)
+
+    def test_exit_with_periodic_tasks_running(self):
+        """An interpreter that exits with managers open and the library's
+        thread calling Python closes them first (atexit)."""
+        code = (
+            "import libsds, time\n"
+            "ms = [libsds.ReliabilityManager({'syncMessageIntervalMs': 1}, on_event=lambda e: None)"
+            " for _ in range(4)]\n"
+            "for m in ms: m.start_periodic_tasks()\n"
+            "time.sleep(0.05)\n"
+            "print('bye')\n"
+        )
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=here)
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual((out.returncode, out.stdout, out.stderr), (0, "bye\n", ""))
 
     def test_context_manager_closes_on_error(self):
         with self.assertRaises(KeyError):
