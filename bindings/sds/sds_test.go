@@ -129,6 +129,25 @@ func expectEvents(t *testing.T, r *recorder, want ...string) {
 	}
 }
 
+// syncer has the one method of *zap.Logger that Logger asks for.
+type syncer struct{ synced bool }
+
+func (s *syncer) Sync() error { s.synced = true; return nil }
+
+// A logger shaped like *zap.Logger is accepted, and left alone.
+func TestNewReliabilityManagerTakesALogger(t *testing.T) {
+	var log syncer
+	rm, err := NewReliabilityManager(&log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rm.Cleanup()
+	unwrap(t, rm, wrap(t, rm, "log", "l1", "x"))
+	if log.synced {
+		t.Error("the logger was used")
+	}
+}
+
 // Creation, reset and cleanup; a reset really forgets the channel.
 func TestLifecycle(t *testing.T) {
 	rm := newRM(t)
