@@ -15,7 +15,8 @@ FUZZ_TARGETS := \
 	./sds/wire:FuzzChannelID \
 	./sds/bloom:FuzzDecode \
 	./sds/bloom:FuzzDecodeRFC \
-	./sds:FuzzInterleaving
+	./sds:FuzzInterleaving \
+	./ffi/cborabi:FuzzDecodeRequest
 
 # Each mk/*.mk adds its own targets (examples, bindings, the CBOR ABI
 # tests) and appends the ones `make test` must run to TEST_EXTRA.
