@@ -11,10 +11,12 @@ NIM   ?= nim
 bindings-test: rust-test nim-test
 
 rust-test: $(B)/libsds.so
+	@command -v $(CARGO) >/dev/null || { echo "rust-test needs cargo (Debian: apt-get install cargo; .ci/run does)"; exit 1; }
 	cd examples/rust && CARGO_TARGET_DIR=$(CURDIR)/$(B)/rust $(CARGO) test --offline
 	cd examples/rust && CARGO_TARGET_DIR=$(CURDIR)/$(B)/rust $(CARGO) run --offline --quiet --example two_peers
 
 nim-test: $(B)/libsds.so
+	@command -v $(NIM) >/dev/null || { echo "nim-test needs nim (Debian: apt-get install nim; .ci/run does)"; exit 1; }
 	@mkdir -p $(B)/nim
 	$(NIM) c -o:$(CURDIR)/$(B)/nim/two_managers examples/nim/two_managers.nim
 	$(B)/nim/two_managers
