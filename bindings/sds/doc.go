@@ -41,9 +41,10 @@
 //   - Errors wrap the core's sentinel errors, re-exported here
 //     (ErrDuplicateMessageID, ErrUnknownChannel, ErrDecode, ErrClosed, ...),
 //     so errors.Is works; the text after "error <Method>: " is the core's.
-//   - After Cleanup every method returns an error wrapping ErrClosed
-//     (the C binding would block forever waiting for a callback that never
-//     comes); a second Cleanup returns nil.
+//   - After Cleanup every method returns an error wrapping ErrClosed, and a
+//     second Cleanup returns nil (through the C binding a cleaned-up context
+//     is undefined behaviour with the Nim library; with this module's C
+//     library it gets no callback, and the call waits forever).
 //   - A message that stays unacknowledged after the last resend is reported
 //     by OnMessageFailed, not by OnMessageSent as the Nim library does.
 //   - Additions: NewReliabilityManagerWithConfig (participant id, which
