@@ -553,9 +553,9 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  * 0xf4/0xf5; "bytes" is a byte string (major type 2; empty: 0x40), "tstr"
  * a text string, [T] an array (empty: 0x80). On input, indefinite lengths,
  * keys in any order and missing keys (which keep their zero value: 0, "",
- * empty) are accepted; an unknown key, a value of the wrong type, a tag,
- * trailing bytes after the request, or a request that is not a map is a
- * decoding error. Text strings are not checked for UTF-8 (Nim does not).
+ * empty) are accepted; an unknown or repeated key, a value of the wrong
+ * type, a tag, trailing bytes after the request, or a request that is not
+ * a map is a decoding error. Text strings are not checked for UTF-8 (Nim does not).
  * Decoding is bounded: 16 levels of nesting, 256 keys per map, 2^20
  * elements per array, 256 MiB per request.
  *

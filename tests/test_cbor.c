@@ -446,6 +446,7 @@ TEST(cbor_return_codes) {
 			"a1637265717a", /* {"reqz"...: truncated key */
 			"a1646a756e6b00", /* {"junk": 0}: unknown key */
 			"a163726571c0a0", /* {"req": tag 0}: tags are rejected */
+			"a2637265" "71a0637265" "71a0", /* {"req": {}, "req": {}}: repeated key */
 			"a1637265719f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9fffffffffffffffffffffffffffffffffff", /* too deep */
 		};
 		capture_reset(&c);

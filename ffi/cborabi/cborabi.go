@@ -75,12 +75,14 @@ func init() {
 		MaxNestedLevels:  MaxNestedLevels,
 		MaxArrayElements: MaxArrayElements,
 		MaxMapPairs:      MaxMapPairs,
-		// nim-cbor-serialization reads indefinite lengths, keeps the last
-		// of duplicate keys and does not check UTF-8; it rejects tags where
-		// it expects a value, byte strings where it expects text, and keys
-		// that are not exactly a field's name.
+		// nim-cbor-serialization reads indefinite lengths and does not
+		// check UTF-8; it rejects tags where it expects a value, byte
+		// strings where it expects text, and keys that are not exactly a
+		// field's name. A repeated key it reads again (the last scalar
+		// wins, arrays are appended to): here it is an error, a map with a
+		// repeated key not being valid CBOR (RFC 8949 section 5.6).
 		IndefLength:        cbor.IndefLengthAllowed,
-		DupMapKey:          cbor.DupMapKeyQuiet,
+		DupMapKey:          cbor.DupMapKeyEnforcedAPF,
 		UTF8:               cbor.UTF8DecodeInvalid,
 		TagsMd:             cbor.TagsForbidden,
 		ByteStringToString: cbor.ByteStringToStringForbidden,
