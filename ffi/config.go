@@ -17,8 +17,9 @@ import (
 )
 
 // jsonConfig is the configuration object of
-// SdsNewReliabilityManagerWithConfig (documented in include/libsds.h).
-// Absent and null fields keep their defaults.
+// SdsNewReliabilityManagerWithConfig (documented in include/libsds.h), and
+// with the same keys in CBOR the "config" of sds_create (the CBOR decoder
+// reads the json tags). Absent and null fields keep their defaults.
 type jsonConfig struct {
 	ParticipantID         *string     `json:"participantId"`
 	WireFormat            *string     `json:"wireFormat"`

@@ -22,7 +22,7 @@
  * two managers do.
  *
  * -------------------------------------------------------------------------
- * Threading and callbacks (both parts)
+ * Threading and callbacks (all parts)
  * -------------------------------------------------------------------------
  *
  * Every function may be called from any thread, on the same or on different

@@ -16,6 +16,23 @@
 #include "libsds.h"
 #include "util.h"
 
+/* The prototypes of nim-sds 05595e2's library/libsds.h, declared again:
+ * C accepts a repeated declaration only if it matches libsds.h's, so a
+ * program built against that header compiles against ours. */
+void* sds_create(const uint8_t* reqCbor, size_t reqCborLen, SdsCallBack callback, void* userData);
+int sds_destroy(void* ctx);
+uint64_t sds_add_event_listener(void* ctx, const char* eventName, SdsCallBack callback, void* userData);
+int sds_remove_event_listener(void* ctx, uint64_t listenerId);
+int sds_set_retrieval_hint_provider(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+int sds_wrap_outgoing_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+int sds_unwrap_received_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+int sds_mark_dependencies_met(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+int sds_reset(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+int sds_start_periodic_tasks(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+typedef void (*SdsCallBack)(int callerRet, const char* msg, size_t len, void* userData);
+typedef void (*SdsRetrievalHintProvider)(const char* messageId, char** hint, size_t* hintLen, void* userData);
+_Static_assert(RET_OK == 0 && RET_ERR == 1 && RET_MISSING_CALLBACK == 2, "return codes");
+
 typedef int (*CborFn)(void*, SdsCallBack, void*, const uint8_t*, size_t);
 
 #define CHECK_BYTES(P, N, W)                                                      \
