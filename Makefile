@@ -16,6 +16,14 @@ FUZZ_TARGETS := \
 	./sds/bloom:FuzzDecode \
 	./sds/bloom:FuzzDecodeRFC \
 	./sds:FuzzInterleaving \
+	./sds:FuzzChaos \
+	./sds/persist:FuzzDecodeChannelMeta \
+	./sds/persist:FuzzDecodeNimChannelData \
+	./sds/persist:FuzzDecodeHistoryUpdate \
+	./sds/persist:FuzzDecodeRecord \
+	./ffi:FuzzParseConfig \
+	./ffi:FuzzUnwrapJSON \
+	./ffi:FuzzEventJSON \
 	./ffi/cborabi:FuzzDecodeRequest
 
 # Each mk/*.mk adds its own targets (examples, bindings, the CBOR ABI
