@@ -411,9 +411,10 @@ class ReliabilityManager:
         library: Optional[str] = None,
         _nim: bool = False,
     ):
+        self._ctx = None
+        self._closed = True  # until created
         _check_fork()
         self._lib = load_library(library)
-        self._closed = False
         self._lock = threading.Lock()
         self._handler = None
         self._thunks = []  # everything C may call, kept alive
@@ -446,9 +447,9 @@ class ReliabilityManager:
             )
         ctx, slot = ret_slot
         if not ctx:
-            self._closed = True
             raise _error_for(_dec(slot.msg or b"creation failed"), RET_ERR)
         self._ctx = ctx
+        self._closed = False
 
         wself = weakref.ref(self)
 
