@@ -303,17 +303,20 @@ func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.si
 		if !decode(&r) {
 			return retOK
 		}
+		sb := getScratch()
 		var out []byte
 		var err error
 		if op == C.SDSGO_CBOR_WRAP {
-			out, err = m.core.Wrap(r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
+			out, err = m.core.AppendWrap((*sb)[:0], r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
 		} else {
 			out, err = m.core.WrapEphemeral(r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
 		}
 		if err != nil {
+			putScratch(sb, out)
 			return fail(err)
 		}
-		c.reply(retOK, cborabi.EncodeWrap(out))
+		c.replyWrap(out)
+		putScratch(sb, out)
 	case C.SDSGO_CBOR_WRAP_SYNC:
 		var r cborabi.SyncEnvelope
 		if !decode(&r) {
@@ -323,7 +326,7 @@ func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.si
 		if err != nil {
 			return fail(err)
 		}
-		c.reply(retOK, cborabi.EncodeWrap(out))
+		c.replyWrap(out)
 	case C.SDSGO_CBOR_UNWRAP:
 		var r cborabi.UnwrapEnvelope
 		if !decode(&r) {
@@ -371,4 +374,14 @@ func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.si
 		c.reply(retOK, cborabi.EncodeText(""))
 	}
 	return retOK
+}
+
+// replyWrap answers SdsWrapResponse{message: wire}, assembled straight into
+// the C buffer.
+func (c *call) replyWrap(wire []byte) {
+	head := cborabi.WrapResponseHead(len(wire))
+	p, dst := cbuf(len(head) + len(wire))
+	copy(dst[copy(dst, head):], wire)
+	c.s.keep(p, len(dst)+1)
+	c.invoke(retOK, (*C.char)(p), len(dst))
 }

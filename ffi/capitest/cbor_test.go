@@ -163,3 +163,55 @@ func TestCborGoWrapperShapes(t *testing.T) {
 	}
 	CborDestroy(ctx)
 }
+
+// BenchmarkCborPingPong: a round trip through the sds_* functions (wrap,
+// unwrap on the peer, wrap there, unwrap back), requests encoded and
+// results decoded by the host with fxamacker/cbor, as a Go host would.
+func BenchmarkCborPingPong(b *testing.B) {
+	a, c := cborManager(b, "a"), cborManager(b, "c")
+	defer CborDestroy(a)
+	defer CborDestroy(c)
+	payload := strings.Repeat("x", 100)
+	hop := func(from, to uintptr, id string) {
+		w := CborCall(CborWrap, from, wrapReq(payload, id, "room"))
+		var resp cborabi.WrapResponse
+		if w.CbRet != RetOK || cborabi.Decode(w.Msg, &resp) != nil {
+			b.Fatalf("wrap: %+v %s", w, w.Msg)
+		}
+		u := CborCall(CborUnwrap, to, unwrapReq(resp.Message))
+		var ur cborabi.UnwrapResponse
+		if u.CbRet != RetOK || cborabi.Decode(u.Msg, &ur) != nil {
+			b.Fatalf("unwrap: %+v %s", u, u.Msg)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		hop(a, c, fmt.Sprintf("a%d", i))
+		hop(c, a, fmt.Sprintf("c%d", i))
+	}
+}
+
+// BenchmarkBinaryPingPong is BenchmarkCborPingPong through the Sds* binary
+// functions, for comparison from the same Go host.
+func BenchmarkBinaryPingPong(b *testing.B) {
+	a, c := newManager(b, `{"participantId":"a"}`), newManager(b, `{"participantId":"c"}`)
+	defer cleanup(b, a)
+	defer cleanup(b, c)
+	payload := []byte(strings.Repeat("x", 100))
+	hop := func(from, to *Manager, id string) {
+		w, ret, msg := from.WrapBinary(payload, id, "room")
+		if ret != RetOK {
+			b.Fatalf("wrap: %s", msg)
+		}
+		if _, ret, msg := to.UnwrapBinary(w); ret != RetOK {
+			b.Fatalf("unwrap: %s", msg)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		hop(a, c, fmt.Sprintf("a%d", i))
+		hop(c, a, fmt.Sprintf("c%d", i))
+	}
+}

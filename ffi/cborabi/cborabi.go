@@ -232,6 +232,31 @@ func EncodeWrap(wireBytes []byte) []byte {
 	return Marshal(WrapResponse{Message: wireBytes})
 }
 
+// WrapResponseHead returns the bytes of SdsWrapResponse that precede n
+// wire bytes: EncodeWrap(w) is WrapResponseHead(len(w)) followed by w, so
+// a result can be assembled without encoding the wire bytes again.
+func WrapResponseHead(n int) []byte {
+	h := []byte{0xa1, 0x60 | 7, 'm', 'e', 's', 's', 'a', 'g', 'e'}
+	return appendHead(h, 2, uint64(n))
+}
+
+// appendHead appends a CBOR head in its shortest form.
+func appendHead(dst []byte, major byte, v uint64) []byte {
+	m := major << 5
+	switch {
+	case v < 24:
+		return append(dst, m|byte(v))
+	case v <= 0xff:
+		return append(dst, m|24, byte(v))
+	case v <= 0xffff:
+		return append(dst, m|25, byte(v>>8), byte(v))
+	case v <= 0xffffffff:
+		return append(dst, m|26, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(dst, m|27, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
+		byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
 // EncodeUnwrap returns the SdsUnwrapResponse of an unwrap.
 func EncodeUnwrap(r *sds.UnwrapResult) []byte {
 	return Marshal(UnwrapResponse{
