@@ -248,6 +248,10 @@ static void broadcast(Participant* from, const uint8_t* wire, size_t n, const ch
 		int drop = !p->online;
 		for (int j = 0; lost && lost[j]; j++) drop |= lost[j] == p;
 		if (p == from || drop) continue;
+		if (p->ninbox == MAXQ) {
+			check(0, "%s's inbox is full", p->name);
+			continue;
+		}
 		Packet* k = &p->inbox[p->ninbox++];
 		k->data = malloc(n);
 		memcpy(k->data, wire, n);
@@ -289,20 +293,23 @@ static void send_msg(Participant* from, const char* id, Participant** lost) { se
 
 static void drain(void);
 
-/* Hands p the packets of its inbox, in the given order (indices; NULL: as
- * queued), then drains the events they caused. */
-static void receive(Participant* p, const int* order) {
+/* Hands p the packets of its inbox, the first ones in the given order
+ * (indices; NULL: as queued), draining the events each one caused (which
+ * may queue more packets, handled after them). */
+static void receive(Participant* p, const int* order, int ordered) {
+	if (ordered > p->ninbox) ordered = p->ninbox;
 	for (int i = 0; i < p->ninbox; i++) {
-		Packet* k = &p->inbox[order ? order[i] : i];
+		Packet* k = &p->inbox[i < ordered ? order[i] : i];
 		SdsUnwrapResult* r = NULL;
 		char* err = NULL;
 		if (SdsUnwrapReceivedMessageBinary(p->ctx, k->data, k->len, &r, &err) != RET_OK) {
 			check(0, "%s cannot unwrap %s: %s", p->name, k->id, err ? err : "?");
 			SdsFree(err);
 		} else {
-			if (r->flags & SDS_UNWRAP_DUPLICATE) p->duplicates++;
-			if (r->flags & SDS_UNWRAP_DUPLICATE)
+			if (r->flags & SDS_UNWRAP_DUPLICATE) {
+				p->duplicates++;
 				say("  %-6s = %s again: a duplicate, ignored\n", p->name, k->id);
+			}
 			SdsFree(r);
 		}
 		drain();
@@ -313,7 +320,7 @@ static void receive(Participant* p, const int* order) {
 
 static void receive_all(void) {
 	for (int i = 0; i < N_PARTICIPANTS; i++)
-		if (everyone[i]->online) receive(everyone[i], NULL);
+		if (everyone[i]->online) receive(everyone[i], NULL, 0);
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -464,6 +471,8 @@ static void stop(Participant* p) {
 	p->ctx = NULL;
 	p->online = 0;
 	drain();
+	for (int i = 0; i < p->ninbox; i++) free(p->inbox[i].data); /* lost: p is offline */
+	p->ninbox = 0;
 }
 
 /* SDS-R: p's repair requests fall due T_req (repairTMinMs) after it noticed
@@ -544,9 +553,9 @@ int main(int argc, char** argv) {
 	send_msg(&alice, "a1", NULL);
 	send_msg(&alice, "a2", NULL);
 	send_msg(&alice, "a3", NULL);
-	receive(&carol, NULL);
+	receive(&carol, NULL, 0);
 	int reorder[] = {2, 0, 1};
-	receive(&bob, reorder);
+	receive(&bob, reorder, 3);
 	check(bob.missing == 1, "bob should have waited for a1 and a2");
 	check(before(&bob, "a1", "a2") && before(&bob, "a2", "a3"), "bob should deliver a1, a2, a3 in order");
 
@@ -585,7 +594,7 @@ int main(int argc, char** argv) {
 	say("  %-6s -> a5 again (a late copy): bob\n", "net");
 	int dups = bob.duplicates;
 	bob.inbox[bob.ninbox++] = a5copy;
-	receive(&bob, NULL);
+	receive(&bob, NULL, 0);
 	check(bob.duplicates == dups + 1, "the restarted bob should know a5 already");
 	Result res = {0};
 	SdsWrapOutgoingMessage(bob.ctx, "again", 5, "b1", CHANNEL, on_result, &res);
