@@ -677,6 +677,10 @@ func (m *Manager) Reset() error {
 		return m.resetStored()
 	}
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
 	old := m.channels
 	m.channels = make(map[string]*channel)
 	m.mu.Unlock()

@@ -825,6 +825,12 @@ func TestNimCleanupWorksCorrectly(t *testing.T) {
 	if err := m.MarkDependenciesMet(nimTestChannel, []string{"x"}); !errors.Is(err, sds.ErrClosed) {
 		t.Errorf("MarkDependenciesMet after Close: %v, want ErrClosed", err)
 	}
+	if err := m.Reset(); !errors.Is(err, sds.ErrClosed) {
+		t.Errorf("Reset after Close: %v, want ErrClosed", err)
+	}
+	if ch := m.Channels(); len(ch) != 0 {
+		t.Errorf("channels after Close and Reset: %v", ch)
+	}
 	if err := m.Close(); err != nil {
 		t.Errorf("second Close: %v, want nil (Close is idempotent)", err)
 	}
