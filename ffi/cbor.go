@@ -154,12 +154,12 @@ func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (c
 	if r.Config == nil {
 		r.Config = &jsonConfig{}
 	}
+	const invalid = "Failed creating reliability manager: invalid config: "
 	cfg, level, err := configFrom(r.Config)
 	if err != nil {
-		e.failCreate("Failed creating reliability manager: invalid config: " + err.Error())
+		e.failCreate(invalid + err.Error())
 		return 0
 	}
-	const invalid = "Failed creating reliability manager: invalid config: "
 	m := startManager(&e, cfg, level, invalid)
 	if m == nil {
 		return 0
