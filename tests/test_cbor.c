@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cbor.h"
 #include "harness.h"
@@ -1185,4 +1186,63 @@ TEST(cbor_periodic_events) {
 	cb_free(&want);
 	capture_reset(&c);
 	cev_free(&e);
+}
+
+static void* create_store(const char* path, Capture* c) {
+	Cbor r = {0};
+	cb_map(&r, 1);
+	cb_text(&r, "config");
+	cb_map(&r, 2);
+	cb_text(&r, "participantId");
+	cb_text(&r, "alice");
+	cb_text(&r, "storePath");
+	cb_text(&r, path);
+	void* ctx = create(&r, c);
+	cb_free(&r);
+	return ctx;
+}
+
+TEST(cbor_store_path) {
+	/* Persistence from the CBOR generation: "storePath" in the config; a
+	 * manager created later over the same file resumes the channel (its
+	 * next message names the earlier one in its causal history). */
+	char path[] = "/tmp/sds-cbor-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT(fd >= 0);
+	close(fd);
+	unlink(path);
+	Capture c = {0};
+	void* a = create_store(path, &c);
+	ASSERT(a != NULL);
+	uint8_t* w = NULL;
+	CHECK(cwrap(a, "one", "m1", "room", &w) > 0);
+	free(w);
+	CHECK_INT(sds_destroy(a), RET_OK);
+
+	void* b = create_store(path, &c);
+	ASSERT(b != NULL);
+	long n = cwrap(b, "two", "m2", "room", &w);
+	ASSERT(n > 0);
+	void* rx = cbor_manager("rx");
+	CHECK_INT(cunwrap(rx, w, (size_t)n, &c), RET_OK);
+	size_t off;
+	const uint8_t* id;
+	size_t idn;
+	int major;
+	uint64_t count;
+	ASSERT(cb_path((const uint8_t*)c.msg, c.len, &off, "missingDeps", NULL));
+	ASSERT(cb_read_head((const uint8_t*)c.msg, c.len, &off, &major, &count));
+	CHECK(major == 4 && count == 1);
+	CHECK(cb_map_get((const uint8_t*)c.msg, c.len, off, "messageId", &off) &&
+	      cb_string((const uint8_t*)c.msg, c.len, off, 3, &id, &idn) && idn == 2 && memcmp(id, "m1", 2) == 0);
+	free(w);
+	CHECK_INT(sds_destroy(rx), RET_OK);
+	CHECK_INT(sds_destroy(b), RET_OK);
+	unlink(path);
+
+	/* A store that cannot be opened fails the creation. */
+	CHECK(create_store("/nonexistent/dir/x.db", &c) == NULL);
+	CHECK_INT(c.ret, RET_ERR);
+	CHECK_PREFIX(c.msg, c.len, "Failed creating reliability manager: ");
+	capture_reset(&c);
 }
