@@ -14,18 +14,23 @@
 #
 # TSAN_TESTS picks tests by name (default: all).
 TSAN_TESTS ?=
+# Prerequisites are expanded when read, before the Makefile defines
+# TEST_DEP and LIB_SRC: spelled out here.
+TSAN_TEST_DEP := $(wildcard tests/*.c tests/*.h) include/libsds.h $(B)/tests/vectors.h
+TSAN_LIB_SRC := go.mod go.sum include/libsds.h \
+	$(shell find sds ffi cmd/libsds -name '*.go' ! -name '*_test.go' -o -name '*.[ch]' 2>/dev/null)
 TSAN_CFLAGS ?= -O1 -g -fsanitize=thread -Wall -Wno-unused-parameter
 
-$(B)/tsan/ctest: $(TEST_DEP) $(B)/libsds.so
+$(B)/tsan/ctest: $(TSAN_TEST_DEP) $(B)/libsds.so
 	@mkdir -p $(@D)
 	$(CC) $(TSAN_CFLAGS) -Iinclude -Itests -I$(B)/tests $(TEST_SRC) -L$(B) -lsds -Wl,-rpath,'$$ORIGIN/..' -lpthread -o $@
 
-$(B)/race/libsds.a: $(LIB_SRC)
+$(B)/race/libsds.a: $(TSAN_LIB_SRC)
 	$(GO) build -race -buildmode=c-archive -o $@ ./cmd/libsds
 	rm -f $(B)/race/libsds.h
 
 # -no-pie: the race runtime needs the program at its usual addresses.
-$(B)/race/ctest: $(TEST_DEP) $(B)/race/libsds.a
+$(B)/race/ctest: $(TSAN_TEST_DEP) $(B)/race/libsds.a
 	$(CC) -O1 -g -no-pie -Iinclude -Itests -I$(B)/tests $(TEST_SRC) $(B)/race/libsds.a -lpthread -o $@
 
 .PHONY: tsan tsan-c tsan-go
