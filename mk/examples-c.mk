@@ -12,3 +12,8 @@ example-c: $(B)/examples/sds-example
 	$(B)/examples/sds-example
 
 TEST_EXTRA += example-c
+
+# Every example and binding test in one target (each also runs in `make
+# test`): C, Python, Rust and Nim.
+.PHONY: examples
+examples: example-c python-test bindings-test

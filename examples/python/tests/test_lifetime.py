@@ -2,6 +2,7 @@
 callback, many create/close cycles, garbage collection, fork()
 (tests/test_lifetime.c)."""
 
+import ctypes
 import gc
 import os
 import subprocess
@@ -100,6 +101,29 @@ class TestReentrancy(unittest.TestCase):
         self.assertTrue(m.closed)
         with self.assertRaises(libsds.InvalidContextError):
             m.wrap("c", "m1", b"x")
+
+
+class TestRawBuffers(unittest.TestCase):
+    def test_sds_go_bindings_access_pattern(self):
+        """Through the raw functions: keep the msg pointer in the callback
+        and read it after the call returned, after more calls on another
+        manager (what sds-go-bindings does)."""
+        L = lib()
+        kept = {}
+
+        def keep(ret, msg, length, ud):
+            kept["ret"], kept["msg"], kept["len"] = ret, msg, length
+
+        cb = libsds._ffi.SdsCallBack(keep)
+        with M() as a, M() as b:
+            self.assertEqual(L.SdsWrapOutgoingMessage(a._ctx, b"hi", 2, b"m1", b"c1", cb, None), libsds.RET_OK)
+            wire = libsds.parse_wire_text(ctypes.string_at(kept["msg"], kept["len"]).decode())
+            self.assertEqual(L.SdsUnwrapReceivedMessage(b._ctx, wire, len(wire), cb, None), libsds.RET_OK)
+            ptr, n = kept["msg"], kept["len"]
+            for i in range(40):
+                a.wrap_text("c1", "x%d" % i, b"x")
+            self.assertEqual(ctypes.string_at(ptr, n), b'{"message":[104,105],"channelId":"c1","missingDeps":[]}')
+            self.assertEqual(ctypes.string_at(ptr, n + 1)[-1:], b"\0")  # NUL-terminated
 
 
 class TestLifetime(unittest.TestCase):
