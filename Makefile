@@ -24,7 +24,8 @@ FUZZ_TARGETS := \
 	./ffi:FuzzParseConfig \
 	./ffi:FuzzUnwrapJSON \
 	./ffi:FuzzEventJSON \
-	./ffi/cborabi:FuzzDecodeRequest
+	./ffi/cborabi:FuzzDecodeRequest \
+	./ffi/capitest:FuzzCborCalls
 
 # Each mk/*.mk adds its own targets (examples, bindings, the CBOR ABI
 # tests) and appends the ones `make test` must run to TEST_EXTRA.

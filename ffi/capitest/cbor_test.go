@@ -215,3 +215,42 @@ func BenchmarkBinaryPingPong(b *testing.B) {
 		hop(c, a, fmt.Sprintf("c%d", i))
 	}
 }
+
+// FuzzCborCalls feeds arbitrary requests to the request-taking sds_*
+// functions (all but sds_set_retrieval_hint_provider, whose request holds
+// a function pointer) on one manager: each call returns RET_OK and
+// answers exactly once, with a result or an error message carrying one of
+// the documented prefixes.
+func FuzzCborCalls(f *testing.F) {
+	f.Add(wrapReq("hi", "m1", "c1"), uint8(CborWrap))
+	f.Add(unwrapReq([]byte{10, 2, 109, 49}), uint8(CborUnwrap))
+	f.Add(cborabi.Marshal(cborabi.MarkDependenciesEnvelope{Req: cborabi.MarkDependenciesRequest{MessageIDs: []string{"a"}, ChannelID: "c1"}}), uint8(CborMark))
+	f.Add([]byte{0xa0}, uint8(CborReset))
+	f.Add(cborabi.Marshal(cborabi.SyncEnvelope{Req: cborabi.SyncRequest{ChannelID: "c1"}}), uint8(CborWrapSync))
+	f.Add(wrapReq("eph", "e1", "c1"), uint8(CborWrapEphemeral))
+	ctx := cborManager(f, "fuzz")
+	ops := []int{CborWrap, CborUnwrap, CborMark, CborReset, CborWrapSync, CborWrapEphemeral}
+	prefixes := map[int]string{CborWrap: "wrap", CborUnwrap: "unwrap", CborMark: "mark-dependencies",
+		CborReset: "reset", CborWrapSync: "wrap-sync", CborWrapEphemeral: "wrap-ephemeral"}
+	types := map[int]string{CborWrap: cborabi.TypeWrap, CborUnwrap: cborabi.TypeUnwrap, CborMark: cborabi.TypeMarkDeps,
+		CborReset: cborabi.TypeReset, CborWrapSync: cborabi.TypeWrapSync, CborWrapEphemeral: cborabi.TypeWrapEphemeral}
+	calls := 0
+	f.Fuzz(func(t *testing.T, req []byte, which uint8) {
+		if calls++; calls%1024 == 0 { // keep the manager's state small
+			CborCall(CborReset, ctx, []byte{0xa0})
+		}
+		op := ops[int(which)%len(ops)]
+		res := CborCall(op, ctx, req)
+		if res.Ret != RetOK || res.Calls != 1 {
+			t.Fatalf("%s: %+v", prefixes[op], res)
+		}
+		if res.CbRet == RetOK {
+			return
+		}
+		msg := string(res.Msg)
+		if !strings.HasPrefix(msg, "CBOR decode failed for "+types[op]+": ") &&
+			!strings.HasPrefix(msg, "error processing "+prefixes[op]+" request: ") {
+			t.Fatalf("%s: unexpected error %q", prefixes[op], msg)
+		}
+	})
+}
