@@ -132,7 +132,15 @@ func requestBytes(p unsafe.Pointer, n C.size_t) ([]byte, string) {
 // being {participantId} in Nim and, here, every key of the JSON
 // configuration (jsonConfig's json names serve as CBOR keys).
 type cborCreateRequest struct {
-	Config *jsonConfig `cbor:"config"`
+	Config *cborConfig `cbor:"config"`
+}
+
+// cborConfig adds to the JSON configuration's keys the host's persistence,
+// passed as the address of an SdsPersistence (as nim-ffi passes the
+// retrieval-hint provider: function pointers have no CBOR form).
+type cborConfig struct {
+	jsonConfig
+	PersistenceAddr uint64 `cbor:"persistenceAddr"`
 }
 
 //export sdsgoCborCreate
@@ -152,13 +160,25 @@ func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (c
 		return 0
 	}
 	if r.Config == nil {
-		r.Config = &jsonConfig{}
+		r.Config = &cborConfig{}
 	}
 	const invalid = "Failed creating reliability manager: invalid config: "
-	cfg, level, err := configFrom(r.Config)
+	cfg, level, err := configFrom(&r.Config.jsonConfig)
 	if err != nil {
 		e.failCreate(invalid + err.Error())
 		return 0
+	}
+	if addr := r.Config.PersistenceAddr; addr != 0 {
+		if cfg.StorePath != "" {
+			e.failCreate(invalid + "storePath cannot be used with persistenceAddr")
+			return 0
+		}
+		b, err := newHostBackend(C.sdsgo_persistence_at(C.uintptr_t(addr)), cfg.PersistLimits())
+		if err != nil {
+			e.failCreate(invalid + err.Error())
+			return 0
+		}
+		cfg.Persistence = b
 	}
 	m := startManager(&e, cfg, level, invalid)
 	if m == nil {

@@ -239,3 +239,5 @@ uintptr_t sdsgo_ctx_region(size_t size) {
 }
 
 uintptr_t sdsgo_tid(void) { return TID; }
+
+SdsPersistence* sdsgo_persistence_at(uintptr_t p) { return (SdsPersistence*)p; }

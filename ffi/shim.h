@@ -37,6 +37,10 @@ enum {
 	SDSGO_CBOR_WRAP_EPHEMERAL = 7
 };
 
+/* The SdsPersistence at an address a host passed as an integer
+ * (sds_create's "persistenceAddr"). */
+SdsPersistence* sdsgo_persistence_at(uintptr_t p);
+
 /* The calling thread's id. */
 uintptr_t sdsgo_tid(void);
 

@@ -635,7 +635,15 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  * SdsNewReliabilityManagerWithConfig, with the same names, meanings and
  * defaults: integers as CBOR integers, bloomFilterErrorRate as a float,
  * strings as text, "limits" as a map; null means the default. A missing
- * "config" (the request {}) means all defaults.
+ * "config" (the request {}) means all defaults. One more key, of this
+ * library too:
+ *   "persistenceAddr": uint, the address of an SdsPersistence (Part 2):
+ *                      the host's persistence, as with
+ *                      SdsNewReliabilityManagerWithPersistence (the struct
+ *                      is copied during the call; its functions and
+ *                      userData must stay valid until sds_destroy has
+ *                      returned). 0 means none; not with "storePath". The
+ *                      library cannot check the address.
  * On success: callback(RET_OK, <CBOR text string of the context value in
  * decimal>) - nim-ffi's answer - then returns the context.
  * On failure returns NULL after callback(RET_ERR, msg) with msg

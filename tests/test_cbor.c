@@ -1246,3 +1246,79 @@ TEST(cbor_store_path) {
 	CHECK_PREFIX(c.msg, c.len, "Failed creating reliability manager: ");
 	capture_reset(&c);
 }
+
+/* A host persistence that counts the calls and keeps nothing. */
+typedef struct {
+	int meta, history, load, drop, hint;
+} Counts;
+
+static int p_meta(void* ud, const char* ch, size_t chLen, const SdsBytes* pk, const SdsBytes* pv, size_t np,
+                  const SdsBytes* dk, size_t nd) {
+	((Counts*)ud)->meta++;
+	return 0;
+}
+static int p_history(void* ud, const char* ch, size_t chLen, const SdsBytes* ids, const SdsBytes* msgs, size_t na,
+                     const SdsBytes* ev, size_t ne) {
+	((Counts*)ud)->history++;
+	return 0;
+}
+static int p_load(void* ud, const char* ch, size_t chLen, SdsLoader* loader) {
+	((Counts*)ud)->load++;
+	return 0;
+}
+static int p_drop(void* ud, const char* ch, size_t chLen) {
+	((Counts*)ud)->drop++;
+	return 0;
+}
+static int p_hint(void* ud, const char* ch, size_t chLen, const char* id, size_t idLen, const uint8_t* h, size_t hl) {
+	((Counts*)ud)->hint++;
+	return 0;
+}
+
+static void* create_persist(const SdsPersistence* p, const char* storePath, Capture* c) {
+	Cbor r = {0};
+	cb_map(&r, 1);
+	cb_text(&r, "config");
+	cb_map(&r, storePath ? 2 : 1);
+	cb_text(&r, "persistenceAddr");
+	cb_uint(&r, (uint64_t)(uintptr_t)p);
+	if (storePath) {
+		cb_text(&r, "storePath");
+		cb_text(&r, storePath);
+	}
+	void* ctx = create(&r, c);
+	cb_free(&r);
+	return ctx;
+}
+
+TEST(cbor_host_persistence) {
+	Counts n = {0};
+	SdsPersistence p = {&n, p_meta, p_history, p_load, p_drop, p_hint};
+	Capture c = {0};
+	void* ctx = create_persist(&p, NULL, &c);
+	ASSERT(ctx != NULL);
+	CHECK_INT(c.ret, RET_OK);
+	memset(&p, 0, sizeof p); /* copied during sds_create */
+	uint8_t* w = NULL;
+	CHECK(cwrap(ctx, "one", "m1", "room", &w) > 0);
+	free(w);
+	CHECK_INT(n.load, 1);   /* the channel was loaded when first used */
+	CHECK(n.history >= 1);  /* m1 joined the history */
+	Cbor r = {0};
+	req_unit(&r);
+	CHECK_INT(call(sds_reset, ctx, &r, &c), RET_OK);
+	CHECK_INT(c.ret, RET_OK);
+	CHECK_INT(n.drop, 1);   /* reset drops the stored channel */
+	cb_free(&r);
+	CHECK_INT(sds_destroy(ctx), RET_OK);
+
+	/* A NULL function, or storePath as well: invalid. */
+	SdsPersistence q = {&n, p_meta, NULL, p_load, p_drop, p_hint};
+	CHECK(create_persist(&q, NULL, &c) == NULL);
+	CHECK_INT(c.ret, RET_ERR);
+	CHECK_PREFIX(c.msg, c.len, "Failed creating reliability manager: invalid config: persistence function updateHistory is NULL");
+	q.updateHistory = p_history;
+	CHECK(create_persist(&q, "/tmp/never-created.db", &c) == NULL);
+	CHECK_PREFIX(c.msg, c.len, "Failed creating reliability manager: invalid config: storePath cannot be used");
+	capture_reset(&c);
+}
