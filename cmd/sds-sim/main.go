@@ -48,6 +48,7 @@ type options struct {
 	bwLosses   string
 	bwMessages int
 	cpuProfile string
+	childJob   int // >= 0: this process is a child running that one job
 }
 
 // listFlag collects a repeatable flag.
@@ -110,11 +111,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
 	fs.StringVar(&o.report, "report", "", "write a Markdown summary and PNG plots to this directory")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
-	fs.IntVar(&o.parallel, "parallel", 1, "runs at once (above 1, memory is not measured: it is one heap)")
+	fs.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "runs at once, each in a process of its own (so each measures its own memory); 1: one after the other in this process")
 	fs.IntVar(&cfg.MemSamples, "mem-samples", cfg.MemSamples, "heap samples per run for the peak-memory estimate (each a full GC); 0: retained memory only; -1: none")
 	fs.StringVar(&o.bwLosses, "bw-losses", "0,0.1,0.2,0.3,0.4,0.5", "loss rates of the report's bandwidth-against-loss plot (empty: none; a -sweep over loss is used instead)")
 	fs.IntVar(&o.bwMessages, "bw-messages", 1000, "messages per run of the bandwidth-against-loss plot")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof; implies -parallel 1)")
+	fs.IntVar(&o.childJob, childFlag, -1, "internal: run only this job and print its result as JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sds-sim [flags]\n\nSimulates an SDS group on a lossy broadcast network with the real sds core.\n\n")
 		fs.PrintDefaults()
@@ -176,11 +178,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("-sdsr: want on, off or both, got %q", o.sdsr)
 	}
-	if o.parallel < 1 {
+	if o.parallel < 1 || o.cpuProfile != "" {
 		o.parallel = 1
-	}
-	if o.parallel > 1 {
-		cfg.MemSamples = -1
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -199,6 +198,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		debug.SetGCPercent(400)
 		debug.SetMemoryLimit(8 << 30)
 	}
+	if o.childJob >= 0 {
+		return runChild(jobs, o.childJob, stdout, stderr)
+	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -212,16 +214,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	prog := newProgress(stderr, len(jobs), o.quiet)
 	start := time.Now()
-	// The main runs first, -parallel at a time (one at a time, they
-	// measure memory); then the loss curve's, which do not, on every CPU.
-	nMain := 0
-	for _, j := range jobs {
-		if j.role == roleMain {
-			nMain++
+	var results []jobResult
+	if o.parallel > 1 {
+		results = executeChildren(jobs, args, o.parallel, prog)
+	} else {
+		// The main runs one at a time (they measure memory), then the
+		// loss curve's, which do not, on every CPU.
+		nMain := 0
+		for _, j := range jobs {
+			if j.role == roleMain {
+				nMain++
+			}
 		}
+		results = append(execute(jobs[:nMain], 0, 1, prog),
+			execute(jobs[nMain:], nMain, runtime.NumCPU(), prog)...)
 	}
-	results := append(execute(jobs[:nMain], 0, o.parallel, prog),
-		execute(jobs[nMain:], nMain, max(o.parallel, runtime.NumCPU()), prog)...)
 	prog.finish()
 	for i, r := range results {
 		if r.err != nil {

@@ -7,7 +7,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
+
+// TestMain lets the test binary stand in for sds-sim when run() starts
+// child processes (os.Executable is the test binary).
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
 
 // small keeps the command's tests quick: 8 participants, a small filter.
 var small = []string{"-participants", "8", "-messages", "120", "-rate", "0.2", "-bloom", "500", "-log", "5000",
@@ -109,4 +120,53 @@ func TestFlags(t *testing.T) {
 	if err != nil || ot.Participant != 3 || ot.At.Minutes() != 1 || ot.Duration.Seconds() != 30 {
 		t.Errorf("outage %+v %v", ot, err)
 	}
+}
+
+// TestChildrenAgree: runs in child processes give the results the same runs
+// give one after the other in this process.
+func TestChildrenAgree(t *testing.T) {
+	results := func(parallel string) []byte {
+		var out, errOut bytes.Buffer
+		args := append(append([]string(nil), small...), "-json", "-parallel", parallel, "-loss", "0.3")
+		if err := run(args, &out, &errOut); err != nil {
+			t.Fatalf("-parallel %s: %v\n%s", parallel, err, errOut.String())
+		}
+		var o Output
+		if err := json.Unmarshal(out.Bytes(), &o); err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Runs) != 2 {
+			t.Fatalf("-parallel %s: %d runs", parallel, len(o.Runs))
+		}
+		for _, r := range o.Runs {
+			r.Result.WallTime = 0 // the only figure that depends on the machine
+		}
+		b, _ := json.Marshal(o.Runs)
+		return b
+	}
+	seq, par := results("1"), results("2")
+	if !bytes.Equal(seq, par) {
+		t.Errorf("-parallel 1 and 2 disagree:\n%s\n%s", seq, par)
+	}
+	if !bytes.Contains(seq, []byte(`"repairs"`)) {
+		t.Errorf("no results: %s", seq)
+	}
+}
+
+// TestChildFailure: a child that fails reports its error to the parent.
+func TestChildFailure(t *testing.T) {
+	// A child told to run a job that does not exist fails; the parent
+	// must say so rather than print empty results.
+	_, err := runInChild(mustExecutable(t), small, 99, func(done, total time.Duration) {})
+	if err == nil || !strings.Contains(err.Error(), "only 2 runs") {
+		t.Errorf("child error: %v", err)
+	}
+}
+
+func mustExecutable(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	return exe
 }
