@@ -114,9 +114,13 @@ func (m *manager) deliverListeners(e *sds.Event) {
 
 // ---- entry points ----------------------------------------------------------
 
-// requestBytes returns the request the host passed; a NULL pointer with a
-// length is reported as a decoding failure, as nim-ffi (which copies
-// nothing then) would report the empty request.
+// requestBytes returns a Go copy of the request the host passed; a NULL
+// pointer with a length is reported as a decoding failure, as nim-ffi
+// (which copies nothing then) would report the empty request. The copy
+// (as nim-ffi copies requests too) keeps the decoder off C memory: Go's
+// string hashing, used to look keys up, loads 16 bytes at a time around
+// short strings - harmless within a page, but outside a C allocation for
+// valgrind - and the host's buffer may change during the call.
 func requestBytes(p unsafe.Pointer, n C.size_t) ([]byte, string) {
 	switch {
 	case p == nil && n > 0:
@@ -125,7 +129,10 @@ func requestBytes(p unsafe.Pointer, n C.size_t) ([]byte, string) {
 		return nil, "request of " + strconv.FormatUint(uint64(n), 10) + " bytes exceeds " +
 			strconv.Itoa(cborabi.MaxRequestBytes)
 	}
-	return bytesAt(p, n), ""
+	if p == nil || n == 0 {
+		return nil, ""
+	}
+	return C.GoBytes(p, C.int(n)), ""
 }
 
 // cborCreateRequest is SdsCreateCtorReq: {"config": SdsConfig}, SdsConfig
