@@ -114,25 +114,24 @@ func (m *manager) deliverListeners(e *sds.Event) {
 
 // ---- entry points ----------------------------------------------------------
 
-// requestBytes returns a Go copy of the request the host passed; a NULL
-// pointer with a length is reported as a decoding failure, as nim-ffi
-// (which copies nothing then) would report the empty request. The copy
-// (as nim-ffi copies requests too) keeps the decoder off C memory: Go's
-// string hashing, used to look keys up, loads 16 bytes at a time around
-// short strings - harmless within a page, but outside a C allocation for
-// valgrind - and the host's buffer may change during the call.
-func requestBytes(p unsafe.Pointer, n C.size_t) ([]byte, string) {
+// requestBytes copies the request the host passed into a pooled Go buffer
+// (release it with putScratch once decoded: the decoded values never
+// alias it); a NULL pointer with a length is reported as a decoding
+// failure, as nim-ffi (which copies nothing then) would report the empty
+// request. The copy (nim-ffi copies requests too) keeps the decoder off C
+// memory: Go's string hashing, used to look keys up, loads 16 bytes at a
+// time around short strings - harmless within a page, but outside a C
+// allocation for valgrind - and the host's buffer may change meanwhile.
+func requestBytes(p unsafe.Pointer, n C.size_t) (*[]byte, []byte, string) {
 	switch {
 	case p == nil && n > 0:
-		return nil, "request pointer is NULL but length > 0"
+		return nil, nil, "request pointer is NULL but length > 0"
 	case n > cborabi.MaxRequestBytes:
-		return nil, "request of " + strconv.FormatUint(uint64(n), 10) + " bytes exceeds " +
+		return nil, nil, "request of " + strconv.FormatUint(uint64(n), 10) + " bytes exceeds " +
 			strconv.Itoa(cborabi.MaxRequestBytes)
 	}
-	if p == nil || n == 0 {
-		return nil, ""
-	}
-	return C.GoBytes(p, C.int(n)), ""
+	sb := getScratch()
+	return sb, append((*sb)[:0], bytesAt(p, n)...), ""
 }
 
 // cborCreateRequest is SdsCreateCtorReq: {"config": SdsConfig}, SdsConfig
@@ -155,12 +154,13 @@ func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (c
 	e := entry{name: "sds_create", cb: callback{cb, ud}}
 	defer e.recoverNew(&ctx)
 	fault()
-	data, bad := requestBytes(req, n)
+	sb, data, bad := requestBytes(req, n)
 	var r cborCreateRequest
 	if bad == "" {
 		if err := cborabi.Decode(data, &r); err != nil {
 			bad = err.Error()
 		}
+		putScratch(sb, data)
 	}
 	if bad != "" {
 		e.failCreate("ffiCtor: failed to decode request: " + bad)
@@ -307,12 +307,13 @@ func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.si
 	fault()
 	c := m.begin(tid, &e)
 	defer c.end()
-	data, bad := requestBytes(req, n)
+	sb, data, bad := requestBytes(req, n)
 	decode := func(v any) bool {
 		if bad == "" {
 			if err := cborabi.Decode(data, v); err != nil {
 				bad = err.Error()
 			}
+			putScratch(sb, data)
 		}
 		if bad != "" {
 			c.replyString(retErr, "CBOR decode failed for "+spec.reqType+": "+bad)
