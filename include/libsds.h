@@ -555,9 +555,9 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  * keys in any order and missing keys (which keep their zero value: 0, "",
  * empty) are accepted; an unknown or repeated key, a value of the wrong
  * type, a tag, trailing bytes after the request, or a request that is not
- * a map is a decoding error. Text strings are not checked for UTF-8 (Nim does not).
- * Decoding is bounded: 16 levels of nesting, 256 keys per map, 2^20
- * elements per array, 256 MiB per request.
+ * a map is a decoding error. Text strings are not checked for UTF-8 (Nim
+ * does not check them either). Decoding is bounded: 16 levels of nesting,
+ * 256 keys per map, 2^20 elements per array, 256 MiB per request.
  *
  * Each request-taking function decodes one map whose keys are the Nim
  * procedure's parameter names: {"req": {...}} for the operations,
