@@ -68,7 +68,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		channels: make(map[string]*channel),
-		backend:  cfg.Persistence,
+		backend:  persist.Guard(cfg.Persistence),
 	}
 	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
 	if cfg.StorePath != "" {
