@@ -350,3 +350,43 @@ TEST(faults_event_callback_blocks) {
 	pthread_cond_destroy(&b.cv);
 	pthread_mutex_destroy(&b.mu);
 }
+
+/* A host retrieval hint over the limits: 2 MiB (refused before it is
+ * copied) or 4097 bytes (over maxHintBytes) is dropped, and released with
+ * free() either way (valgrind checks that); a normal one travels. */
+static void big_hint(const char* id, char** hint, size_t* len, void* ud) {
+	size_t n = strcmp(id, "m1") == 0 ? (size_t)2 << 20 : strcmp(id, "m2") == 0 ? 4097 : 3;
+	*hint = malloc(n);
+	memset(*hint, 'h', n);
+	*len = n;
+}
+
+TEST(faults_host_hint_over_limit) {
+	void* a = new_manager();
+	void* fresh = new_manager();
+	ASSERT(a && fresh);
+	SdsSetRetrievalHintProvider(a, big_hint, NULL);
+	uint8_t* w;
+	long n;
+	CHECK(wrap(a, "x", "m1", "c", &w) > 0);
+	free(w);
+	CHECK(wrap(a, "x", "m2", "c", &w) > 0);
+	free(w);
+	CHECK(wrap(a, "x", "m3", "c", &w) > 0);
+	free(w);
+	n = wrap(a, "x", "m4", "c", &w);
+	ASSERT(n > 0);
+	SdsUnwrapResult* r = NULL;
+	char* err = NULL;
+	ASSERT(SdsUnwrapReceivedMessageBinary(fresh, w, (size_t)n, &r, &err) == RET_OK);
+	free(w);
+	CHECK_INT(r->missingDepsCount, 3);
+	for (size_t i = 0; i < r->missingDepsCount; i++) {
+		const SdsHistoryEntry* e = &r->missingDeps[i];
+		size_t want = e->messageIdLen == 2 && memcmp(e->messageId, "m3", 2) == 0 ? 3 : 0;
+		CHECK_INT(e->retrievalHintLen, want);
+	}
+	SdsFree(r);
+	cleanup(a);
+	cleanup(fresh);
+}
