@@ -2,6 +2,7 @@ package sds
 
 import (
 	"container/heap"
+	"sync/atomic"
 	"time"
 
 	"github.com/libsds-go/libsds/sds/bloom"
@@ -83,7 +84,26 @@ type pending struct {
 	waitingFor map[string]struct{}
 	receivedAt time.Time
 	heapIndex  int
-	gone       bool // left the buffer (delivered or dropped); ignore it in waiter lists and order
+	gone       bool  // left the buffer (delivered or dropped); ignore it in waiter lists and order
+	cost       int64 // counted against Config.MaxIncomingBytes while buffered
+}
+
+// Memory a waiting message costs beyond its bytes: the struct and its maps,
+// and per causal-history entry the entry, its place in waitingFor and in
+// the waiter index (measured: ~220 KB for 1,024 entries with short ids).
+const (
+	pendingOverhead = 256
+	entryOverhead   = 200
+)
+
+// incomingCost estimates what buffering msg costs.
+func incomingCost(msg *wire.Message) int64 {
+	n := pendingOverhead + len(msg.Content) + len(msg.MessageID) + len(msg.SenderID)
+	for i := range msg.CausalHistory {
+		h := &msg.CausalHistory[i]
+		n += entryOverhead + len(h.MessageID) + len(h.RetrievalHint) + len(h.SenderID)
+	}
+	return int64(n)
 }
 
 // incomingBuffer holds messages with unmet dependencies and, for every
@@ -97,10 +117,26 @@ type incomingBuffer struct {
 	order   []*pending          // arrival order, with departed entries (gone)
 	head    int                 // order[:head] is consumed
 	dirty   map[string]struct{} // ids added, changed or removed; nil without persistence
+	bytes   int64               // cost of the messages held
+	total   *atomic.Int64       // the manager's total of every channel's bytes
 }
 
-func newIncomingBuffer() incomingBuffer {
-	return incomingBuffer{byID: make(map[string]*pending), waiters: make(map[string][]*pending)}
+func newIncomingBuffer(total *atomic.Int64) incomingBuffer {
+	return incomingBuffer{byID: make(map[string]*pending), waiters: make(map[string][]*pending), total: total}
+}
+
+func (b *incomingBuffer) account(delta int64) {
+	b.bytes += delta
+	b.total.Add(delta)
+}
+
+// release gives the buffer's bytes back to the manager's total (the
+// channel left the manager).
+func (b *incomingBuffer) release() {
+	if b.total != nil { // nil in a drop's placeholder channel
+		b.total.Add(-b.bytes)
+	}
+	b.bytes = 0
 }
 
 func (b *incomingBuffer) len() int { return len(b.byID) }
@@ -115,6 +151,8 @@ func (b *incomingBuffer) touch(id string) {
 func (b *incomingBuffer) add(p *pending) {
 	b.byID[p.msg.MessageID] = p
 	b.touch(p.msg.MessageID)
+	p.cost = incomingCost(&p.msg)
+	b.account(p.cost)
 	for dep := range p.waitingFor {
 		b.waiters[dep] = append(b.waiters[dep], p)
 	}
@@ -156,6 +194,7 @@ func (b *incomingBuffer) take(p *pending) {
 	delete(b.byID, p.msg.MessageID)
 	b.touch(p.msg.MessageID)
 	p.gone = true
+	b.account(-p.cost)
 }
 
 // drop removes a message from the buffer without delivering it.
@@ -163,6 +202,7 @@ func (b *incomingBuffer) drop(p *pending) {
 	delete(b.byID, p.msg.MessageID)
 	b.touch(p.msg.MessageID)
 	p.gone = true
+	b.account(-p.cost)
 	for dep := range p.waitingFor {
 		ws := b.waiters[dep]
 		for i, w := range ws {

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libsds-go/libsds/sds/bloom"
@@ -45,7 +46,7 @@ type channel struct {
 	peerRFC      *bloom.RFCFilter
 }
 
-func newChannel(id string, cfg *Config) (*channel, error) {
+func newChannel(id string, cfg *Config, incomingTotal *atomic.Int64) (*channel, error) {
 	f, err := newLocalFilter(cfg)
 	if err != nil {
 		return nil, err
@@ -56,11 +57,18 @@ func newChannel(id string, cfg *Config) (*channel, error) {
 		log:      newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered),
 		met:      newIDSet(cfg.MaxMessageHistory),
 		outgoing: newOutgoingBuffer(),
-		incoming: newIncomingBuffer(),
+		incoming: newIncomingBuffer(incomingTotal),
 	}, nil
 }
 
 func (c *channel) emit(e Event) { c.outbox = append(c.outbox, e) }
+
+// markRemoved records that c left the manager (c is locked): holders
+// retry, and its buffered messages no longer count against the budget.
+func (c *channel) markRemoved() {
+	c.removed = true
+	c.incoming.release()
+}
 
 // present reports whether id counts as delivered here.
 func (c *channel) present(id string) bool {

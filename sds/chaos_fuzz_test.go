@@ -15,8 +15,8 @@ package sds_test
 //     that manager before, or declared lost (EventDependenciesLost, under
 //     LostDeliver);
 //   - no buffered message is deliverable (each waits for something);
-//   - buffers within their limits (incoming, repair requests and
-//     responses, log, channels per manager).
+//   - buffers within their limits (incoming messages and bytes, repair
+//     requests and responses, log, channels per manager).
 
 import (
 	"errors"
@@ -244,9 +244,14 @@ func (c *chaos) step() {
 	case 7: // the application fetched a missing message elsewhere
 		if len(n.missing) > 0 {
 			k := n.missing[c.n(len(n.missing))]
+			was := n.present[k]
 			n.present[k] = true // counts as present from the call on
-			if err := n.m.MarkDependenciesMet(k.ch, []string{k.id}); !acceptable(err) {
+			err := n.m.MarkDependenciesMet(k.ch, []string{k.id})
+			if !acceptable(err) {
 				c.fail("%s: MarkDependenciesMet: %v", n.name, err)
+			}
+			if err != nil {
+				n.present[k] = was // not loaded (after a restart) or the load failed
 			}
 		}
 	case 8: // time passes; the buffer sweep runs
@@ -284,6 +289,9 @@ func (c *chaos) step() {
 
 func (c *chaos) check(step int) {
 	for _, n := range c.nodes {
+		if got := n.m.IncomingBytes(); got < 0 || got > int64(n.cfg.MaxIncomingBytes) {
+			c.fail("step %d: %s buffers %d bytes, limit %d", step, n.name, got, n.cfg.MaxIncomingBytes)
+		}
 		if got := len(n.m.Channels()); got > n.cfg.MaxChannels {
 			c.fail("step %d: %s holds %d channels, limit %d", step, n.name, got, n.cfg.MaxChannels)
 		}
@@ -327,6 +335,7 @@ func FuzzChaos(f *testing.F) {
 				cfg.MaxMessageHistory = 10_000
 			}
 			cfg.MaxIncomingBuffer = 6
+			cfg.MaxIncomingBytes = 4000 // a few messages: the byte budget bites too
 			cfg.MaxPendingRepairs = 4
 			cfg.MaxChannels = 3
 			cfg.ResendInterval, cfg.PossiblyAckedResendInterval, cfg.MaxResendAttempts = time.Second, 2*time.Second, 2

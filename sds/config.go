@@ -37,6 +37,9 @@ const (
 	// interval and sweeps.
 	DefaultMaxDependencyWait = 15 * time.Minute
 	DefaultMaxIncomingBuffer = 10000
+	// DefaultMaxIncomingBytes bounds what all channels' incoming buffers
+	// may hold together: 128 MiB, some 50,000 typical waiting messages.
+	DefaultMaxIncomingBytes  = 128 << 20
 	DefaultMaxPendingRepairs = 1000
 	// DefaultRememberDelivered matches the bloom filter's capacity.
 	DefaultRememberDelivered = 10000
@@ -92,6 +95,15 @@ type Config struct {
 	// dependencies. A message arriving at a full buffer evicts the one
 	// received first (EventIncomingEvicted).
 	MaxIncomingBuffer int
+	// MaxIncomingBytes bounds the memory of the incoming buffers of all
+	// the manager's channels together, each waiting message counted by
+	// its content and causal history (IncomingBytes). A message that would
+	// take the total over it first evicts the messages its own channel
+	// received first (EventIncomingEvicted); if the others' buffers hold
+	// the budget, it is not buffered itself (EventIncomingEvicted naming
+	// it). MaxIncomingBuffer alone would let 10,000 messages of 1,024
+	// missing dependencies each cost 2 GB per channel.
+	MaxIncomingBytes int
 
 	RepairTMin          time.Duration // SDS-R request backoff window
 	RepairTMax          time.Duration
@@ -170,6 +182,7 @@ func DefaultConfig() Config {
 		MaxDependencyWait:           DefaultMaxDependencyWait,
 		OnLostDependencies:          LostDeliver,
 		MaxIncomingBuffer:           DefaultMaxIncomingBuffer,
+		MaxIncomingBytes:            DefaultMaxIncomingBytes,
 		RepairTMin:                  DefaultRepairTMin,
 		RepairTMax:                  DefaultRepairTMax,
 		NumResponseGroups:           DefaultNumResponseGroups,
@@ -214,6 +227,8 @@ func (c *Config) Validate() error {
 		return bad("unknown OnLostDependencies %d", c.OnLostDependencies)
 	case c.MaxIncomingBuffer <= 0:
 		return bad("MaxIncomingBuffer must be positive, got %d", c.MaxIncomingBuffer)
+	case c.MaxIncomingBytes <= 0:
+		return bad("MaxIncomingBytes must be positive, got %d", c.MaxIncomingBytes)
 	case c.RememberDelivered < 0:
 		return bad("RememberDelivered must not be negative, got %d", c.RememberDelivered)
 	case c.MaxPendingRepairs <= 0:

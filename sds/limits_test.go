@@ -7,6 +7,7 @@ package sds_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -250,5 +251,109 @@ func TestBloomConfigLimits(t *testing.T) {
 		if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
 			t.Errorf("%s: NewManager: %v", name, err)
 		}
+	}
+}
+
+func waitingMessage(channel, id string, content int, deps ...string) []byte {
+	return sdsrMessage(channel, id, "", 1, make([]byte, content), nimHistory(deps...), nil)
+}
+
+// The incoming buffers of all channels together stay within
+// MaxIncomingBytes: a channel over it evicts the messages it received
+// first; a message whose channel has nothing left to evict (the others
+// hold the budget) is not buffered, with an event naming it; messages
+// leaving the buffer, and channels leaving the manager, give it back.
+func TestMaxIncomingBytes(t *testing.T) {
+	m, rec, _ := nimManager(t, func(c *sds.Config) { c.MaxIncomingBytes = 20_000 })
+	for i := 1; i <= 4; i++ {
+		res, err := m.Unwrap(waitingMessage("a", fmt.Sprintf("a%d", i), 5000, "gap"))
+		if err != nil || res.Delivered {
+			t.Fatalf("a%d: %+v %v", i, res, err)
+		}
+		if got := m.IncomingBytes(); got > 20_000 {
+			t.Fatalf("after a%d: %d bytes buffered", i, got)
+		}
+	}
+	nimEqualIDs(t, "evicted", rec.ids(sds.EventIncomingEvicted), []string{"a1"})
+	if st, _ := m.ChannelState("a"); len(st.Incoming) != 3 {
+		t.Fatalf("a holds %d", len(st.Incoming))
+	}
+	full := m.IncomingBytes()
+
+	// Channel b has nothing to evict: its waiting message is not kept.
+	res, err := m.Unwrap(waitingMessage("b", "b1", 5000, "gap"))
+	if err != nil || res.Delivered || len(res.MissingDeps) != 1 {
+		t.Fatalf("b1: %+v %v", res, err)
+	}
+	nimEqualIDs(t, "evicted", rec.ids(sds.EventIncomingEvicted), []string{"a1", "b1"})
+	if st, _ := m.ChannelState("b"); len(st.Incoming) != 0 || m.IncomingBytes() != full {
+		t.Fatalf("b holds %d, %d bytes (was %d)", len(st.Incoming), m.IncomingBytes(), full)
+	}
+	// A message that waits for nothing is delivered whatever the budget.
+	if res, err := m.Unwrap(waitingMessage("b", "b0", 5000)); err != nil || !res.Delivered {
+		t.Fatalf("b0: %+v %v", res, err)
+	}
+
+	// The gap arrives: a's messages are delivered and give their bytes back.
+	if _, err := m.Unwrap(waitingMessage("a", "gap", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if m.IncomingBytes() != 0 {
+		t.Fatalf("%d bytes after delivery", m.IncomingBytes())
+	}
+	nimEqualIDs(t, "delivered", rec.ids(sds.EventMessageReady), []string{"b0", "gap", "a2", "a3", "a4"})
+	if res, _ := m.Unwrap(waitingMessage("b", "b1", 5000, "gap")); res.Delivered {
+		t.Fatal("b1 delivered without its dependency")
+	}
+	if st, _ := m.ChannelState("b"); len(st.Incoming) != 1 {
+		t.Fatal("b1 not buffered once there was room")
+	}
+	// A channel leaving the manager gives its bytes back.
+	if err := m.RemoveChannel("b"); err != nil {
+		t.Fatal(err)
+	}
+	if m.IncomingBytes() != 0 {
+		t.Fatalf("%d bytes after RemoveChannel", m.IncomingBytes())
+	}
+}
+
+// Messages naming 1,024 missing dependencies each (the most a message may
+// carry) cost ~220 KB each waiting: the byte budget, not the count, is
+// what bounds them, and the heap follows it.
+func TestIncomingFloodOfLongHistories(t *testing.T) {
+	const budget = 8 << 20
+	m := limitsManager(t, func(c *sds.Config) { c.MaxIncomingBytes = budget; c.ParticipantID = "" })
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 100; i++ {
+		deps := make([]string, wire.DefaultMaxHistoryEntries)
+		for j := range deps {
+			deps[j] = fmt.Sprintf("d%d-%d", i, j)
+		}
+		if _, err := m.Unwrap(waitingMessage("c", fmt.Sprintf("m%d", i), 100, deps...)); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.IncomingBytes(); got > budget {
+			t.Fatalf("message %d: %d bytes buffered", i, got)
+		}
+	}
+	st, _ := m.ChannelState("c")
+	if n := len(st.Incoming); n < 10 || n >= 100 {
+		t.Fatalf("%d messages kept of 100 (~%d fit)", n, budget/220_000)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 2*budget {
+		t.Fatalf("heap grew %d bytes for a budget of %d", grown, budget)
+	}
+	runtime.KeepAlive(m)
+}
+
+func TestMaxIncomingBytesValidated(t *testing.T) {
+	cfg := sds.DefaultConfig()
+	cfg.MaxIncomingBytes = 0
+	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+		t.Fatalf("MaxIncomingBytes 0: %v", err)
 	}
 }

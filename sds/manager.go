@@ -33,6 +33,10 @@ type Manager struct {
 	handler atomic.Pointer[EventHandler]
 	hints   atomic.Pointer[RetrievalHintProvider]
 
+	// incomingBytes is the cost of every channel's incoming buffer
+	// (Config.MaxIncomingBytes).
+	incomingBytes atomic.Int64
+
 	// Manager-wide events (EventPeriodicSync) are queued and dispatched
 	// like a channel's, in order, without a lock held.
 	evMu          sync.Mutex
@@ -152,7 +156,7 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 		return nil, false, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, len(m.channels), m.cfg.MaxChannels)
 	}
 	id = strings.Clone(id) // a decoded id shares memory with the whole message's strings
-	if ch, err = newChannel(id, &m.cfg); err != nil {
+	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes); err != nil {
 		m.mu.Unlock()
 		return nil, false, err
 	}
@@ -530,15 +534,21 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		res.Delivered = true
 		return res, nil
 	}
-	if ch.incoming.len() >= m.cfg.MaxIncomingBuffer {
-		if ev := m.evictOldest(ch); ev != nil {
-			if _, waits := waitFor[ev.msg.MessageID]; waits {
-				// It was counted as on its way; it is missing now.
-				for _, dep := range msg.CausalHistory {
-					if dep.MessageID == ev.msg.MessageID {
-						res.MissingDeps = append(res.MissingDeps, dep)
-						break
-					}
+	cost := incomingCost(&msg)
+	for ch.incoming.len() >= m.cfg.MaxIncomingBuffer || m.incomingBytes.Load()+cost > int64(m.cfg.MaxIncomingBytes) {
+		ev := m.evictOldest(ch)
+		if ev == nil {
+			// Other channels hold the budget: this one is not kept.
+			m.log.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
+			ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: msg.MessageID})
+			return res, nil
+		}
+		if _, waits := waitFor[ev.msg.MessageID]; waits {
+			// It was counted as on its way; it is missing now.
+			for _, dep := range msg.CausalHistory {
+				if dep.MessageID == ev.msg.MessageID {
+					res.MissingDeps = append(res.MissingDeps, dep)
+					break
 				}
 			}
 		}
@@ -556,6 +566,10 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	}
 	return res, nil
 }
+
+// IncomingBytes returns the cost of the messages waiting in all the
+// channels' incoming buffers, as counted against Config.MaxIncomingBytes.
+func (m *Manager) IncomingBytes() int64 { return m.incomingBytes.Load() }
 
 // evictOldest drops the message received first from a full incoming
 // buffer and reports it.
@@ -659,7 +673,7 @@ func (m *Manager) RemoveChannel(channelID string) error {
 	m.mu.Unlock()
 	if ch != nil {
 		ch.mu.Lock()
-		ch.removed = true
+		ch.markRemoved()
 		ch.mu.Unlock()
 	}
 	return nil
@@ -686,7 +700,7 @@ func (m *Manager) Reset() error {
 	m.mu.Unlock()
 	for _, ch := range old {
 		ch.mu.Lock()
-		ch.removed = true
+		ch.markRemoved()
 		ch.mu.Unlock()
 	}
 	return nil
@@ -718,7 +732,7 @@ func (m *Manager) Close() error {
 				errs = append(errs, err)
 			}
 		}
-		ch.removed = true
+		ch.markRemoved()
 		ch.mu.Unlock()
 	}
 	m.StopPeriodicTasks()

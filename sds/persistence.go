@@ -343,7 +343,8 @@ func (m *Manager) bootstrap(ch *channel) error {
 		heap.Init(&ready)
 		ch.deliverReady(&ready)
 	}
-	for ch.incoming.len() > m.cfg.MaxIncomingBuffer {
+	for ch.incoming.len() > m.cfg.MaxIncomingBuffer ||
+		ch.incoming.len() > 0 && m.incomingBytes.Load() > int64(m.cfg.MaxIncomingBytes) {
 		m.evictOldest(ch)
 	}
 	return nil
@@ -407,7 +408,7 @@ func (m *Manager) forget(ch *channel) {
 		delete(m.channels, ch.id)
 	}
 	m.mu.Unlock()
-	ch.removed = true
+	ch.markRemoved()
 	ch.mu.Unlock()
 }
 
