@@ -41,9 +41,11 @@ const (
 	// lost and the message is delivered (LostDeliver: its message_ready
 	// follows) or dropped (LostDrop), as configured.
 	EventDependenciesLost
-	// EventIncomingEvicted: the incoming buffer was full (MaxIncomingBuffer)
-	// and the message MessageID, the one received first, left it
-	// undelivered.
+	// EventIncomingEvicted: the incoming buffer was full (MaxIncomingBuffer,
+	// or the manager's MaxIncomingBytes) and the message MessageID, the one
+	// received first, left it undelivered; or, when the other channels'
+	// buffers hold the whole MaxIncomingBytes, MessageID is the message
+	// just received, which was not buffered.
 	EventIncomingEvicted
 	// EventPersistenceBacklog: the channel's store has been failing long
 	// enough that more than Config.PersistMaxPending writes wait for retry
