@@ -44,6 +44,7 @@ type channel struct {
 	scratchBloom []byte
 	peerNim      *bloom.Filter
 	peerRFC      *bloom.RFCFilter
+	peerKeep     int // largest received filter decoded into peerNim
 }
 
 func newChannel(id string, cfg *Config, incomingTotal *atomic.Int64) (*channel, error) {
@@ -51,7 +52,12 @@ func newChannel(id string, cfg *Config, incomingTotal *atomic.Int64) (*channel, 
 	if err != nil {
 		return nil, err
 	}
+	p, err := bloom.NimParams(cfg.BloomCapacity, cfg.BloomErrorRate)
+	if err != nil {
+		return nil, err
+	}
 	return &channel{
+		peerKeep: 2*8*p.Words + 1024, // twice a filter of our size
 		id:       id,
 		filter:   f,
 		log:      newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered),

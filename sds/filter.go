@@ -102,9 +102,16 @@ func (c *channel) decodeReceived(b []byte, format wire.Format, cfg *Config, log 
 	if c.peerNim == nil {
 		c.peerNim = new(bloom.Filter)
 	}
-	if err := c.peerNim.UnmarshalBinary(b); err != nil {
+	f := c.peerNim
+	if len(b) > c.peerKeep {
+		// Far larger than a filter of our size (up to bloom.MaxFilterBytes):
+		// decoded once, not kept as the channel's scratch, so peers cannot
+		// make every channel hold a megabyte.
+		f = new(bloom.Filter)
+	}
+	if err := f.UnmarshalBinary(b); err != nil {
 		log.Debug().Err(err).Str("channel", c.id).Msg("ignoring received bloom filter")
 		return nil
 	}
-	return nimReceived{c.peerNim}
+	return nimReceived{f}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -356,4 +357,44 @@ func TestMaxIncomingBytesValidated(t *testing.T) {
 	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
 		t.Fatalf("MaxIncomingBytes 0: %v", err)
 	}
+}
+
+// A received bloom filter may be as large as bloom.MaxFilterBytes (1 MiB);
+// one far larger than ours still acknowledges, but no channel keeps a
+// megabyte for it afterwards.
+func TestHugeReceivedFiltersNotKept(t *testing.T) {
+	m := limitsManager(t, nil)
+	big, err := bloom.New(500_000, 0.001) // ~900 KB of bits
+	if err != nil {
+		t.Fatal(err)
+	}
+	const channels = 64
+	for i := 0; i < channels; i++ {
+		if _, err := m.Wrap(fmt.Sprintf("c%d", i), "mine", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big.Add("mine")
+	filter := big.AppendSerialized(nil)
+	if len(filter) < 800_000 {
+		t.Fatalf("filter of %d bytes", len(filter))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < channels; i++ {
+		msg := wire.Message{MessageID: "evil", LamportTimestamp: 1, HasLamport: true, ChannelID: fmt.Sprintf("c%d", i), Content: []byte("x"), BloomFilter: filter}
+		if _, err := m.Unwrap(msg.Marshal(wire.FormatNim)); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := m.ChannelState(fmt.Sprintf("c%d", i)); len(st.Outgoing) != 0 {
+			t.Fatal("the large filter did not acknowledge")
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 8<<20 {
+		t.Fatalf("heap grew %d MB for %d channels that saw a %d KB filter", grown>>20, channels, len(filter)>>10)
+	}
+	runtime.KeepAlive(m)
 }
