@@ -47,7 +47,7 @@ type channel struct {
 	peerKeep     int // largest received filter decoded into peerNim
 }
 
-func newChannel(id string, cfg *Config, incomingTotal *atomic.Int64) (*channel, error) {
+func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64) (*channel, error) {
 	f, err := newLocalFilter(cfg)
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func newChannel(id string, cfg *Config, incomingTotal *atomic.Int64) (*channel, 
 		peerKeep: 2*8*p.Words + 1024, // twice a filter of our size
 		id:       id,
 		filter:   f,
-		log:      newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered),
+		log:      newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, logTotal, int64(cfg.MaxLogBytes)),
 		met:      newIDSet(cfg.MaxMessageHistory),
 		outgoing: newOutgoingBuffer(),
 		incoming: newIncomingBuffer(incomingTotal),
@@ -74,6 +74,7 @@ func (c *channel) emit(e Event) { c.outbox = append(c.outbox, e) }
 func (c *channel) markRemoved() {
 	c.removed = true
 	c.incoming.release()
+	c.log.release()
 }
 
 // present reports whether id counts as delivered here.
@@ -180,6 +181,7 @@ func (c *channel) deliverOne(msg wire.Message, ready *readyQueue) {
 	msg.RepairRequest = nil // served already; a rebroadcast must not repeat them
 	c.observeLamport(msg.LamportTimestamp)
 	c.log.add(&logEntry{msg: msg})
+	c.log.trimBytes()
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
 	c.incoming.satisfy(msg.MessageID, ready)
 }

@@ -16,7 +16,8 @@ package sds_test
 //     LostDeliver);
 //   - no buffered message is deliverable (each waits for something);
 //   - buffers within their limits (incoming messages and bytes, repair
-//     requests and responses, log, channels per manager).
+//     requests and responses, log entries and bytes, channels per
+//     manager).
 
 import (
 	"errors"
@@ -289,6 +290,10 @@ func (c *chaos) step() {
 
 func (c *chaos) check(step int) {
 	for _, n := range c.nodes {
+		// each channel's newest message may exceed the log budget
+		if got := n.m.LogBytes(); got < 0 || got > int64(n.cfg.MaxLogBytes)+int64(n.cfg.MaxChannels)*4096 {
+			c.fail("step %d: %s logs %d bytes, limit %d", step, n.name, got, n.cfg.MaxLogBytes)
+		}
 		if got := n.m.IncomingBytes(); got < 0 || got > int64(n.cfg.MaxIncomingBytes) {
 			c.fail("step %d: %s buffers %d bytes, limit %d", step, n.name, got, n.cfg.MaxIncomingBytes)
 		}
@@ -329,10 +334,11 @@ func FuzzChaos(f *testing.F) {
 			cfg.Clock = c.clk
 			cfg.BloomCapacity = 200
 			cfg.MaxMessageHistory, cfg.MaxCausalHistory = 16, 3
+			cfg.MaxLogBytes = 3000 // a dozen small messages: evictions by bytes too
 			if c.persistent {
 				// After a restart only the log remembers deliveries
 				// (COMPATIBILITY.md P14): keep every message in it.
-				cfg.MaxMessageHistory = 10_000
+				cfg.MaxMessageHistory, cfg.MaxLogBytes = 10_000, 1<<30
 			}
 			cfg.MaxIncomingBuffer = 6
 			cfg.MaxIncomingBytes = 4000 // a few messages: the byte budget bites too

@@ -41,6 +41,10 @@ const (
 	// may hold together: 128 MiB, some 50,000 typical waiting messages.
 	DefaultMaxIncomingBytes  = 128 << 20
 	DefaultMaxPendingRepairs = 1000
+	// DefaultMaxLogBytes bounds what all channels' local logs may hold
+	// together: 512 MiB, a full default log (1,000 messages) of ~500 KB
+	// messages on a channel, or of ~1 KB messages on 500 channels.
+	DefaultMaxLogBytes = 512 << 20
 	// DefaultRememberDelivered matches the bloom filter's capacity.
 	DefaultRememberDelivered = 10000
 	// MaxMessageSize is the largest content Wrap accepts (1 MiB, as Nim).
@@ -65,7 +69,15 @@ type Config struct {
 	BloomAckThreshold int
 
 	MaxMessageHistory int // delivered messages kept in the local log
-	MaxCausalHistory  int // log entries named in each outgoing message
+	// MaxLogBytes bounds the memory of the local logs of all the
+	// manager's channels together, each message counted by its content
+	// and causal history (LogBytes): after a message joins a log, that
+	// channel's oldest entries are evicted (as MaxMessageHistory evicts
+	// them) while the total is over it, down to the channel's newest.
+	// MaxMessageHistory alone would let 1,000 messages of 1 MiB cost
+	// 1 GB per channel.
+	MaxLogBytes      int
+	MaxCausalHistory int // log entries named in each outgoing message
 
 	// ResendInterval is how long an unacknowledged outgoing message waits
 	// before the buffer sweep hands it back for rebroadcast
@@ -173,6 +185,7 @@ func DefaultConfig() Config {
 		BloomErrorRate:              DefaultBloomErrorRate,
 		BloomAckThreshold:           1,
 		MaxMessageHistory:           DefaultMaxMessageHistory,
+		MaxLogBytes:                 DefaultMaxLogBytes,
 		MaxCausalHistory:            DefaultMaxCausalHistory,
 		ResendInterval:              DefaultResendInterval,
 		MaxResendAttempts:           DefaultMaxResendAttempts,
@@ -227,6 +240,8 @@ func (c *Config) Validate() error {
 		return bad("unknown OnLostDependencies %d", c.OnLostDependencies)
 	case c.MaxIncomingBuffer <= 0:
 		return bad("MaxIncomingBuffer must be positive, got %d", c.MaxIncomingBuffer)
+	case c.MaxLogBytes <= 0:
+		return bad("MaxLogBytes must be positive, got %d", c.MaxLogBytes)
 	case c.MaxIncomingBytes <= 0:
 		return bad("MaxIncomingBytes must be positive, got %d", c.MaxIncomingBytes)
 	case c.RememberDelivered < 0:

@@ -398,3 +398,59 @@ func TestHugeReceivedFiltersNotKept(t *testing.T) {
 	}
 	runtime.KeepAlive(m)
 }
+
+// The local logs of all channels together stay within MaxLogBytes (plus
+// each channel's newest message): a channel over it evicts its oldest
+// entries, which stay remembered (a late copy is still a duplicate); a
+// channel leaving the manager gives its bytes back.
+func TestMaxLogBytes(t *testing.T) {
+	m, rec, _ := nimManager(t, func(c *sds.Config) { c.MaxLogBytes = 20_000 })
+	msgs := make([][]byte, 10)
+	for i := range msgs {
+		msgs[i] = waitingMessage("a", fmt.Sprintf("a%d", i), 5000)
+		if res, err := m.Unwrap(msgs[i]); err != nil || !res.Delivered {
+			t.Fatalf("a%d: %+v %v", i, res, err)
+		}
+		if got := m.LogBytes(); got > 20_000 {
+			t.Fatalf("after a%d: %d bytes logged", i, got)
+		}
+	}
+	st, _ := m.ChannelState("a")
+	if n := len(st.MessageHistory); n < 2 || n > 3 || st.MessageHistory[n-1] != "a9" {
+		t.Fatalf("log %v", st.MessageHistory)
+	}
+	// An evicted message arriving again is a duplicate.
+	if res, err := m.Unwrap(msgs[0]); err != nil || !res.Duplicate {
+		t.Fatalf("late copy of a0: %+v %v", res, err)
+	}
+	if n := len(rec.ids(sds.EventMessageReady)); n != 10 {
+		t.Fatalf("%d deliveries", n)
+	}
+	// Another channel keeps its newest message whatever the others hold,
+	// and evicts its own older ones.
+	for i := 0; i < 3; i++ {
+		if _, err := m.Wrap("b", fmt.Sprintf("b%d", i), make([]byte, 19_000)); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := m.ChannelState("b"); len(st.MessageHistory) != 1 {
+			t.Fatalf("b's log %v", st.MessageHistory)
+		}
+	}
+	if err := m.RemoveChannel("b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveChannel("a"); err != nil {
+		t.Fatal(err)
+	}
+	if m.LogBytes() != 0 {
+		t.Fatalf("%d bytes after removing every channel", m.LogBytes())
+	}
+}
+
+func TestMaxLogBytesValidated(t *testing.T) {
+	cfg := sds.DefaultConfig()
+	cfg.MaxLogBytes = 0
+	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+		t.Fatalf("MaxLogBytes 0: %v", err)
+	}
+}

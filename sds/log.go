@@ -1,6 +1,10 @@
 package sds
 
-import "github.com/libsds-go/libsds/sds/wire"
+import (
+	"sync/atomic"
+
+	"github.com/libsds-go/libsds/sds/wire"
+)
 
 // logEntry is a delivered (or sent) message in the local log. The message is
 // kept without its bloom filter: the filter is only needed on receipt, and
@@ -8,27 +12,83 @@ import "github.com/libsds-go/libsds/sds/wire"
 type logEntry struct {
 	msg  wire.Message
 	hint []byte // retrieval hint from the provider, cached once non-empty
+	cost int64  // counted against Config.MaxLogBytes
+}
+
+// Memory a log entry costs beyond its bytes (the entry, its map slot) and
+// per causal-history entry.
+const (
+	logEntryOverhead = 160
+	logHistOverhead  = 80
+)
+
+func logCost(msg *wire.Message) int64 {
+	n := logEntryOverhead + len(msg.Content) + len(msg.MessageID) + len(msg.SenderID)
+	for i := range msg.CausalHistory {
+		h := &msg.CausalHistory[i]
+		n += logHistOverhead + len(h.MessageID) + len(h.RetrievalHint) + len(h.SenderID)
+	}
+	return int64(n)
 }
 
 // messageLog is the bounded, insertion-ordered local log: a map for lookup
-// and a ring for order, so adding and evicting are O(1).
+// and a ring for order, so adding and evicting are O(1). It is bounded by
+// count (limit) and, with the other channels' logs, by bytes (max).
 type messageLog struct {
 	byID  map[string]*logEntry
-	ring  []*logEntry // grows to limit, then wraps
-	start int         // index of the oldest entry once the ring is full
+	ring  []*logEntry // entries [start, start+n) modulo len(ring); grows to limit
+	start int         // index of the oldest entry
+	n     int
 	limit int
 	track *changes // records appends and evictions; nil without persistence
 	// left remembers the ids of evicted entries for a while (in memory
 	// only), so a late copy - a repair or resend arriving after eviction -
 	// is recognised rather than delivered a second time.
-	left idRing
+	left  idRing
+	bytes int64         // cost of the entries held
+	total *atomic.Int64 // the manager's total of every channel's bytes
+	max   int64         // Config.MaxLogBytes
 }
 
-func newMessageLog(limit, remember int) messageLog {
-	return messageLog{byID: make(map[string]*logEntry), limit: limit, left: newIDRing(remember)}
+func newMessageLog(limit, remember int, total *atomic.Int64, max int64) messageLog {
+	return messageLog{byID: make(map[string]*logEntry), limit: limit, left: newIDRing(remember), total: total, max: max}
 }
 
-func (l *messageLog) len() int { return len(l.ring) }
+func (l *messageLog) len() int { return l.n }
+
+func (l *messageLog) account(delta int64) {
+	l.bytes += delta
+	if l.total != nil {
+		l.total.Add(delta)
+	}
+}
+
+// release gives the log's bytes back to the manager's total (the channel
+// left the manager).
+func (l *messageLog) release() { l.account(-l.bytes) }
+
+// evictOldest removes the oldest entry, remembering its id.
+func (l *messageLog) evictOldest() *logEntry {
+	e := l.ring[l.start]
+	l.ring[l.start] = nil
+	l.start = (l.start + 1) % len(l.ring)
+	l.n--
+	delete(l.byID, e.msg.MessageID)
+	l.left.add(e.msg.MessageID)
+	if l.track != nil {
+		l.track.evicts = append(l.track.evicts, e.msg.MessageID)
+	}
+	l.account(-e.cost)
+	return e
+}
+
+// trimBytes evicts the oldest entries while all the manager's logs
+// together exceed their byte budget, keeping this log's newest entry.
+func (l *messageLog) trimBytes() {
+	for l.total != nil && l.n > 1 && l.total.Load() > l.max {
+		l.evictOldest()
+	}
+}
 
 func (l *messageLog) get(id string) *logEntry { return l.byID[id] }
 
@@ -37,33 +97,35 @@ func (l *messageLog) contains(id string) bool {
 	return ok
 }
 
-// add appends e and returns the entry it evicted, if any.
+// add appends e and returns the entry it evicted (by count), if any.
 func (l *messageLog) add(e *logEntry) (evicted *logEntry) {
 	l.byID[e.msg.MessageID] = e
 	if l.track != nil {
 		l.track.appends = append(l.track.appends, e)
 	}
-	if len(l.ring) < l.limit {
-		l.ring = append(l.ring, e)
-		return nil
+	if l.n == l.limit {
+		evicted = l.evictOldest()
 	}
-	evicted = l.ring[l.start]
-	delete(l.byID, evicted.msg.MessageID)
-	l.left.add(evicted.msg.MessageID)
-	if l.track != nil {
-		l.track.evicts = append(l.track.evicts, evicted.msg.MessageID)
+	if l.n == len(l.ring) { // full below limit: grow, oldest first at 0
+		grown := make([]*logEntry, min(max(2*len(l.ring), 16), l.limit))
+		for i := 0; i < l.n; i++ {
+			grown[i] = l.ring[(l.start+i)%len(l.ring)]
+		}
+		l.ring, l.start = grown, 0
 	}
-	l.ring[l.start] = e
-	l.start = (l.start + 1) % l.limit
+	l.ring[(l.start+l.n)%len(l.ring)] = e
+	l.n++
+	e.cost = logCost(&e.msg)
+	l.account(e.cost)
 	return evicted
 }
 
 // newest returns up to n entries, oldest first.
 func (l *messageLog) newest(n int, dst []*logEntry) []*logEntry {
-	if n > len(l.ring) {
-		n = len(l.ring)
+	if n > l.n {
+		n = l.n
 	}
-	for i := len(l.ring) - n; i < len(l.ring); i++ {
+	for i := l.n - n; i < l.n; i++ {
 		dst = append(dst, l.ring[(l.start+i)%len(l.ring)])
 	}
 	return dst
@@ -71,8 +133,8 @@ func (l *messageLog) newest(n int, dst []*logEntry) []*logEntry {
 
 // ids returns every logged id, oldest first.
 func (l *messageLog) ids() []string {
-	out := make([]string, 0, len(l.ring))
-	for _, e := range l.newest(len(l.ring), nil) {
+	out := make([]string, 0, l.n)
+	for _, e := range l.newest(l.n, nil) {
 		out = append(out, e.msg.MessageID)
 	}
 	return out

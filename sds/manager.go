@@ -36,6 +36,8 @@ type Manager struct {
 	// incomingBytes is the cost of every channel's incoming buffer
 	// (Config.MaxIncomingBytes).
 	incomingBytes atomic.Int64
+	// logBytes is the cost of every channel's log (Config.MaxLogBytes).
+	logBytes atomic.Int64
 
 	// Manager-wide events (EventPeriodicSync) are queued and dispatched
 	// like a channel's, in order, without a lock held.
@@ -156,7 +158,7 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 		return nil, false, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, len(m.channels), m.cfg.MaxChannels)
 	}
 	id = strings.Clone(id) // a decoded id shares memory with the whole message's strings
-	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes); err != nil {
+	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes, &m.logBytes); err != nil {
 		m.mu.Unlock()
 		return nil, false, err
 	}
@@ -272,6 +274,7 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
 	ch.filter.add(messageID, key)
 	ch.log.add(&logEntry{msg: msg})
+	ch.log.trimBytes()
 	return out, nil
 }
 
@@ -566,6 +569,10 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	}
 	return res, nil
 }
+
+// LogBytes returns the cost of the messages in all the channels' local
+// logs, as counted against Config.MaxLogBytes.
+func (m *Manager) LogBytes() int64 { return m.logBytes.Load() }
 
 // IncomingBytes returns the cost of the messages waiting in all the
 // channels' incoming buffers, as counted against Config.MaxIncomingBytes.
