@@ -45,6 +45,9 @@ type jsonConfig struct {
 	MaxPendingRepairs     *int        `json:"maxPendingRepairs"`
 	RememberDelivered     *int        `json:"rememberDelivered"`
 	MaxContentSize        *int        `json:"maxContentSize"`
+	MaxChannels           *int        `json:"maxChannels"`
+	MaxIncomingBytes      *int        `json:"maxIncomingBytes"`
+	MaxLogBytes           *int        `json:"maxLogBytes"`
 	StorePath             *string     `json:"storePath"`
 	PersistMaxPending     *int        `json:"persistMaxPending"`
 	Limits                *jsonLimits `json:"limits"`
@@ -162,6 +165,9 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
 	setInt(&cfg.RememberDelivered, jc.RememberDelivered)
 	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
+	setInt(&cfg.MaxChannels, jc.MaxChannels)
+	setInt(&cfg.MaxIncomingBytes, jc.MaxIncomingBytes)
+	setInt(&cfg.MaxLogBytes, jc.MaxLogBytes)
 	if jc.StorePath != nil {
 		cfg.StorePath = *jc.StorePath
 	}
@@ -225,6 +231,9 @@ var coreFieldNames = strings.NewReplacer(
 	"MaxRepairRequests", "maxRepairRequests",
 	"RepairSweepInterval", "repairSweepIntervalMs",
 	"MaxContentSize", "maxContentSize",
+	"MaxChannels", "maxChannels",
+	"MaxIncomingBytes", "maxIncomingBytes",
+	"MaxLogBytes", "maxLogBytes",
 	"ParticipantID", "participantId",
 	"PersistMaxPending", "persistMaxPending",
 	"StorePath", "storePath",

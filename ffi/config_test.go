@@ -36,6 +36,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"possiblyAckedResendIntervalMs":7,"maxDependencyWaitMs":8,"onLostDependencies":"drop",
 		"maxIncomingBuffer":9,"maxPendingRepairs":10,"rememberDelivered":15,
 		"storePath":"/tmp/x.db","persistMaxPending":16,
+		"maxChannels":17,"maxIncomingBytes":18,"maxLogBytes":19,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
 	cfg, level, err := parseConfig([]byte(text))
@@ -54,6 +55,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.PossiblyAckedResendInterval, want.MaxDependencyWait = 7*time.Millisecond, 8*time.Millisecond
 	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs, want.RememberDelivered = sds.LostDrop, 9, 10, 15
 	want.StorePath, want.PersistMaxPending = "/tmp/x.db", 16
+	want.MaxChannels, want.MaxIncomingBytes, want.MaxLogBytes = 17, 18, 19
 	want.Limits = wire.Limits{MaxMessageBytes: 1000, MaxIDBytes: 10, MaxHintBytes: 11,
 		MaxHistoryEntries: 12, MaxRepairEntries: 13, MaxBloomBytes: 14}
 	cfg.Clock, want.Clock = nil, nil
@@ -86,6 +88,9 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"maxMessageHistory":99999999999999999999}`: `maxMessageHistory`,
 		`{"persistMaxPending":-1}`:                   `persistMaxPending must not be negative, got -1`,
 		`{"storePath":1}`:                            `storePath: expected a string, got JSON number`,
+		`{"maxChannels":0}`:                          `maxChannels must be positive, got 0`,
+		`{"maxLogBytes":-5}`:                         `maxLogBytes must be positive, got -5`,
+		`{"maxIncomingBytes":0}`:                     `maxIncomingBytes must be positive, got 0`,
 	}
 	for text, want := range cases {
 		_, _, err := parseConfig([]byte(text))

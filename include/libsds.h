@@ -284,6 +284,17 @@ void SdsFree(void* p);
  *   "rememberDelivered":     integer >= 0 (10000), ids of messages evicted
  *                            from the log still recognised as delivered
  *   "maxContentSize":        integer > 0 (1048576), largest content wrapped
+ *   "maxChannels":           integer > 0 (1000), channels one manager holds;
+ *                            a call naming one more fails ("too many
+ *                            channels") and creates nothing
+ *   "maxIncomingBytes":      integer > 0 (134217728), memory of all
+ *                            channels' incoming buffers together (content
+ *                            and causal history); beyond it the oldest
+ *                            waiting messages are evicted
+ *                            (incoming_evicted)
+ *   "maxLogBytes":           integer > 0 (536870912), memory of all
+ *                            channels' local logs together; beyond it a
+ *                            channel's oldest log entries are evicted
  *   "storePath":             string, "" (default: state in memory only) or
  *                            the path of a file: every channel's state is
  *                            kept in an embedded durable store there

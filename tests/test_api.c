@@ -335,6 +335,17 @@ TEST(unwrap_result_format) {
 	cleanup(b);
 }
 
+/* Wraps one message with a fresh id on channel and drops the bytes. */
+static void free_wrap(void* ctx, const char* channel) {
+	static int seq;
+	char id[16];
+	sprintf(id, "fw%d", seq++);
+	uint8_t* w;
+	long n = wrap(ctx, "x", id, channel, &w);
+	CHECK(n > 0);
+	if (n > 0) free(w);
+}
+
 TEST(config_constructor) {
 	Capture c = {0};
 	/* NULL, "" and {} give the defaults. */
@@ -387,6 +398,17 @@ TEST(config_constructor) {
 		CHECK_INT(pb_count(w, n, 3), i < 3 ? i : 3);
 		free(w);
 	}
+	cleanup(ctx);
+
+	/* maxChannels: a third channel is refused and not created. */
+	ctx = new_manager_config("{\"maxChannels\":2,\"maxLogBytes\":1000000,\"maxIncomingBytes\":1000000}");
+	free_wrap(ctx, "c1");
+	free_wrap(ctx, "c2");
+	capture_reset(&c);
+	CHECK_INT(SdsWrapOutgoingMessage(ctx, "x", 1, "m9", "c3", capture_cb, &c), RET_OK);
+	CHECK_INT(c.ret, RET_ERR);
+	CHECK(c.msg != NULL && strstr(c.msg, "too many channels") != NULL);
+	free_wrap(ctx, "c1"); /* the existing ones still work */
 	cleanup(ctx);
 
 	/* The RFC wire format: message_id is field 2, sender_id field 1. */
@@ -446,6 +468,9 @@ TEST(config_errors) {
 	    {"{\"onLostDependencies\":\"keep\"}", "invalid config: onLostDependencies must be \"deliver\" or \"drop\", got \"keep\""},
 	    {"{\"maxIncomingBuffer\":0}", "invalid config: maxIncomingBuffer must be positive, got 0"},
 	    {"{\"maxPendingRepairs\":0}", "invalid config: maxPendingRepairs must be positive, got 0"},
+	    {"{\"maxChannels\":0}", "invalid config: maxChannels must be positive, got 0"},
+	    {"{\"maxIncomingBytes\":-1}", "invalid config: maxIncomingBytes must be positive, got -1"},
+	    {"{\"maxLogBytes\":0}", "invalid config: maxLogBytes must be positive, got 0"},
 	    {"{\"persistMaxPending\":-1}", "invalid config: persistMaxPending must not be negative, got -1"},
 	    {"{\"storePath\":7}", "invalid config: storePath: expected a string, got JSON number"},
 	    {"{\"resendIntervalMs\":9223372036854775807}", "invalid config: resendIntervalMs out of range: 9223372036854775807"},
