@@ -312,3 +312,46 @@ func TestBlockingHandler(t *testing.T) {
 		t.Fatalf("events after release: %v", got)
 	}
 }
+
+// A handler blocked on a time-driven event (here the periodic_sync the
+// periodic tasks emit when they start) holds up that manager's periodic
+// loop only: the host's own calls on it go on, and so does another
+// manager's periodic loop; once released, the loop carries on.
+func TestBlockingHandlerOnPeriodicEvent(t *testing.T) {
+	m, _, clk := nimManager(t, nil)
+	other, orec, oclk := nimManager(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	m.SetEventHandler(func(e sds.Event) {
+		if e.Kind == sds.EventPeriodicSync {
+			once.Do(func() {
+				entered <- struct{}{}
+				<-release
+			})
+		}
+	})
+	if err := m.StartPeriodicTasks(); err != nil {
+		t.Fatal(err)
+	}
+	<-entered // the periodic goroutine is stuck in the handler
+	if _, err := m.Wrap(pChan, "w1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Unwrap(peer("p1", 1, "bob")); err != nil {
+		t.Fatal(err)
+	}
+	m.Sweep() // the host may still sweep by hand
+	if err := other.StartPeriodicTasks(); err != nil {
+		t.Fatal(err)
+	}
+	waitTasks(oclk)
+	oclk.Advance(sds.DefaultSyncMessageInterval)
+	waitTasks(oclk)
+	if n := orec.count(sds.EventPeriodicSync); n != 2 {
+		t.Fatalf("the other manager's loop emitted %d periodic_sync, want 2", n)
+	}
+	close(release)
+	waitTasks(clk) // m's loop got past the handler and armed its timers
+	st, _ := m.ChannelState(pChan)
+	nimEqualIDs(t, "log", st.MessageHistory, []string{"w1", "p1"})
+}
