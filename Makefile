@@ -52,11 +52,23 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# Go 1.26's fuzzing coordinator can race its own -fuzztime deadline and
+# fail with "context deadline exceeded" having found nothing
+# (golang/go#75804, fixed in Go 1.27): such a run, and only such a run (no
+# failing input written), is repeated once.
 fuzz-short:
-	@for t in $(FUZZ_TARGETS); do \
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x $$pkg || exit 1; \
+		for try in 1 2; do \
+			echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x $$pkg >$$log 2>&1; rc=$$?; \
+			cat $$log; \
+			[ $$rc -eq 0 ] && break; \
+			if [ $$try -eq 1 ] && grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+				echo "fuzz $$pkg $$name: Go's deadline race (golang/go#75804), not a finding: once more"; \
+			else exit 1; fi; \
+		done; \
 	done
 
 fuzz:
