@@ -15,7 +15,13 @@ var benchContent = make([]byte, 100)
 
 func benchManager(b *testing.B, participant string) *sds.Manager {
 	b.Helper()
+	return benchManagerWith(b, participant, func(*sds.Config) {})
+}
+
+func benchManagerWith(b *testing.B, participant string, set func(*sds.Config)) *sds.Manager {
+	b.Helper()
 	cfg := sds.DefaultConfig()
+	set(&cfg)
 	cfg.ParticipantID = participant
 	cfg.Clock = sds.NewManualClock(time.Unix(1_700_000_000, 0))
 	m, err := sds.NewManager(cfg)
@@ -178,11 +184,13 @@ func BenchmarkCascade(b *testing.B) {
 func BenchmarkManyChannels(b *testing.B) {
 	for _, channels := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("channels=%d", channels), func(b *testing.B) {
-			m := benchManager(b, "alice")
+			m := benchManagerWith(b, "alice", func(c *sds.Config) { c.MaxChannels = max(c.MaxChannels, channels) })
 			names := make([]string, channels)
 			for i := range names {
 				names[i] = fmt.Sprint("ch", i)
-				m.EnsureChannel(names[i])
+				if err := m.EnsureChannel(names[i]); err != nil {
+					b.Fatal(err)
+				}
 			}
 			dst := make([]byte, 0, 32<<10)
 			b.ReportAllocs()
