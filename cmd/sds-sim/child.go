@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/libsds-go/libsds/internal/sim"
@@ -61,25 +60,12 @@ func executeChildren(jobs []job, args []string, parallel int, prog *progress) []
 		}
 		return results
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(parallel, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				prog.start(i, jobs[i].label)
-				res, err := runInChild(exe, args, i, func(done, total time.Duration) { prog.update(i, done, total) })
-				results[i] = jobResult{res, err}
-				prog.done(i, res)
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	forEach(len(jobs), parallel, func(i int) {
+		prog.start(i, jobs[i].label)
+		res, err := runInChild(exe, args, i, func(done, total time.Duration) { prog.update(i, done, total) })
+		results[i] = jobResult{res, err}
+		prog.done(i, res)
+	})
 	return results
 }
 

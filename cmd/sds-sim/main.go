@@ -373,28 +373,35 @@ type jobResult struct {
 // order; first is the index of jobs[0] for the progress display.
 func execute(jobs []job, first, parallel int, prog *progress) []jobResult {
 	results := make([]jobResult, len(jobs))
+	forEach(len(jobs), parallel, func(i int) {
+		j, n := jobs[i], first+i
+		prog.start(n, j.label)
+		j.cfg.Progress = func(done, total time.Duration) { prog.update(n, done, total) }
+		res, err := sim.Run(j.cfg)
+		results[i] = jobResult{res, err}
+		prog.done(n, res)
+	})
+	return results
+}
+
+// forEach calls f(0) ... f(n-1), parallel at a time.
+func forEach(n, parallel int, f func(i int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(parallel, len(jobs)) {
+	for range min(parallel, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				j, n := jobs[i], first+i
-				prog.start(n, j.label)
-				j.cfg.Progress = func(done, total time.Duration) { prog.update(n, done, total) }
-				res, err := sim.Run(j.cfg)
-				results[i] = jobResult{res, err}
-				prog.done(n, res)
+				f(i)
 			}
 		}()
 	}
-	for i := range jobs {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return results
 }
 
 func parseKV(s string) (map[string]string, error) {
