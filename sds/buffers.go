@@ -81,15 +81,104 @@ func (b *outgoingBuffer) compact() {
 // pending is a received message waiting for its dependencies.
 type pending struct {
 	msg        wire.Message // without bloom filter
-	waitingFor map[string]struct{}
+	wait       waitSet      // which causal-history entries it still waits for
 	receivedAt time.Time
 	heapIndex  int
 	gone       bool  // left the buffer (delivered or dropped); ignore it in waiter lists and order
 	cost       int64 // counted against Config.MaxIncomingBytes while buffered
 }
 
-// Memory a waiting message costs beyond its bytes: the struct and its maps,
-// and per causal-history entry the entry, its place in waitingFor and in
+// waitSet marks, by index into the message's causal history, the entries a
+// buffered message still waits for: only the first entry of each id, never
+// the message itself. Bits instead of a map of ids: the buffer may hold
+// thousands of messages, and a map each cost a cache miss per question.
+type waitSet struct {
+	bits []uint64
+	n    int // bits set
+}
+
+func (w *waitSet) add(i int) {
+	if w.bits == nil {
+		w.bits = make([]uint64, 0, 1)
+	}
+	for len(w.bits) <= i/64 {
+		w.bits = append(w.bits, 0)
+	}
+	if w.bits[i/64]&(1<<(i%64)) == 0 {
+		w.bits[i/64] |= 1 << (i % 64)
+		w.n++
+	}
+}
+
+func (w *waitSet) has(i int) bool {
+	return i/64 < len(w.bits) && w.bits[i/64]&(1<<(i%64)) != 0
+}
+
+// clear unmarks i and reports whether it was marked.
+func (w *waitSet) clear(i int) bool {
+	if !w.has(i) {
+		return false
+	}
+	w.bits[i/64] &^= 1 << (i % 64)
+	w.n--
+	return true
+}
+
+func (w *waitSet) len() int { return w.n }
+
+// waitsFor reports whether p still waits for id.
+func (p *pending) waitsFor(id string) bool {
+	for i := range p.msg.CausalHistory {
+		if p.wait.has(i) && p.msg.CausalHistory[i].MessageID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFirst marks in w every first occurrence of an id in hist for which
+// need is true (the caller excludes the message's own id).
+func waitFirst(hist []wire.HistoryEntry, need func(i int) bool) waitSet {
+	var w waitSet
+	var seen map[string]struct{} // long histories only; short ones scan back
+	if len(hist) > 16 {
+		seen = make(map[string]struct{}, len(hist))
+	}
+	for i := range hist {
+		id := hist[i].MessageID
+		if seen != nil {
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+		} else if firstIndex(hist[:i], id) >= 0 {
+			continue
+		}
+		if need(i) {
+			w.add(i)
+		}
+	}
+	return w
+}
+
+func firstIndex(hist []wire.HistoryEntry, id string) int {
+	for i := range hist {
+		if hist[i].MessageID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// waiter is a buffered message waiting for the id its causal-history
+// entry i names.
+type waiter struct {
+	p *pending
+	i int
+}
+
+// Memory a waiting message costs beyond its bytes: the struct,
+// and per causal-history entry the entry, its wait bit and its place in
 // the waiter index (measured: ~220 KB for 1,024 entries with short ids).
 const (
 	pendingOverhead = 256
@@ -113,7 +202,7 @@ func incomingCost(msg *wire.Message) int64 {
 // or compacted away.
 type incomingBuffer struct {
 	byID    map[string]*pending
-	waiters map[string][]*pending
+	waiters map[string][]waiter
 	order   []*pending          // arrival order, with departed entries (gone)
 	head    int                 // order[:head] is consumed
 	dirty   map[string]struct{} // ids added, changed or removed; nil without persistence
@@ -122,7 +211,7 @@ type incomingBuffer struct {
 }
 
 func newIncomingBuffer(total *atomic.Int64) incomingBuffer {
-	return incomingBuffer{byID: make(map[string]*pending), waiters: make(map[string][]*pending), total: total}
+	return incomingBuffer{byID: make(map[string]*pending), waiters: make(map[string][]waiter), total: total}
 }
 
 func (b *incomingBuffer) account(delta int64) {
@@ -153,8 +242,11 @@ func (b *incomingBuffer) add(p *pending) {
 	b.touch(p.msg.MessageID)
 	p.cost = incomingCost(&p.msg)
 	b.account(p.cost)
-	for dep := range p.waitingFor {
-		b.waiters[dep] = append(b.waiters[dep], p)
+	for i := range p.msg.CausalHistory {
+		if p.wait.has(i) {
+			id := p.msg.CausalHistory[i].MessageID
+			b.waiters[id] = append(b.waiters[id], waiter{p, i})
+		}
 	}
 	b.order = append(b.order, p)
 	b.compact()
@@ -203,11 +295,15 @@ func (b *incomingBuffer) drop(p *pending) {
 	b.touch(p.msg.MessageID)
 	p.gone = true
 	b.account(-p.cost)
-	for dep := range p.waitingFor {
+	for i := range p.msg.CausalHistory {
+		if !p.wait.has(i) {
+			continue
+		}
+		dep := p.msg.CausalHistory[i].MessageID
 		ws := b.waiters[dep]
-		for i, w := range ws {
-			if w == p {
-				ws = append(ws[:i], ws[i+1:]...)
+		for j, w := range ws {
+			if w.p == p {
+				ws = append(ws[:j], ws[j+1:]...)
 				break
 			}
 		}
@@ -222,14 +318,9 @@ func (b *incomingBuffer) drop(p *pending) {
 // entryFor returns the causal-history entry (with its sender and hint)
 // under which a waiting message names the missing id.
 func (b *incomingBuffer) entryFor(id string) (wire.HistoryEntry, bool) {
-	for _, p := range b.waiters[id] {
-		if p.gone {
-			continue
-		}
-		for _, h := range p.msg.CausalHistory {
-			if h.MessageID == id {
-				return h, true
-			}
+	for _, w := range b.waiters[id] {
+		if !w.p.gone {
+			return w.p.msg.CausalHistory[w.i], true
 		}
 	}
 	return wire.HistoryEntry{}, false
@@ -243,16 +334,13 @@ func (b *incomingBuffer) satisfy(id string, ready *readyQueue) {
 		return
 	}
 	delete(b.waiters, id)
-	for _, p := range ws {
-		if p.gone {
+	for _, w := range ws {
+		p := w.p
+		if p.gone || !p.wait.clear(w.i) {
 			continue
 		}
-		if _, waiting := p.waitingFor[id]; !waiting {
-			continue
-		}
-		delete(p.waitingFor, id)
 		b.touch(p.msg.MessageID)
-		if len(p.waitingFor) == 0 {
+		if p.wait.len() == 0 {
 			heap.Push(ready, p)
 		}
 	}

@@ -514,25 +514,18 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		msg.RepairRequest = nil // served; never stored or rebroadcast
 	}
 
-	var waitFor map[string]struct{}
-	for _, dep := range msg.CausalHistory {
-		id := dep.MessageID
-		if id == msg.MessageID || ch.present(id) {
-			continue // a self-reference can never be met; ignore it
-		}
-		if waitFor == nil {
-			waitFor = make(map[string]struct{}, len(msg.CausalHistory))
-		} else if _, seen := waitFor[id]; seen {
-			continue
-		}
-		waitFor[id] = struct{}{}
-		if ch.incoming.byID[id] == nil {
+	wait := waitFirst(msg.CausalHistory, func(i int) bool {
+		id := msg.CausalHistory[i].MessageID
+		return id != msg.MessageID && !ch.present(id) // a self-reference can never be met; ignore it
+	})
+	for i, dep := range msg.CausalHistory {
+		if wait.has(i) && ch.incoming.byID[dep.MessageID] == nil {
 			res.MissingDeps = append(res.MissingDeps, dep)
 		}
 	}
 	// The log and buffer keep their own copy: res.Content is the caller's.
 	msg.Content = bytes.Clone(msg.Content)
-	if len(waitFor) == 0 {
+	if wait.len() == 0 {
 		ch.deliver(msg)
 		res.Delivered = true
 		return res, nil
@@ -546,18 +539,13 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 			ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: msg.MessageID})
 			return res, nil
 		}
-		if _, waits := waitFor[ev.msg.MessageID]; waits {
+		if i := firstIndex(msg.CausalHistory, ev.msg.MessageID); i >= 0 && wait.has(i) {
 			// It was counted as on its way; it is missing now.
-			for _, dep := range msg.CausalHistory {
-				if dep.MessageID == ev.msg.MessageID {
-					res.MissingDeps = append(res.MissingDeps, dep)
-					break
-				}
-			}
+			res.MissingDeps = append(res.MissingDeps, msg.CausalHistory[i])
 		}
 	}
 	now := m.clock.Now()
-	ch.incoming.add(&pending{msg: msg, waitingFor: waitFor, receivedAt: now})
+	ch.incoming.add(&pending{msg: msg, wait: wait, receivedAt: now})
 	m.scheduleRepairs(ch, res.MissingDeps, now)
 	if len(res.MissingDeps) > 0 {
 		ch.emit(Event{
@@ -618,8 +606,8 @@ func (m *Manager) syncMissing(ch *channel, msg *wire.Message) []wire.HistoryEntr
 // itself buffered.
 func (c *channel) missingOf(p *pending) []wire.HistoryEntry {
 	var out []wire.HistoryEntry
-	for _, dep := range p.msg.CausalHistory {
-		if _, waiting := p.waitingFor[dep.MessageID]; waiting && c.incoming.byID[dep.MessageID] == nil {
+	for i, dep := range p.msg.CausalHistory {
+		if p.wait.has(i) && c.incoming.byID[dep.MessageID] == nil {
 			out = append(out, dep)
 		}
 	}
@@ -816,8 +804,8 @@ func (m *Manager) ChannelState(channelID string) (state ChannelState, ok bool) {
 	}
 	for _, p := range ch.incoming.byID {
 		in := IncomingMessage{MessageID: p.msg.MessageID, ReceivedAt: p.receivedAt}
-		for _, dep := range p.msg.CausalHistory {
-			if _, w := p.waitingFor[dep.MessageID]; w {
+		for i, dep := range p.msg.CausalHistory {
+			if p.wait.has(i) {
 				in.WaitingFor = append(in.WaitingFor, dep.MessageID)
 			}
 		}

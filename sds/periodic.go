@@ -139,12 +139,9 @@ func (m *Manager) expireIncoming(ch *channel, now time.Time) {
 			break
 		}
 		var lost []string
-		for _, dep := range p.msg.CausalHistory {
-			if _, waits := p.waitingFor[dep.MessageID]; !waits || b.byID[dep.MessageID] != nil {
-				continue
-			}
-			if !containsString(lost, dep.MessageID) {
-				lost = append(lost, dep.MessageID)
+		for i, dep := range p.msg.CausalHistory {
+			if p.wait.has(i) && b.byID[dep.MessageID] == nil {
+				lost = append(lost, dep.MessageID) // each id has one wait bit at most
 			}
 		}
 		if len(lost) == 0 {
@@ -197,15 +194,6 @@ func (m *Manager) rerequestMissing(ch *channel, now time.Time) {
 		}
 	}
 	m.scheduleRepairs(ch, missing, now)
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (m *Manager) sweepRepairs(ch *channel, now time.Time) {

@@ -58,9 +58,9 @@ func (c *channel) trackChanges(s *chanStore) {
 
 // waitingList returns what p waits for, in causal-history order.
 func (p *pending) waitingList() []string {
-	out := make([]string, 0, len(p.waitingFor))
-	for _, dep := range p.msg.CausalHistory {
-		if _, ok := p.waitingFor[dep.MessageID]; ok && !slices.Contains(out, dep.MessageID) {
+	out := make([]string, 0, p.wait.len())
+	for i, dep := range p.msg.CausalHistory {
+		if p.wait.has(i) {
 			out = append(out, dep.MessageID)
 		}
 	}
@@ -301,21 +301,19 @@ func (m *Manager) bootstrap(ch *channel) error {
 			stale = append(stale, id) // marked met while buffered
 			continue
 		}
-		waitFor := make(map[string]struct{}, len(in[i].MissingDeps))
-		for _, dep := range msg.CausalHistory {
-			if dep.MessageID != id && !ch.present(dep.MessageID) {
-				waitFor[dep.MessageID] = struct{}{}
-			}
-		}
-		if !sameSet(waitFor, in[i].MissingDeps) {
+		wait := waitFirst(msg.CausalHistory, func(j int) bool {
+			dep := msg.CausalHistory[j].MessageID
+			return dep != id && !ch.present(dep)
+		})
+		p := &pending{msg: msg, wait: wait, receivedAt: now}
+		if !sameSet(p, in[i].MissingDeps) {
 			stale = append(stale, id)
 		}
-		p := &pending{msg: msg, waitingFor: waitFor, receivedAt: now}
 		ch.incoming.add(p)
 		// Unwrap adds a message to the filter on arrival, buffered or not
 		// (delivery does not add it again).
 		ch.filter.add(id, bloom.KeyOf(id))
-		if len(waitFor) == 0 {
+		if wait.len() == 0 {
 			ready = append(ready, p)
 		}
 	}
@@ -351,15 +349,16 @@ func (m *Manager) bootstrap(ch *channel) error {
 }
 
 // sameSet reports whether set holds exactly the ids in list.
-func sameSet(set map[string]struct{}, list []string) bool {
+// sameSet reports whether list names exactly what p waits for.
+func sameSet(p *pending, list []string) bool {
 	n := 0
 	for _, id := range list {
-		if _, ok := set[id]; !ok {
+		if !p.waitsFor(id) {
 			return false
 		}
 		n++
 	}
-	return n == len(set)
+	return n == p.wait.len()
 }
 
 // dropChannel removes channel id from the store and from the manager. A
