@@ -137,28 +137,49 @@ func (p *pending) waitsFor(id string) bool {
 }
 
 // waitFirst marks in w every first occurrence of an id in hist for which
-// need is true (the caller excludes the message's own id).
+// need is true (the caller excludes the message's own id); need must
+// answer the same for equal ids.
 func waitFirst(hist []wire.HistoryEntry, need func(i int) bool) waitSet {
 	var w waitSet
 	var seen map[string]struct{} // long histories only; short ones scan back
-	if len(hist) > 16 {
-		seen = make(map[string]struct{}, len(hist))
-	}
 	for i := range hist {
-		id := hist[i].MessageID
-		if seen != nil {
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			seen[id] = struct{}{}
-		} else if firstIndex(hist[:i], id) >= 0 {
+		if !need(i) {
 			continue
 		}
-		if need(i) {
-			w.add(i)
+		id := hist[i].MessageID
+		if w.n > 0 {
+			if seen == nil && w.n > 16 {
+				seen = make(map[string]struct{}, len(hist))
+				for j := range i {
+					if w.has(j) {
+						seen[hist[j].MessageID] = struct{}{}
+					}
+				}
+			}
+			if seen != nil {
+				if _, dup := seen[id]; dup {
+					continue
+				}
+			} else if w.firstMarked(hist[:i], id) {
+				continue
+			}
 		}
+		if seen != nil {
+			seen[id] = struct{}{}
+		}
+		w.add(i)
 	}
 	return w
+}
+
+// firstMarked reports whether an entry of hist marked in w names id.
+func (w *waitSet) firstMarked(hist []wire.HistoryEntry, id string) bool {
+	for j := range hist {
+		if w.has(j) && hist[j].MessageID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func firstIndex(hist []wire.HistoryEntry, id string) int {
