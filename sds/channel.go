@@ -57,13 +57,15 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64) (
 		return nil, err
 	}
 	return &channel{
-		peerKeep: 2*8*p.Words + 1024, // twice a filter of our size
-		id:       id,
-		filter:   f,
-		log:      newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, logTotal, int64(cfg.MaxLogBytes)),
-		met:      newIDSet(cfg.MaxMessageHistory),
-		outgoing: newOutgoingBuffer(),
-		incoming: newIncomingBuffer(incomingTotal),
+		peerKeep:  2*8*p.Words + 1024, // twice a filter of our size
+		id:        id,
+		filter:    f,
+		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, logTotal, int64(cfg.MaxLogBytes)),
+		met:       newIDSet(cfg.MaxMessageHistory),
+		outgoing:  newOutgoingBuffer(),
+		incoming:  newIncomingBuffer(incomingTotal),
+		outRepair: repairBuffer{intern: cfg.InternID},
+		inRepair:  repairBuffer{intern: cfg.InternID},
 	}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 
@@ -157,7 +158,7 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 		m.mu.Unlock()
 		return nil, false, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, len(m.channels), m.cfg.MaxChannels)
 	}
-	id = strings.Clone(id) // a decoded id shares memory with the whole message's strings
+	id = m.ownID(id) // a decoded id shares memory with the whole message's strings
 	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes, &m.logBytes); err != nil {
 		m.mu.Unlock()
 		return nil, false, err
@@ -264,6 +265,7 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 		return dst, fmt.Errorf("%w: %q", ErrDuplicateMessageID, messageID)
 	}
 
+	messageID = m.ownID(messageID)
 	now := m.clock.Now()
 	msg := m.newMessage(ch, messageID, append([]byte(nil), content...), now)
 	out := msg.Append(dst, m.cfg.WireFormat)
@@ -276,6 +278,23 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	ch.log.add(&logEntry{msg: msg})
 	ch.log.trimBytes()
 	return out, nil
+}
+
+// idOf returns id as a string the manager may keep.
+func (m *Manager) idOf(id []byte) string {
+	if m.cfg.InternID != nil {
+		return m.cfg.InternID(id)
+	}
+	return string(id)
+}
+
+// ownID returns a string equal to id that shares memory with nothing but
+// other ids (the interning table's, or a copy of its own).
+func (m *Manager) ownID(id string) string {
+	if m.cfg.InternID != nil {
+		return m.cfg.InternID(unsafe.Slice(unsafe.StringData(id), len(id)))
+	}
+	return strings.Clone(id)
 }
 
 // newMessage builds a message to send on ch: the next Lamport timestamp,
@@ -460,7 +479,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	kind := kindOf(sc.HasLamport(), len(sc.Content()))
 	if kind == KindEphemeral {
 		// No state: the caller delivers it now.
-		return resultOf(sc.Message(), sc.Format(), kind, true), nil
+		return resultOf(sc.MessageInterned(m.cfg.InternID), sc.Format(), kind, true), nil
 	}
 	ch, err := m.lockChannel(string(sc.ChannelID()), true)
 	if err != nil {
@@ -469,7 +488,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	defer m.unlockAndDispatch(ch)
 
 	if kind == KindSync {
-		msg := sc.Message()
+		msg := sc.MessageInterned(m.cfg.InternID)
 		res := resultOf(msg, sc.Format(), kind, false)
 		now := m.clock.Now()
 		// Sync ids need not be unique: no duplicate check, and the id
@@ -482,7 +501,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		m.scheduleRepairs(ch, res.MissingDeps, now)
 		return res, nil
 	}
-	id := string(sc.MessageID())
+	id := m.idOf(sc.MessageID())
 	// SDS-R: the message itself is here, whether new or not: no request or
 	// response for it is needed any more.
 	ch.cancelRepairs(id)
@@ -503,7 +522,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		return duplicateOf(&sc, id, ch.id, nil), nil
 	}
 
-	msg := sc.Message()
+	msg := sc.MessageInterned(m.cfg.InternID)
 	format := sc.Format()
 	res := resultOf(msg, format, kind, false)
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/wire"
@@ -78,9 +79,10 @@ type repairEntry struct {
 // repairBuffer holds repair entries by id, ordered by due time (then id)
 // in a heap: the most overdue is found in O(1) and taken in O(log n).
 type repairBuffer struct {
-	byID  map[string]*repairEntry
-	queue repairQueue
-	dirty map[string]struct{} // ids added or removed; nil without persistence
+	intern func([]byte) string // Config.InternID
+	byID   map[string]*repairEntry
+	queue  repairQueue
+	dirty  map[string]struct{} // ids added or removed; nil without persistence
 }
 
 // touch records that id's entry changed (for persistence).
@@ -100,10 +102,14 @@ func (b *repairBuffer) add(entry wire.HistoryEntry, due time.Time) {
 		b.byID = make(map[string]*repairEntry)
 	}
 	// Decoded strings share the whole message's memory: keep our own.
+	own := strings.Clone
+	if b.intern != nil {
+		own = func(s string) string { return b.intern(unsafe.Slice(unsafe.StringData(s), len(s))) }
+	}
 	e := &repairEntry{
 		entry: wire.HistoryEntry{
-			MessageID:     strings.Clone(entry.MessageID),
-			SenderID:      strings.Clone(entry.SenderID),
+			MessageID:     own(entry.MessageID),
+			SenderID:      own(entry.SenderID),
 			RetrievalHint: append([]byte(nil), entry.RetrievalHint...),
 		},
 		due: due,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
@@ -210,7 +211,11 @@ func (s *sim) send(p int) {
 	s.broadcast(p, b)
 }
 
-func runSim(t *testing.T, seed uint64) simStats {
+func runSim(t *testing.T, seed uint64) simStats { return runSimWith(t, seed, nil).stats }
+
+// runSimWith runs the simulation with intern as every participant's
+// Config.InternID.
+func runSimWith(t *testing.T, seed uint64, intern func([]byte) string) *sim {
 	s := &sim{
 		t:         t,
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -229,6 +234,7 @@ func runSim(t *testing.T, seed uint64) simStats {
 		cfg := sds.DefaultConfig()
 		cfg.ParticipantID = fmt.Sprintf("participant-%d", p)
 		cfg.Clock = s.clk
+		cfg.InternID = intern
 		if p%2 == 1 {
 			cfg.WireFormat = wire.FormatRFC
 		}
@@ -313,7 +319,7 @@ func runSim(t *testing.T, seed uint64) simStats {
 	if missing > 0 {
 		t.Errorf("%d deliveries missing", missing)
 	}
-	return s.stats
+	return s
 }
 
 func (s *sim) countSentBy(p int) int {
@@ -337,5 +343,43 @@ func TestSimulatedLossyNetwork(t *testing.T) {
 			t.Logf("seed %d: %d messages (+%d ephemeral, %d sync) -> %d resends, %d repairs (%d repair requests sent, %d missing-dependency reports); %d of %d copies lost",
 				seed, st.sent, st.ephemeral, st.syncs, st.resends, st.repairs, st.requests, st.missingReports, st.lostPackets, st.packets)
 		})
+	}
+}
+
+// Participants sharing an interning table (Config.InternID) behave exactly
+// as those that copy ids, and keep the table's strings, not copies.
+func TestSimulatedLossyNetworkInterned(t *testing.T) {
+	table := map[string]string{}
+	calls := 0
+	intern := func(b []byte) string {
+		calls++
+		if s, ok := table[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		table[s] = s
+		return s
+	}
+	plain := runSimWith(t, 1, nil)
+	shared := runSimWith(t, 1, intern)
+	if plain.stats != shared.stats {
+		t.Errorf("stats differ: copied ids %+v, interned %+v", plain.stats, shared.stats)
+	}
+	if !slices.EqualFunc(plain.order, shared.order, slices.Equal[[]string]) {
+		t.Error("delivery orders differ between copied and interned ids")
+	}
+	if calls == 0 {
+		t.Fatal("InternID was never called")
+	}
+	for p, m := range shared.peers {
+		st, _ := m.ChannelState(simChannel)
+		if len(st.MessageHistory) == 0 {
+			t.Fatalf("p%d: empty log", p)
+		}
+		for _, id := range st.MessageHistory {
+			if unsafe.StringData(id) != unsafe.StringData(table[id]) {
+				t.Fatalf("p%d keeps its own copy of %s", p, id)
+			}
+		}
 	}
 }

@@ -38,6 +38,7 @@ type run struct {
 	netRng  *rand.Rand // loss and latency of each copy
 
 	content []byte
+	ids     map[string]string // every id the managers keep, once (Config.InternID)
 	msgs    []msgInfo
 	index   map[string]int32
 	sent    int
@@ -96,6 +97,7 @@ func Run(cfg Config) (*Result, error) {
 		sendRng:  rand.New(rand.NewPCG(cfg.Seed, 0x5e4d)),
 		netRng:   rand.New(rand.NewPCG(cfg.Seed, 0x4e37)),
 		index:    make(map[string]int32, cfg.Messages),
+		ids:      make(map[string]string, cfg.Messages+cfg.Participants+cfg.Channels),
 		sendDone: -1,
 		quietAt:  -1,
 		endAt:    math.MaxInt64,
@@ -146,6 +148,7 @@ func (r *run) setup() error {
 	for p := range r.n {
 		pc := cfg.Protocol
 		pc.Clock = r.clk
+		pc.InternID = r.intern
 		pc.ParticipantID = ""
 		if cfg.SDSR {
 			pc.ParticipantID = participantID(p)
@@ -292,10 +295,25 @@ func (r *run) step(ev event) {
 	}
 }
 
+// intern is the managers' Config.InternID: the 100 managers of a run
+// share one copy of each id, so their lookups compare pointers to memory
+// that is hot rather than bytes in 100 cold copies (a run calls its
+// managers from one goroutine).
+func (r *run) intern(b []byte) string {
+	if s, ok := r.ids[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	r.ids[s] = s
+	return s
+}
+
 // messageID is a 64-hex-digit id, like the hashes applications use.
 func (r *run) messageID(p, seq int) string {
 	h := sha256.Sum256([]byte(strconv.FormatUint(r.cfg.Seed, 10) + "/" + strconv.Itoa(p) + "/" + strconv.Itoa(seq)))
-	return hex.EncodeToString(h[:])
+	var id [2 * sha256.Size]byte
+	hex.Encode(id[:], h[:])
+	return r.intern(id[:])
 }
 
 func (r *run) send(p int) {
@@ -561,9 +579,10 @@ func liveHeap() uint64 {
 }
 
 // ownBytes estimates the simulator's own heap beside the managers: its
-// tables (from their capacities) and the packets in flight.
+// tables (from their capacities) and the packets in flight. The id strings
+// the managers share (intern) count as theirs.
 func (r *run) ownBytes() int64 {
-	n := int64(cap(r.queue.h))*40 + int64(cap(r.msgs))*48 + int64(len(r.index))*(48+64) + r.inflightB
+	n := int64(cap(r.queue.h))*40 + int64(cap(r.msgs))*48 + int64(len(r.index))*48 + int64(len(r.ids))*48 + r.inflightB
 	for _, m := range r.msgs {
 		n += int64(cap(m.deps)) * 4
 	}
@@ -644,7 +663,7 @@ func (r *run) finish() {
 			res.Memory.RetainedPerParticipant = int64(before-after) / int64(r.n)
 		}
 		res.Memory.Samples = r.memSamples
-		res.Memory.Method = "peak: live heap after GC at evenly spaced sends and at the end, minus the heap before the managers existed and the simulator's own tables, / participants; retained: live heap freed by dropping all managers at the end, / participants"
+		res.Memory.Method = "peak: live heap after GC at evenly spaced sends and at the end, minus the heap before the managers existed and the simulator's own tables, / participants (the participants share one copy of each id: alone, each would hold its own, 64 bytes per message id it keeps); retained: live heap freed by dropping all managers at the end, / participants"
 	} else {
 		for _, part := range r.parts {
 			_ = part.m.Close()

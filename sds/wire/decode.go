@@ -428,12 +428,19 @@ func scanMessage(s *scan, b []byte, f Format, lim *Limits) error {
 	return nil
 }
 
-// strArena hands out strings that share one backing array.
-type strArena struct{ sb strings.Builder }
+// strArena hands out strings that share one backing array, or that
+// intern returns.
+type strArena struct {
+	sb     strings.Builder
+	intern func([]byte) string
+}
 
 func (a *strArena) add(p []byte) string {
 	if len(p) == 0 {
 		return ""
+	}
+	if a.intern != nil {
+		return a.intern(p)
 	}
 	start := a.sb.Len()
 	a.sb.Write(p)
@@ -493,11 +500,19 @@ func (sc *Scanned) Content() []byte   { return sc.s.content }
 func (sc *Scanned) HasLamport() bool { return sc.s.seen(roleLamport) }
 
 // Message copies the scanned message out, exactly as Decode returns it.
-func (sc *Scanned) Message() Message {
+func (sc *Scanned) Message() Message { return sc.MessageInterned(nil) }
+
+// MessageInterned is Message with its id strings (message, channel and
+// sender ids, in the causal history and repair requests too) made by
+// intern, which must return a string equal to its argument and must not
+// keep or change the argument. nil copies them into one allocation.
+func (sc *Scanned) MessageInterned(intern func([]byte) string) Message {
 	s, f := &sc.s, sc.f
 	var m Message
-	var sa strArena
-	sa.sb.Grow(len(s.msgID) + len(s.channel) + len(s.sender) + s.entryStrBytes)
+	sa := strArena{intern: intern}
+	if intern == nil {
+		sa.sb.Grow(len(s.msgID) + len(s.channel) + len(s.sender) + s.entryStrBytes)
+	}
 	m.MessageID = sa.add(s.msgID)
 	m.ChannelID = sa.add(s.channel)
 	m.SenderID = sa.add(s.sender)
