@@ -112,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.report, "report", "", "write a Markdown summary and PNG plots to this directory")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
 	fs.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "runs at once, each in a process of its own (so each measures its own memory); 1: one after the other in this process")
-	fs.IntVar(&cfg.MemSamples, "mem-samples", cfg.MemSamples, "heap samples per run for the peak-memory estimate (each a full GC); 0: retained memory only; -1: none")
+	fs.IntVar(&cfg.MemSamples, "mem-samples", cfg.MemSamples, "heap samples per run for the peak-memory estimate (each reads the live heap the last GC found; one full GC at the end); 0: retained memory only; -1: none")
 	fs.StringVar(&o.bwLosses, "bw-losses", "0,0.1,0.2,0.3,0.4,0.5", "loss rates of the report's bandwidth-against-loss plot (empty: none; a -sweep over loss is used instead)")
 	fs.IntVar(&o.bwMessages, "bw-messages", 1000, "messages per run of the bandwidth-against-loss plot")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof; implies -parallel 1)")

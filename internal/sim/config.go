@@ -43,8 +43,9 @@ type Config struct {
 	Protocol sds.Config
 
 	// MemSamples is how many times during the run the heap is measured
-	// (each a full GC) for the peak-memory estimate; 0 measures only the
-	// retained memory at the end, -1 nothing.
+	// for the peak-memory estimate (each reads the live heap the last GC
+	// marked; a full GC measures it once more at the end); 0 measures only
+	// the retained memory at the end, -1 nothing.
 	MemSamples int
 	// BinWidth is the width of the time-series bins (Result.Series); zero
 	// means 10 s.
@@ -128,7 +129,7 @@ func DefaultConfig() Config {
 		},
 		Drain:      30 * time.Minute,
 		Protocol:   sds.DefaultConfig(),
-		MemSamples: 8,
+		MemSamples: 64,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"time"
@@ -357,7 +358,7 @@ func (r *run) send(p int) {
 		r.scheduleSend(p)
 	}
 	if s := r.cfg.MemSamples; s > 0 && r.sent%max(1, r.cfg.Messages/s) == 0 {
-		r.sampleMemory()
+		r.sampleMemory(false)
 	}
 }
 
@@ -578,6 +579,17 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
+// lastLiveHeap returns the live heap the last GC marked, without running
+// one: a forced GC of a multi-gigabyte heap costs ~0.5 s.
+func lastLiveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return liveHeap()
+	}
+	return s[0].Value.Uint64()
+}
+
 // ownBytes estimates the simulator's own heap beside the managers: its
 // tables (from their capacities) and the packets in flight. The id strings
 // the managers share (intern) count as theirs.
@@ -592,8 +604,14 @@ func (r *run) ownBytes() int64 {
 	return n + int64(cap(r.res.Series.Deliveries))*8*5
 }
 
-func (r *run) sampleMemory() {
-	v := int64(liveHeap()) - int64(r.memBase) - r.ownBytes()
+// sampleMemory updates the peak from the live heap the last GC found, or
+// (gc) from a full GC's.
+func (r *run) sampleMemory(gc bool) {
+	heap := lastLiveHeap
+	if gc {
+		heap = liveHeap
+	}
+	v := int64(heap()) - int64(r.memBase) - r.ownBytes()
 	r.memSamples++
 	if per := v / int64(r.n); per > r.res.Memory.PeakPerParticipant {
 		r.res.Memory.PeakPerParticipant = per
@@ -651,7 +669,7 @@ func (r *run) finish() {
 
 	if r.cfg.MemSamples >= 0 {
 		if r.cfg.MemSamples > 0 {
-			r.sampleMemory()
+			r.sampleMemory(true)
 		}
 		before := liveHeap()
 		for _, part := range r.parts {
@@ -663,7 +681,7 @@ func (r *run) finish() {
 			res.Memory.RetainedPerParticipant = int64(before-after) / int64(r.n)
 		}
 		res.Memory.Samples = r.memSamples
-		res.Memory.Method = "peak: live heap after GC at evenly spaced sends and at the end, minus the heap before the managers existed and the simulator's own tables, / participants (the participants share one copy of each id: alone, each would hold its own, 64 bytes per message id it keeps); retained: live heap freed by dropping all managers at the end, / participants"
+		res.Memory.Method = "peak: live heap marked by the last GC at evenly spaced sends, and after a full GC at the end, minus the heap before the managers existed and the simulator's own tables, / participants (the participants share one copy of each id: alone, each would hold its own, 64 bytes per message id it keeps); retained: live heap freed by dropping all managers at the end, / participants"
 	} else {
 		for _, part := range r.parts {
 			_ = part.m.Close()
