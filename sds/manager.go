@@ -470,6 +470,24 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	if err := sc.Scan(b, m.limits); err != nil {
 		return UnwrapResult{}, fmt.Errorf("%w: %w", ErrDecode, err)
 	}
+	return m.unwrapScanned(&sc)
+}
+
+// UnwrapScanned is Unwrap for a message already validated by sc.Scan, so
+// that a host handing one received message to several managers (sds-sim
+// gives each broadcast to 99) validates it once. It gives exactly what
+// Unwrap(sc.Bytes()) gives: a Scanned that failed, or was scanned with
+// other limits than this manager's, is scanned again here. sc is only
+// read, so several managers may use it at once; its buffer must not
+// change meanwhile.
+func (m *Manager) UnwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
+	if !sc.Valid() || sc.Limits() != m.limits {
+		return m.Unwrap(sc.Bytes())
+	}
+	return m.unwrapScanned(sc)
+}
+
+func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	if len(sc.MessageID()) == 0 || len(sc.ChannelID()) == 0 {
 		return UnwrapResult{}, fmt.Errorf("%w: empty message or channel id", ErrDecode)
 	}
@@ -507,10 +525,10 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	ch.cancelRepairs(id)
 	if ch.present(id) {
 		// Delivered already, or the application said it has it.
-		return duplicateOf(&sc, id, ch.id, nil), nil
+		return duplicateOf(sc, id, ch.id, nil), nil
 	}
 	if p := ch.incoming.byID[id]; p != nil {
-		return duplicateOf(&sc, id, ch.id, ch.missingOf(p)), nil
+		return duplicateOf(sc, id, ch.id, ch.missingOf(p)), nil
 	}
 	if ch.log.left.contains(id) {
 		// Delivered before, evicted from the log since: a late copy is not
@@ -519,7 +537,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 		var ready readyQueue
 		ch.incoming.satisfy(id, &ready)
 		ch.deliverReady(&ready)
-		return duplicateOf(&sc, id, ch.id, nil), nil
+		return duplicateOf(sc, id, ch.id, nil), nil
 	}
 
 	msg := sc.MessageInterned(m.cfg.InternID)

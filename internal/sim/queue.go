@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/libsds-go/libsds/sds/wire"
+
 // The discrete-event queue: a binary min-heap of events by (virtual time,
 // sequence number), so events at the same instant run in the order they
 // were scheduled and a run is deterministic. Events are values, not
@@ -29,6 +31,7 @@ type event struct {
 // keeps none of the bytes it is given).
 type packet struct {
 	data []byte
+	sc   wire.Scanned // data, validated once for all receivers
 	kind PacketKind
 	from int32
 	refs int32 // copies in flight

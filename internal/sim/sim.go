@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -470,11 +471,12 @@ func (r *run) flush() {
 
 // broadcast puts one copy of b on the network for each other participant.
 func (r *run) broadcast(from int, kind PacketKind, b []byte) {
-	msg, _, err := wire.Decode(b, r.limits)
-	if err != nil {
+	pkt := &packet{data: b, kind: kind, from: int32(from)}
+	if err := pkt.sc.Scan(b, r.limits); err != nil {
 		r.err = fmt.Errorf("participant %d: %s message does not decode: %w", from, kind, err)
 		return
 	}
+	msg := pkt.sc.Message()
 	bloom := 0
 	if n := len(msg.BloomFilter); n > 0 {
 		bloom = protowire.SizeTag(1) + protowire.SizeBytes(n) // field 6 (Nim) or 12 (RFC): 1-byte tag
@@ -502,7 +504,7 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 	k.Wire += int64(copies) * int64(len(b))
 	k.WireBloom += int64(copies) * int64(bloom)
 	net := &r.cfg.Network
-	pkt := &packet{data: b, kind: kind, from: int32(from), bucket: k}
+	pkt.bucket = k
 	for to := range r.n {
 		if to == from {
 			continue
@@ -527,7 +529,7 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 		if kind != PacketSync {
 			r.busy += int64(pkt.refs)
 		}
-		r.inflightB += int64(len(b))
+		r.inflightB += int64(len(b)) + int64(unsafe.Sizeof(*pkt))
 	}
 }
 
@@ -537,7 +539,7 @@ func (r *run) arrive(to int, pkt *packet) {
 		r.busy--
 	}
 	if pkt.refs--; pkt.refs == 0 {
-		r.inflightB -= int64(len(pkt.data))
+		r.inflightB -= int64(len(pkt.data)) + int64(unsafe.Sizeof(*pkt))
 	}
 	if r.offline(to, r.now) {
 		pkt.bucket.Lost++
@@ -547,7 +549,9 @@ func (r *run) arrive(to int, pkt *packet) {
 	if r.obs != nil {
 		r.obs.Arrive(time.Duration(r.now), int(pkt.from), to, pkt.kind, pkt.data)
 	}
-	if _, err := r.parts[to].m.Unwrap(pkt.data); err != nil {
+	// Validated once at broadcast (UnwrapScanned): the core's work per
+	// receiver is all the rest.
+	if _, err := r.parts[to].m.UnwrapScanned(&pkt.sc); err != nil {
 		r.err = fmt.Errorf("participant %d: Unwrap: %w", to, err)
 		return
 	}

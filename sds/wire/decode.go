@@ -468,6 +468,7 @@ type Scanned struct {
 	f   Format
 	lim Limits
 	s   scan
+	ok  bool // the last Scan succeeded
 }
 
 // Scan validates b as Decode does (same errors, same limits) and records
@@ -484,8 +485,21 @@ func (sc *Scanned) Scan(b []byte, lim Limits) error {
 	if err := scanMessage(&sc.s, b, sc.f, &sc.lim); err != nil {
 		return err
 	}
-	return sc.s.checkRequired(sc.f)
+	if err := sc.s.checkRequired(sc.f); err != nil {
+		return err
+	}
+	sc.ok = true
+	return nil
 }
+
+// Valid reports whether the last Scan succeeded.
+func (sc *Scanned) Valid() bool { return sc.ok }
+
+// Limits returns the limits the last Scan checked (defaults filled in).
+func (sc *Scanned) Limits() Limits { return sc.lim }
+
+// Bytes returns the scanned buffer.
+func (sc *Scanned) Bytes() []byte { return sc.b }
 
 // Format is the wire format Scan recognised.
 func (sc *Scanned) Format() Format { return sc.f }

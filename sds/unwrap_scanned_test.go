@@ -1,0 +1,88 @@
+package sds_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// UnwrapScanned gives what Unwrap gives, message by message, for new,
+// buffered, duplicate and sync messages, and for a Scanned that failed or
+// was scanned under looser limits than the manager's.
+func TestUnwrapScannedMatchesUnwrap(t *testing.T) {
+	alice := newTestManager(t, "alice")
+	var msgs [][]byte
+	for _, id := range []string{"m1", "m2", "m3"} {
+		b, err := alice.Wrap("c", id, []byte("hello "+id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, b)
+	}
+	sync, err := alice.WrapSync("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// m3 first (buffered, m1 and m2 missing), then m3 again (duplicate of
+	// a buffered one), m1, m2 (delivers m3), m1 again, and a sync.
+	order := [][]byte{msgs[2], msgs[2], msgs[0], msgs[1], msgs[0], sync}
+
+	plain, scanned := newTestManager(t, "bob"), newTestManager(t, "bob")
+	var plainEvents, scannedEvents []string
+	plain.SetEventHandler(func(e sds.Event) { plainEvents = append(plainEvents, e.Kind.String()+":"+e.MessageID) })
+	scanned.SetEventHandler(func(e sds.Event) { scannedEvents = append(scannedEvents, e.Kind.String()+":"+e.MessageID) })
+	for i, b := range order {
+		want, err1 := plain.Unwrap(b)
+		var sc wire.Scanned
+		if err := sc.Scan(b, wire.Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err2 := scanned.UnwrapScanned(&sc)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("step %d: errors %v, %v", i, err1, err2)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("step %d:\nUnwrap        %+v\nUnwrapScanned %+v", i, want, got)
+		}
+	}
+	if !reflect.DeepEqual(plainEvents, scannedEvents) {
+		t.Errorf("events differ:\nUnwrap        %v\nUnwrapScanned %v", plainEvents, scannedEvents)
+	}
+	if len(scannedEvents) == 0 {
+		t.Fatal("no events")
+	}
+
+	// A failed scan is scanned again, with the same error as Unwrap.
+	var bad wire.Scanned
+	garbage := []byte{0xff, 0xff, 0xff}
+	if bad.Scan(garbage, wire.Limits{}) == nil {
+		t.Fatal("garbage scanned")
+	}
+	_, err1 := plain.Unwrap(garbage)
+	_, err2 := scanned.UnwrapScanned(&bad)
+	if !errors.Is(err2, sds.ErrDecode) || err1.Error() != err2.Error() {
+		t.Errorf("failed scan: Unwrap %v, UnwrapScanned %v", err1, err2)
+	}
+
+	// Scanned under looser limits than the manager's: its limits apply.
+	cfg := sds.DefaultConfig()
+	cfg.ParticipantID = "c"
+	cfg.Limits.MaxIDBytes = 1
+	strict, err := sds.NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Close()
+	var loose wire.Scanned
+	if err := loose.Scan(msgs[0], wire.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err1 = strict.Unwrap(msgs[0])
+	_, err2 = strict.UnwrapScanned(&loose)
+	if err1 == nil || err2 == nil || err1.Error() != err2.Error() {
+		t.Errorf("ids over the manager's limit: Unwrap %v, UnwrapScanned %v", err1, err2)
+	}
+}
