@@ -135,7 +135,7 @@ func (b *repairBuffer) peek() *repairEntry {
 	if len(b.queue) == 0 {
 		return nil
 	}
-	return b.queue[0]
+	return b.queue[0].e
 }
 
 // pop removes and returns the entry due first; the buffer is not empty.
@@ -152,7 +152,8 @@ func (b *repairBuffer) sorted() []RepairEntry {
 		return nil
 	}
 	out := make([]RepairEntry, len(b.queue))
-	for i, e := range b.queue {
+	for i, sl := range b.queue {
+		e := sl.e
 		out[i] = RepairEntry{MessageID: e.entry.MessageID, SenderID: e.entry.SenderID, Due: e.due}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -164,28 +165,36 @@ func (b *repairBuffer) sorted() []RepairEntry {
 	return out
 }
 
-type repairQueue []*repairEntry
+// repairQueue is a heap of entries, each with a copy of its due time so
+// that ordering reads the queue alone (entries are scattered in memory; a
+// heap operation compares at every level).
+type repairQueue []repairSlot
+
+type repairSlot struct {
+	due time.Time
+	e   *repairEntry
+}
 
 func (q repairQueue) Len() int { return len(q) }
 func (q repairQueue) Less(i, j int) bool {
 	if !q[i].due.Equal(q[j].due) {
 		return q[i].due.Before(q[j].due)
 	}
-	return q[i].entry.MessageID < q[j].entry.MessageID
+	return q[i].e.entry.MessageID < q[j].e.entry.MessageID
 }
 func (q repairQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
+	q[i].e.index, q[j].e.index = i, j
 }
 func (q *repairQueue) Push(x any) {
 	e := x.(*repairEntry)
 	e.index = len(*q)
-	*q = append(*q, e)
+	*q = append(*q, repairSlot{due: e.due, e: e})
 }
 func (q *repairQueue) Pop() any {
 	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
+	e := old[len(old)-1].e
+	old[len(old)-1] = repairSlot{}
 	*q = old[:len(old)-1]
 	return e
 }
