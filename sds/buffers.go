@@ -82,6 +82,7 @@ func (b *outgoingBuffer) compact() {
 type pending struct {
 	msg        wire.Message // without bloom filter
 	wait       waitSet      // which causal-history entries it still waits for
+	absent     waitSet      // of those, the ones not buffered here either (missing)
 	receivedAt time.Time
 	heapIndex  int
 	gone       bool  // left the buffer (delivered or dropped); ignore it in waiter lists and order
@@ -263,11 +264,19 @@ func (b *incomingBuffer) add(p *pending) {
 	b.touch(p.msg.MessageID)
 	p.cost = incomingCost(&p.msg)
 	b.account(p.cost)
+	p.absent = waitSet{}
 	for i := range p.msg.CausalHistory {
 		if p.wait.has(i) {
 			id := p.msg.CausalHistory[i].MessageID
 			b.waiters[id] = append(b.waiters[id], waiter{p, i})
+			if b.byID[id] == nil {
+				p.absent.add(i)
+			}
 		}
+	}
+	// p is here now: what waits for it no longer misses it.
+	for _, w := range b.waiters[p.msg.MessageID] {
+		w.p.absent.clear(w.i)
 	}
 	b.order = append(b.order, p)
 	b.compact()
@@ -316,6 +325,12 @@ func (b *incomingBuffer) drop(p *pending) {
 	b.touch(p.msg.MessageID)
 	p.gone = true
 	b.account(-p.cost)
+	// What still waits for p misses it now.
+	for _, w := range b.waiters[p.msg.MessageID] {
+		if !w.p.gone && w.p.wait.has(w.i) {
+			w.p.absent.add(w.i)
+		}
+	}
 	for i := range p.msg.CausalHistory {
 		if !p.wait.has(i) {
 			continue
@@ -360,6 +375,7 @@ func (b *incomingBuffer) satisfy(id string, ready *readyQueue) {
 		if p.gone || !p.wait.clear(w.i) {
 			continue
 		}
+		p.absent.clear(w.i)
 		b.touch(p.msg.MessageID)
 		if p.wait.len() == 0 {
 			heap.Push(ready, p)

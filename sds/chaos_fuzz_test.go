@@ -290,6 +290,9 @@ func (c *chaos) step() {
 
 func (c *chaos) check(step int) {
 	for _, n := range c.nodes {
+		if err := n.m.CheckBuffers(); err != nil {
+			c.fail("step %d: %s: %v", step, n.name, err)
+		}
 		// each channel's newest message may exceed the log budget
 		if got := n.m.LogBytes(); got < 0 || got > int64(n.cfg.MaxLogBytes)+int64(n.cfg.MaxChannels)*4096 {
 			c.fail("step %d: %s logs %d bytes, limit %d", step, n.name, got, n.cfg.MaxLogBytes)

@@ -1,6 +1,7 @@
 package sds
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/libsds-go/libsds/sds/wire"
@@ -30,4 +31,40 @@ func (m *Manager) InjectRepairResponse(channelID string, e wire.HistoryEntry, du
 	defer m.unlockAndDispatch(ch)
 	ch.inRepair.remove(e.MessageID)
 	ch.inRepair.add(e, due)
+}
+
+// CheckBuffers verifies what the incoming buffers keep derived: every
+// buffered message's absent set is exactly the entries it waits for that
+// are not buffered, and it waits for something.
+func (m *Manager) CheckBuffers() error {
+	m.mu.Lock()
+	chans := make([]*channel, 0, len(m.channels))
+	for _, ch := range m.channels {
+		chans = append(chans, ch)
+	}
+	m.mu.Unlock()
+	for _, ch := range chans {
+		ch.mu.Lock()
+		err := ch.incoming.check()
+		ch.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("channel %s: %w", ch.id, err)
+		}
+	}
+	return nil
+}
+
+func (b *incomingBuffer) check() error {
+	for id, p := range b.byID {
+		if p.wait.len() == 0 {
+			return fmt.Errorf("%s is buffered but waits for nothing", id)
+		}
+		for i, dep := range p.msg.CausalHistory {
+			want := p.wait.has(i) && b.byID[dep.MessageID] == nil
+			if p.absent.has(i) != want {
+				return fmt.Errorf("%s: entry %d (%s) absent %v, want %v", id, i, dep.MessageID, p.absent.has(i), want)
+			}
+		}
+	}
+	return nil
 }

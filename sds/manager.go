@@ -642,9 +642,12 @@ func (m *Manager) syncMissing(ch *channel, msg *wire.Message) []wire.HistoryEntr
 // missingOf lists what a buffered message still waits for that is not
 // itself buffered.
 func (c *channel) missingOf(p *pending) []wire.HistoryEntry {
+	if p.absent.len() == 0 {
+		return nil
+	}
 	var out []wire.HistoryEntry
 	for i, dep := range p.msg.CausalHistory {
-		if p.wait.has(i) && c.incoming.byID[dep.MessageID] == nil {
+		if p.absent.has(i) {
 			out = append(out, dep)
 		}
 	}

@@ -138,9 +138,12 @@ func (m *Manager) expireIncoming(ch *channel, now time.Time) {
 		if now.Sub(p.receivedAt) < m.cfg.MaxDependencyWait {
 			break
 		}
+		if p.absent.len() == 0 {
+			continue // waits only for buffered messages: follows their fate
+		}
 		var lost []string
 		for i, dep := range p.msg.CausalHistory {
-			if p.wait.has(i) && b.byID[dep.MessageID] == nil {
+			if p.absent.has(i) {
 				lost = append(lost, dep.MessageID) // each id has one wait bit at most
 			}
 		}

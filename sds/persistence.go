@@ -348,7 +348,6 @@ func (m *Manager) bootstrap(ch *channel) error {
 	return nil
 }
 
-// sameSet reports whether set holds exactly the ids in list.
 // sameSet reports whether list names exactly what p waits for.
 func sameSet(p *pending, list []string) bool {
 	n := 0

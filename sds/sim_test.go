@@ -273,11 +273,17 @@ func runSimWith(t *testing.T, seed uint64, intern func([]byte) string) *sim {
 			if _, err := m.Unwrap(ev.data); err != nil {
 				t.Fatalf("p%d: Unwrap: %v", ev.peer, err)
 			}
+			if err := m.CheckBuffers(); err != nil {
+				t.Fatalf("p%d: %v", ev.peer, err)
+			}
 		case simSend:
 			s.send(ev.peer)
 			s.nextSend(ev.peer)
 		case simSweep:
 			m.Sweep()
+			if err := m.CheckBuffers(); err != nil {
+				t.Fatalf("p%d after sweep: %v", ev.peer, err)
+			}
 			s.push(ev.at.Add(cfg.BufferSweepInterval), simSweep, ev.peer, nil)
 		case simRepairSweep:
 			m.RepairSweep()
