@@ -30,10 +30,13 @@ func TestUnwrapScannedMatchesUnwrap(t *testing.T) {
 	// a buffered one), m1, m2 (delivers m3), m1 again, and a sync.
 	order := [][]byte{msgs[2], msgs[2], msgs[0], msgs[1], msgs[0], sync}
 
-	plain, scanned := newTestManager(t, "bob"), newTestManager(t, "bob")
-	var plainEvents, scannedEvents []string
+	// bob unwraps the bytes; bob2 and bob3 get one Scanned, shared
+	// (decoded once) after the first of them.
+	plain, scanned, scanned2 := newTestManager(t, "bob"), newTestManager(t, "bob"), newTestManager(t, "bob")
+	var plainEvents, scannedEvents, scanned2Events []string
 	plain.SetEventHandler(func(e sds.Event) { plainEvents = append(plainEvents, e.Kind.String()+":"+e.MessageID) })
 	scanned.SetEventHandler(func(e sds.Event) { scannedEvents = append(scannedEvents, e.Kind.String()+":"+e.MessageID) })
+	scanned2.SetEventHandler(func(e sds.Event) { scanned2Events = append(scanned2Events, e.Kind.String()+":"+e.MessageID) })
 	for i, b := range order {
 		want, err1 := plain.Unwrap(b)
 		var sc wire.Scanned
@@ -41,15 +44,17 @@ func TestUnwrapScannedMatchesUnwrap(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err2 := scanned.UnwrapScanned(&sc)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("step %d: errors %v, %v", i, err1, err2)
+		sc.Share(nil)
+		got2, err3 := scanned2.UnwrapScanned(&sc)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("step %d: errors %v, %v, %v", i, err1, err2, err3)
 		}
-		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("step %d:\nUnwrap        %+v\nUnwrapScanned %+v", i, want, got)
+		if !reflect.DeepEqual(want, got) || !reflect.DeepEqual(want, got2) {
+			t.Fatalf("step %d:\nUnwrap        %+v\nUnwrapScanned %+v\nshared        %+v", i, want, got, got2)
 		}
 	}
-	if !reflect.DeepEqual(plainEvents, scannedEvents) {
-		t.Errorf("events differ:\nUnwrap        %v\nUnwrapScanned %v", plainEvents, scannedEvents)
+	if !reflect.DeepEqual(plainEvents, scannedEvents) || !reflect.DeepEqual(plainEvents, scanned2Events) {
+		t.Errorf("events differ:\nUnwrap        %v\nUnwrapScanned %v\nshared        %v", plainEvents, scannedEvents, scanned2Events)
 	}
 	if len(scannedEvents) == 0 {
 		t.Fatal("no events")

@@ -476,6 +476,7 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 		r.err = fmt.Errorf("participant %d: %s message does not decode: %w", from, kind, err)
 		return
 	}
+	pkt.sc.Share(r.intern) // decoded once for every receiver, too
 	msg := pkt.sc.Message()
 	bloom := 0
 	if n := len(msg.BloomFilter); n > 0 {
@@ -549,8 +550,8 @@ func (r *run) arrive(to int, pkt *packet) {
 	if r.obs != nil {
 		r.obs.Arrive(time.Duration(r.now), int(pkt.from), to, pkt.kind, pkt.data)
 	}
-	// Validated once at broadcast (UnwrapScanned): the core's work per
-	// receiver is all the rest.
+	// Validated and decoded once at broadcast (UnwrapScanned, Share): the
+	// core's work per receiver is all the rest.
 	if _, err := r.parts[to].m.UnwrapScanned(&pkt.sc); err != nil {
 		r.err = fmt.Errorf("participant %d: Unwrap: %w", to, err)
 		return

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -469,6 +470,8 @@ type Scanned struct {
 	lim Limits
 	s   scan
 	ok  bool // the last Scan succeeded
+	// shared, once Share ran, is the message every Message call copies.
+	shared *Message
 }
 
 // Scan validates b as Decode does (same errors, same limits) and records
@@ -516,11 +519,31 @@ func (sc *Scanned) HasLamport() bool { return sc.s.seen(roleLamport) }
 // Message copies the scanned message out, exactly as Decode returns it.
 func (sc *Scanned) Message() Message { return sc.MessageInterned(nil) }
 
+// Share decodes the scanned message once (with intern, as MessageInterned)
+// for everyone this Scanned is handed to, such as several managers
+// (sds-sim hands each broadcast to 99). From then on Message and
+// MessageInterned return it, whatever intern they are given: each call
+// gets its own Content, but all share the causal history, the repair
+// requests and the strings, which nobody may modify. Call it before
+// sharing sc between goroutines; a later Scan undoes it.
+func (sc *Scanned) Share(intern func([]byte) string) {
+	sc.shared = nil
+	if sc.ok {
+		m := sc.MessageInterned(intern)
+		sc.shared = &m
+	}
+}
+
 // MessageInterned is Message with its id strings (message, channel and
 // sender ids, in the causal history and repair requests too) made by
 // intern, which must return a string equal to its argument and must not
 // keep or change the argument. nil copies them into one allocation.
 func (sc *Scanned) MessageInterned(intern func([]byte) string) Message {
+	if sc.shared != nil {
+		m := *sc.shared
+		m.Content = bytes.Clone(m.Content) // nil stays nil, empty stays empty
+		return m
+	}
 	s, f := &sc.s, sc.f
 	var m Message
 	sa := strArena{intern: intern}

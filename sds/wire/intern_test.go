@@ -53,3 +53,44 @@ func TestMessageInterned(t *testing.T) {
 		t.Fatal("the vectors have no causal-history or repair entries")
 	}
 }
+
+// After Share, every Message call returns the one decoded message: equal
+// to a fresh decode, sharing its causal history, with its own Content.
+func TestShare(t *testing.T) {
+	v, err := vectors.LoadNim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := 0
+	for _, tc := range v.Messages {
+		var sc Scanned
+		if err := sc.Scan(vectors.Hex(tc.WireHex), Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		fresh := sc.Message()
+		sc.Share(nil)
+		a, b := sc.Message(), sc.MessageInterned(func(p []byte) string { t.Fatal("intern called after Share"); return "" })
+		if !reflect.DeepEqual(a, fresh) || !reflect.DeepEqual(b, fresh) {
+			t.Fatalf("%s: shared %+v, fresh %+v", tc.Description, a, fresh)
+		}
+		if len(a.Content) > 0 && &a.Content[0] == &b.Content[0] {
+			t.Fatalf("%s: two calls share Content", tc.Description)
+		}
+		if len(a.CausalHistory) > 0 {
+			if &a.CausalHistory[0] != &b.CausalHistory[0] {
+				t.Fatalf("%s: causal history decoded twice", tc.Description)
+			}
+			shared++
+		}
+		if err := sc.Scan([]byte{0xff}, Limits{}); err == nil {
+			t.Fatal("garbage scanned")
+		}
+		sc.Share(nil)
+		if sc.shared != nil {
+			t.Fatal("Share kept a message after a failed Scan")
+		}
+	}
+	if shared == 0 {
+		t.Fatal("no vector has a causal history")
+	}
+}
