@@ -65,6 +65,7 @@ func compareTable(runs []RunOutput) table {
 	})
 	row("peak heap per participant (KB)", func(r *sim.Result) string { return memKB(r.Memory.PeakPerParticipant) })
 	row("heap per participant at end (KB)", func(r *sim.Result) string { return memKB(r.Memory.RetainedPerParticipant) })
+	row("messages held per participant (KB)", func(r *sim.Result) string { return memKB(r.Memory.PeakHeldPerParticipant) })
 	row("virtual time (s)", func(r *sim.Result) string {
 		s := sec(r.VirtualTime)
 		if !r.Quiesced {

@@ -164,7 +164,14 @@ type Memory struct {
 	// RetainedPerParticipant is the live heap freed by dropping every
 	// manager at the end of the run (GC before and after), divided by
 	// Participants: an exact measure of the state the managers hold then.
-	RetainedPerParticipant int64  `json:"retained_per_participant_bytes"`
+	RetainedPerParticipant int64 `json:"retained_per_participant_bytes"`
+	// PeakHeldPerParticipant is the largest sample of what the managers
+	// count against MaxLogBytes and MaxIncomingBytes (their logs' and
+	// incoming buffers' messages: content, ids, causal histories), divided
+	// by Participants. Unlike the heap figures it does not see that the
+	// participants of a run share ids and decoded histories, so it is what
+	// a participant on its own holds in messages.
+	PeakHeldPerParticipant int64  `json:"peak_held_per_participant_bytes"`
 	Samples                int    `json:"samples"`
 	Method                 string `json:"method"`
 }

@@ -621,6 +621,13 @@ func (r *run) sampleMemory(gc bool) {
 	if per := v / int64(r.n); per > r.res.Memory.PeakPerParticipant {
 		r.res.Memory.PeakPerParticipant = per
 	}
+	var held int64
+	for _, part := range r.parts {
+		held += part.m.LogBytes() + part.m.IncomingBytes()
+	}
+	if per := held / int64(r.n); per > r.res.Memory.PeakHeldPerParticipant {
+		r.res.Memory.PeakHeldPerParticipant = per
+	}
 }
 
 func (r *run) finish() {
@@ -686,7 +693,7 @@ func (r *run) finish() {
 			res.Memory.RetainedPerParticipant = int64(before-after) / int64(r.n)
 		}
 		res.Memory.Samples = r.memSamples
-		res.Memory.Method = "peak: live heap marked by the last GC at evenly spaced sends, and after a full GC at the end, minus the heap before the managers existed and the simulator's own tables, / participants (the participants share one copy of each id: alone, each would hold its own, 64 bytes per message id it keeps); retained: live heap freed by dropping all managers at the end, / participants"
+		res.Memory.Method = "peak: live heap marked by the last GC at evenly spaced sends, and after a full GC at the end, minus the heap before the managers existed and the simulator's own tables, / participants (the participants share one copy of each id and of each message's decoded causal history, so a participant on its own holds more: see held); retained: live heap freed by dropping all managers at the end, / participants; held: the managers' own count of the message bytes in their logs and incoming buffers (LogBytes + IncomingBytes, sharing not seen), largest sample / participants"
 	} else {
 		for _, part := range r.parts {
 			_ = part.m.Close()

@@ -445,3 +445,26 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// The memory figures: sampled as asked, and the held bytes at least the
+// content and ids of what each participant delivered (every log keeps all
+// of it in this configuration).
+func TestMemoryFigures(t *testing.T) {
+	cfg := smallConfig()
+	cfg.MemSamples = 8
+	res, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Memory
+	if m.Samples != cfg.MemSamples+1 {
+		t.Errorf("%d samples, want %d (and one at the end)", m.Samples, cfg.MemSamples)
+	}
+	if m.PeakPerParticipant <= 0 || m.RetainedPerParticipant <= 0 {
+		t.Errorf("heap figures not measured: %+v", m)
+	}
+	perParticipant := (res.Delivered + int64(res.Sent)) / int64(cfg.Participants)
+	if min := perParticipant * int64(cfg.ContentSize+64); m.PeakHeldPerParticipant < min {
+		t.Errorf("held %d bytes per participant, below the %d of its log's contents and ids", m.PeakHeldPerParticipant, min)
+	}
+}
