@@ -83,6 +83,7 @@ type pending struct {
 	msg        wire.Message // without bloom filter
 	wait       waitSet      // which causal-history entries it still waits for
 	absent     waitSet      // of those, the ones not buffered here either (missing)
+	dependents []waiter     // buffered messages waiting for this one, while it is buffered
 	receivedAt time.Time
 	heapIndex  int
 	gone       bool  // left the buffer (delivered or dropped); ignore it in waiter lists and order
@@ -217,14 +218,16 @@ func incomingCost(msg *wire.Message) int64 {
 	return int64(n)
 }
 
-// incomingBuffer holds messages with unmet dependencies and, for every
-// missing id, the messages waiting for it, so an arrival unblocks its
-// dependents without scanning the buffer. order keeps arrival order for
-// the sweep and for eviction; messages that left stay in it until popped
-// or compacted away.
+// incomingBuffer holds messages with unmet dependencies. What waits for a
+// buffered message is listed on it (dependents); what waits for a missing
+// id, in waiters. So an arrival unblocks its dependents without scanning
+// the buffer, and a dependency that is itself buffered costs no index
+// entry (in long chains, most are). order keeps arrival order for the
+// sweep and for eviction; messages that left stay in it until popped or
+// compacted away.
 type incomingBuffer struct {
 	byID    map[string]*pending
-	waiters map[string][]waiter
+	waiters map[string][]waiter // by missing id
 	order   []*pending          // arrival order, with departed entries (gone)
 	head    int                 // order[:head] is consumed
 	dirty   map[string]struct{} // ids added, changed or removed; nil without persistence
@@ -260,23 +263,31 @@ func (b *incomingBuffer) touch(id string) {
 }
 
 func (b *incomingBuffer) add(p *pending) {
-	b.byID[p.msg.MessageID] = p
-	b.touch(p.msg.MessageID)
+	id := p.msg.MessageID
+	b.byID[id] = p
+	b.touch(id)
 	p.cost = incomingCost(&p.msg)
 	b.account(p.cost)
+	// Those that waited for p while it was missing wait on p itself now.
+	if ws, ok := b.waiters[id]; ok {
+		delete(b.waiters, id)
+		for _, w := range ws {
+			w.p.absent.clear(w.i)
+		}
+		p.dependents = append(p.dependents, ws...)
+	}
 	p.absent = waitSet{}
 	for i := range p.msg.CausalHistory {
-		if p.wait.has(i) {
-			id := p.msg.CausalHistory[i].MessageID
-			b.waiters[id] = append(b.waiters[id], waiter{p, i})
-			if b.byID[id] == nil {
-				p.absent.add(i)
-			}
+		if !p.wait.has(i) {
+			continue
 		}
-	}
-	// p is here now: what waits for it no longer misses it.
-	for _, w := range b.waiters[p.msg.MessageID] {
-		w.p.absent.clear(w.i)
+		dep := p.msg.CausalHistory[i].MessageID
+		if q := b.byID[dep]; q != nil {
+			q.dependents = append(q.dependents, waiter{p, i})
+		} else {
+			b.waiters[dep] = append(b.waiters[dep], waiter{p, i})
+			p.absent.add(i)
+		}
 	}
 	b.order = append(b.order, p)
 	b.compact()
@@ -311,7 +322,8 @@ func (b *incomingBuffer) oldest() *pending {
 	return nil
 }
 
-// take removes a message that is being delivered.
+// take removes a message that is being delivered; satisfy(id, p, ready)
+// then releases what waits on it.
 func (b *incomingBuffer) take(p *pending) {
 	delete(b.byID, p.msg.MessageID)
 	b.touch(p.msg.MessageID)
@@ -321,29 +333,30 @@ func (b *incomingBuffer) take(p *pending) {
 
 // drop removes a message from the buffer without delivering it.
 func (b *incomingBuffer) drop(p *pending) {
-	delete(b.byID, p.msg.MessageID)
-	b.touch(p.msg.MessageID)
+	id := p.msg.MessageID
+	delete(b.byID, id)
+	b.touch(id)
 	p.gone = true
 	b.account(-p.cost)
-	// What still waits for p misses it now.
-	for _, w := range b.waiters[p.msg.MessageID] {
-		if !w.p.gone && w.p.wait.has(w.i) {
+	// What waited on p misses it now.
+	if len(p.dependents) > 0 {
+		for _, w := range p.dependents {
 			w.p.absent.add(w.i)
 		}
+		b.waiters[id] = append(b.waiters[id], p.dependents...)
+		p.dependents = nil
 	}
+	// p waits for nothing any more.
 	for i := range p.msg.CausalHistory {
 		if !p.wait.has(i) {
 			continue
 		}
 		dep := p.msg.CausalHistory[i].MessageID
-		ws := b.waiters[dep]
-		for j, w := range ws {
-			if w.p == p {
-				ws = append(ws[:j], ws[j+1:]...)
-				break
-			}
+		if q := b.byID[dep]; q != nil {
+			q.dependents = withoutWaiter(q.dependents, p)
+			continue
 		}
-		if len(ws) == 0 {
+		if ws := withoutWaiter(b.waiters[dep], p); len(ws) == 0 {
 			delete(b.waiters, dep)
 		} else {
 			b.waiters[dep] = ws
@@ -351,25 +364,39 @@ func (b *incomingBuffer) drop(p *pending) {
 	}
 }
 
+func withoutWaiter(ws []waiter, p *pending) []waiter {
+	for j, w := range ws {
+		if w.p == p {
+			return append(ws[:j], ws[j+1:]...)
+		}
+	}
+	return ws
+}
+
 // entryFor returns the causal-history entry (with its sender and hint)
 // under which a waiting message names the missing id.
 func (b *incomingBuffer) entryFor(id string) (wire.HistoryEntry, bool) {
-	for _, w := range b.waiters[id] {
-		if !w.p.gone {
-			return w.p.msg.CausalHistory[w.i], true
-		}
+	if ws := b.waiters[id]; len(ws) > 0 {
+		return ws[0].p.msg.CausalHistory[ws[0].i], true
 	}
 	return wire.HistoryEntry{}, false
 }
 
 // satisfy records that id is now present and pushes every message it
-// unblocks onto ready.
-func (b *incomingBuffer) satisfy(id string, ready *readyQueue) {
-	ws, ok := b.waiters[id]
-	if !ok {
-		return
+// unblocks onto ready. from is the buffered message id is being delivered
+// from (take), whose dependents wait on it; nil when id was not buffered,
+// and those waiting for it are in the missing-id index.
+func (b *incomingBuffer) satisfy(id string, from *pending, ready *readyQueue) {
+	var ws []waiter
+	if from != nil {
+		ws, from.dependents = from.dependents, nil
+	} else {
+		var ok bool
+		if ws, ok = b.waiters[id]; !ok {
+			return
+		}
+		delete(b.waiters, id)
 	}
-	delete(b.waiters, id)
 	for _, w := range ws {
 		p := w.p
 		if p.gone || !p.wait.clear(w.i) {

@@ -164,7 +164,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message, format wire.Format) 
 // each exactly once, in causal order.
 func (c *channel) deliver(msg wire.Message) {
 	var ready readyQueue
-	c.deliverOne(msg, &ready)
+	c.deliverOne(msg, nil, &ready)
 	c.deliverReady(&ready)
 }
 
@@ -174,18 +174,20 @@ func (c *channel) deliverReady(ready *readyQueue) {
 	for ready.Len() > 0 {
 		p := heap.Pop(ready).(*pending)
 		c.incoming.take(p)
-		c.deliverOne(p.msg, ready)
+		c.deliverOne(p.msg, p, ready)
 	}
 }
 
-func (c *channel) deliverOne(msg wire.Message, ready *readyQueue) {
+// deliverOne logs msg and releases what waits for it; from is the
+// buffered message it came from, nil if it was not buffered.
+func (c *channel) deliverOne(msg wire.Message, from *pending, ready *readyQueue) {
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // served already; a rebroadcast must not repeat them
 	c.observeLamport(msg.LamportTimestamp)
 	c.log.add(&logEntry{msg: msg})
 	c.log.trimBytes()
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
-	c.incoming.satisfy(msg.MessageID, ready)
+	c.incoming.satisfy(msg.MessageID, from, ready)
 }
 
 // markMet treats ids as present without a message and delivers what that
@@ -202,7 +204,7 @@ func (c *channel) markMet(ids []string) {
 			c.incoming.drop(p) // the application has it: never deliver it again
 		}
 		c.filter.add(id, bloom.KeyOf(id))
-		c.incoming.satisfy(id, &ready)
+		c.incoming.satisfy(id, nil, &ready)
 	}
 	c.deliverReady(&ready)
 }

@@ -55,6 +55,41 @@ func (m *Manager) CheckBuffers() error {
 }
 
 func (b *incomingBuffer) check() error {
+	listed := func(ws []waiter, p *pending, i int) bool {
+		for _, w := range ws {
+			if w.p == p && w.i == i {
+				return true
+			}
+		}
+		return false
+	}
+	for dep, ws := range b.waiters {
+		if b.byID[dep] != nil {
+			return fmt.Errorf("%s is buffered but indexed as missing", dep)
+		}
+		for _, w := range ws {
+			if w.p.gone || !w.p.wait.has(w.i) || w.p.msg.CausalHistory[w.i].MessageID != dep {
+				return fmt.Errorf("stale waiter of missing %s: %s entry %d", dep, w.p.msg.MessageID, w.i)
+			}
+		}
+	}
+	for id, p := range b.byID {
+		for _, w := range p.dependents {
+			if w.p.gone || !w.p.wait.has(w.i) || w.p.msg.CausalHistory[w.i].MessageID != id {
+				return fmt.Errorf("stale dependent of %s: %s entry %d", id, w.p.msg.MessageID, w.i)
+			}
+		}
+		for i, dep := range p.msg.CausalHistory {
+			if !p.wait.has(i) {
+				continue
+			}
+			if q := b.byID[dep.MessageID]; q != nil && !listed(q.dependents, p, i) {
+				return fmt.Errorf("%s waits for buffered %s but is not its dependent", id, dep.MessageID)
+			} else if q == nil && !listed(b.waiters[dep.MessageID], p, i) {
+				return fmt.Errorf("%s waits for missing %s but is not indexed", id, dep.MessageID)
+			}
+		}
+	}
 	for id, p := range b.byID {
 		if p.wait.len() == 0 {
 			return fmt.Errorf("%s is buffered but waits for nothing", id)

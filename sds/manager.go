@@ -535,7 +535,7 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		// delivered again, but what waits for it (it was reported missing,
 		// the log no longer holding it) may go now.
 		var ready readyQueue
-		ch.incoming.satisfy(id, &ready)
+		ch.incoming.satisfy(id, nil, &ready)
 		ch.deliverReady(&ready)
 		return duplicateOf(sc, id, ch.id, nil), nil
 	}

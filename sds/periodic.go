@@ -165,7 +165,7 @@ func (m *Manager) expireIncoming(ch *channel, now time.Time) {
 		for _, id := range lost {
 			ch.cancelRepairs(id)
 			ch.met.add(id, false)
-			b.satisfy(id, &ready)
+			b.satisfy(id, nil, &ready)
 		}
 		ch.deliverReady(&ready)
 	}
@@ -181,8 +181,8 @@ func (m *Manager) rerequestMissing(ch *channel, now time.Time) {
 	}
 	b := &ch.incoming
 	var ids []string
-	for id := range b.waiters {
-		if b.byID[id] == nil && ch.outRepair.get(id) == nil {
+	for id := range b.waiters { // the missing ids
+		if ch.outRepair.get(id) == nil {
 			ids = append(ids, id)
 		}
 	}
