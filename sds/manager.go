@@ -499,7 +499,13 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		// No state: the caller delivers it now.
 		return resultOf(sc.MessageInterned(m.cfg.InternID), sc.Format(), kind, true), nil
 	}
-	ch, err := m.lockChannel(string(sc.ChannelID()), true)
+	channelID, id := "", "" // taken from a shared decode, if any, rather than made again
+	if sh := sc.Shared(); sh != nil {
+		channelID, id = sh.ChannelID, sh.MessageID
+	} else {
+		channelID = string(sc.ChannelID())
+	}
+	ch, err := m.lockChannel(channelID, true)
 	if err != nil {
 		return UnwrapResult{}, err
 	}
@@ -519,7 +525,9 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		m.scheduleRepairs(ch, res.MissingDeps, now)
 		return res, nil
 	}
-	id := m.idOf(sc.MessageID())
+	if id == "" {
+		id = m.idOf(sc.MessageID())
+	}
 	// SDS-R: the message itself is here, whether new or not: no request or
 	// response for it is needed any more.
 	ch.cancelRepairs(id)

@@ -519,6 +519,10 @@ func (sc *Scanned) HasLamport() bool { return sc.s.seen(roleLamport) }
 // Message copies the scanned message out, exactly as Decode returns it.
 func (sc *Scanned) Message() Message { return sc.MessageInterned(nil) }
 
+// Shared returns the message Share decoded, or nil; it must not be
+// modified.
+func (sc *Scanned) Shared() *Message { return sc.shared }
+
 // Share decodes the scanned message once (with intern, as MessageInterned)
 // for everyone this Scanned is handed to, such as several managers
 // (sds-sim hands each broadcast to 99). From then on Message and

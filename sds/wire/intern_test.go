@@ -68,7 +68,13 @@ func TestShare(t *testing.T) {
 			t.Fatal(err)
 		}
 		fresh := sc.Message()
+		if sc.Shared() != nil {
+			t.Fatal("Shared before Share")
+		}
 		sc.Share(nil)
+		if sh := sc.Shared(); sh == nil || !reflect.DeepEqual(*sh, fresh) {
+			t.Fatalf("%s: Shared() = %+v", tc.Description, sh)
+		}
 		a, b := sc.Message(), sc.MessageInterned(func(p []byte) string { t.Fatal("intern called after Share"); return "" })
 		if !reflect.DeepEqual(a, fresh) || !reflect.DeepEqual(b, fresh) {
 			t.Fatalf("%s: shared %+v, fresh %+v", tc.Description, a, fresh)
