@@ -265,7 +265,9 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 		return dst, fmt.Errorf("%w: %q", ErrDuplicateMessageID, messageID)
 	}
 
-	messageID = m.ownID(messageID)
+	if m.cfg.InternID != nil {
+		messageID = m.ownID(messageID) // the caller's string is kept otherwise
+	}
 	now := m.clock.Now()
 	msg := m.newMessage(ch, messageID, append([]byte(nil), content...), now)
 	out := msg.Append(dst, m.cfg.WireFormat)
