@@ -142,7 +142,7 @@ func capital(s string) string {
 func memoryMethod(o *Output) string {
 	for _, r := range o.Runs {
 		if r.Result.Memory.Method != "" {
-			return r.Result.Memory.Method + ". Heap only (Go's runtime.MemStats.HeapAlloc); the simulator's tables are estimated from their capacities."
+			return r.Result.Memory.Method + ". Heap only (the live heap as Go's GC counts it); the simulator's tables are estimated from their capacities."
 		}
 	}
 	return "not measured (runs in parallel share one heap)."
