@@ -2,7 +2,9 @@ package sds_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/libsds-go/libsds/sds"
@@ -89,5 +91,50 @@ func TestUnwrapScannedMatchesUnwrap(t *testing.T) {
 	_, err2 = strict.UnwrapScanned(&loose)
 	if err1 == nil || err2 == nil || err1.Error() != err2.Error() {
 		t.Errorf("ids over the manager's limit: Unwrap %v, UnwrapScanned %v", err1, err2)
+	}
+}
+
+// One Scanned, shared or not, may be handed to managers on several
+// goroutines at once (run under -race in CI).
+func TestUnwrapScannedConcurrently(t *testing.T) {
+	alice := newTestManager(t, "alice")
+	var msgs [][]byte
+	for i := range 20 {
+		b, err := alice.Wrap("c", fmt.Sprint("m", i), []byte("hello"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, b)
+	}
+	for _, share := range []bool{false, true} {
+		scans := make([]wire.Scanned, len(msgs))
+		for i, b := range msgs {
+			if err := scans[i].Scan(b, wire.Limits{}); err != nil {
+				t.Fatal(err)
+			}
+			if share {
+				scans[i].Share(nil)
+			}
+		}
+		managers := []*sds.Manager{newTestManager(t, "bob"), newTestManager(t, "carol"), newTestManager(t, "dave")}
+		var wg sync.WaitGroup
+		for _, m := range managers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range scans {
+					res, err := m.UnwrapScanned(&scans[i])
+					if err != nil || !res.Delivered || string(res.Content) != "hello" {
+						t.Errorf("share=%v, message %d: %+v, %v", share, i, res, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, m := range managers {
+			if st, _ := m.ChannelState("c"); len(st.MessageHistory) != len(msgs) {
+				t.Errorf("share=%v: %d delivered, want %d", share, len(st.MessageHistory), len(msgs))
+			}
+		}
 	}
 }
