@@ -292,9 +292,13 @@ func (m *Manager) idOf(id []byte) string {
 
 // ownID returns a string equal to id that shares memory with nothing but
 // other ids (the interning table's, or a copy of its own).
-func (m *Manager) ownID(id string) string {
-	if m.cfg.InternID != nil {
-		return m.cfg.InternID(unsafe.Slice(unsafe.StringData(id), len(id)))
+func (m *Manager) ownID(id string) string { return keepID(m.cfg.InternID, id) }
+
+// keepID is ownID with the interning function intern (Config.InternID,
+// may be nil).
+func keepID(intern func([]byte) string, id string) string {
+	if intern != nil {
+		return intern(unsafe.Slice(unsafe.StringData(id), len(id)))
 	}
 	return strings.Clone(id)
 }

@@ -3,9 +3,7 @@ package sds
 import (
 	"container/heap"
 	"sort"
-	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/wire"
@@ -102,14 +100,10 @@ func (b *repairBuffer) add(entry wire.HistoryEntry, due time.Time) {
 		b.byID = make(map[string]*repairEntry)
 	}
 	// Decoded strings share the whole message's memory: keep our own.
-	own := strings.Clone
-	if b.intern != nil {
-		own = func(s string) string { return b.intern(unsafe.Slice(unsafe.StringData(s), len(s))) }
-	}
 	e := &repairEntry{
 		entry: wire.HistoryEntry{
-			MessageID:     own(entry.MessageID),
-			SenderID:      own(entry.SenderID),
+			MessageID:     keepID(b.intern, entry.MessageID),
+			SenderID:      keepID(b.intern, entry.SenderID),
 			RetrievalHint: append([]byte(nil), entry.RetrievalHint...),
 		},
 		due: due,
