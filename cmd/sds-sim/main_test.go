@@ -59,7 +59,13 @@ func TestJSONAndReport(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, fileSummary))
-	for _, want := range []string{"| delivery ratio |", "with SDS-R", "without SDS-R", fileCDF, fileBandwidth, fileRepairs, "## What is measured"} {
+	if b := o.Runs[0].Result.Breakdown; b.Repaired == 0 || b.ByRootCause.All.Request.Mean <= 0 {
+		t.Errorf("at 20%% loss, no repaired delivery or no request wait in the breakdown: %+v", b)
+	}
+	if !bytes.Contains(out.Bytes(), []byte(`"latency_breakdown"`)) {
+		t.Error("-json output lacks latency_breakdown")
+	}
+	for _, want := range []string{"| delivery ratio |", "with SDS-R", "without SDS-R", fileCDF, fileBandwidth, fileRepairs, "## What is measured", "## Where the delay goes", "| request |"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("summary lacks %q", want)
 		}

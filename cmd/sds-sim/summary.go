@@ -135,6 +135,10 @@ func printSummary(w io.Writer, o *Output) {
 		sweepTable(o.Sweep.Param, o.Runs).text(w)
 	} else {
 		compareTable(o.Runs).text(w)
+		if hasBreakdown(o.Runs) {
+			fmt.Fprintln(w, "\nWhere the delayed deliveries' time went (-report explains):")
+			breakdownTable(o.Runs).text(w)
+		}
 	}
 	fmt.Fprintf(w, "\nTotal wall time %.1f s.\n", float64(o.WallTime))
 }

@@ -69,6 +69,9 @@ type Result struct {
 	// Latency is from a message's first broadcast to its delivery, over
 	// all deliveries.
 	Latency Latency `json:"latency"`
+	// Breakdown splits the latency of the delayed deliveries into phases
+	// (detection, request, answer, transit, causal wait).
+	Breakdown Breakdown `json:"latency_breakdown"`
 
 	// Broadcasts by kind, and their bytes (see Traffic).
 	Resends        int   `json:"resends"`         // EventMessageResend broadcasts

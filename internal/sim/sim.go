@@ -68,6 +68,7 @@ type participant struct {
 	m         *sds.Manager
 	delivered []int32 // by message index: ms since Start + 1 of delivery (of sending, for the sender); 0: not yet
 	lost      map[int32]struct{}
+	trace     []copyTrace // by message index (Breakdown)
 	nextSeq   int
 	outages   [][2]int64 // [from, to) in virtual ns
 }
@@ -76,6 +77,9 @@ type msgInfo struct {
 	sentAt int64 // virtual ns
 	deps   []int32
 	sender int32
+	// requests are the times (ms since Start + 1) of the repair requests
+	// for it that reached the network, in order.
+	requests []int32
 }
 
 type outPacket struct {
@@ -471,13 +475,18 @@ func (r *run) flush() {
 
 // broadcast puts one copy of b on the network for each other participant.
 func (r *run) broadcast(from int, kind PacketKind, b []byte) {
-	pkt := &packet{data: b, kind: kind, from: int32(from)}
+	pkt := &packet{data: b, kind: kind, from: int32(from), at: r.now, msg: -1}
 	if err := pkt.sc.Scan(b, r.limits); err != nil {
 		r.err = fmt.Errorf("participant %d: %s message does not decode: %w", from, kind, err)
 		return
 	}
 	pkt.sc.Share(r.intern) // decoded once for every receiver, too
 	msg := pkt.sc.Message()
+	if kind != PacketSync {
+		if idx, ok := r.index[msg.MessageID]; ok {
+			pkt.msg = idx
+		}
+	}
 	bloom := 0
 	if n := len(msg.BloomFilter); n > 0 {
 		bloom = protowire.SizeTag(1) + protowire.SizeBytes(n) // field 6 (Nim) or 12 (RFC): 1-byte tag
@@ -501,6 +510,7 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 	if copies == 0 {
 		return
 	}
+	r.traceRequests(msg.RepairRequest)
 	k.Copies += int64(copies)
 	k.Wire += int64(copies) * int64(len(b))
 	k.WireBloom += int64(copies) * int64(bloom)
@@ -550,11 +560,16 @@ func (r *run) arrive(to int, pkt *packet) {
 	if r.obs != nil {
 		r.obs.Arrive(time.Duration(r.now), int(pkt.from), to, pkt.kind, pkt.data)
 	}
+	r.traceArrival(to, pkt)
 	// Validated and decoded once at broadcast (UnwrapScanned, Share): the
 	// core's work per receiver is all the rest.
-	if _, err := r.parts[to].m.UnwrapScanned(&pkt.sc); err != nil {
+	res, err := r.parts[to].m.UnwrapScanned(&pkt.sc)
+	if err != nil {
 		r.err = fmt.Errorf("participant %d: Unwrap: %w", to, err)
 		return
+	}
+	if len(res.MissingDeps) > 0 {
+		r.traceMissing(to, res.MissingDeps)
 	}
 	r.flush()
 }
@@ -661,6 +676,9 @@ func (r *run) finish() {
 		}
 	}
 	res.Latency, res.CDF = summarize(lat)
+	if len(lat) > 0 {
+		res.Breakdown = r.breakdown(quantile(lat, 0.9)) // lat is sorted now
+	}
 
 	t := &res.Traffic
 	t.ByKind = map[string]KindBytes{}
