@@ -81,7 +81,7 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"bloomFilterErrorRate":"0.1"}`:             `bloomFilterErrorRate: expected a number, got JSON string`,
 		`{"limits":{"maxIdBytes":-1}}`:               `limits.maxIdBytes must be positive, got -1`,
 		`{"resendIntervalMs":-1}`:                    `resendIntervalMs must be positive, got -1ms`,
-		`{"repairTMaxMs":10}`:                        `need 0 <= repairTMinMs <= repairTMaxMs, got 30s and 10ms`,
+		`{"repairTMaxMs":10}`:                        `need 0 <= repairTMinMs <= repairTMaxMs, got 500ms and 10ms`,
 		`{"wireFormat":"NIM"}`:                       `wireFormat must be "nim" or "rfc", got "NIM"`,
 		`{"syncMessageIntervalMs":1e400}`:            `syncMessageIntervalMs`,
 		`{"bloomFilterCapacity":1e3}`:                `bloomFilterCapacity: expected an integer`,

@@ -2,6 +2,7 @@ package sds
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -13,6 +14,11 @@ type logEntry struct {
 	msg  wire.Message
 	hint []byte // retrieval hint from the provider, cached once non-empty
 	cost int64  // counted against Config.MaxLogBytes
+	// at is when it joined the log (unix ns; 0: unknown, loaded from the
+	// store), for Config.LogRetention; echoAt when a copy of it was last
+	// rebroadcast (a repair or resend seen, or our own repair), for
+	// SDS-R's echo guard.
+	at, echoAt int64
 }
 
 // Memory a log entry costs beyond its bytes (the entry, its map slot) and
@@ -40,7 +46,10 @@ type messageLog struct {
 	start int         // index of the oldest entry
 	n     int
 	limit int
-	track *changes // records appends and evictions; nil without persistence
+	// retention keeps entries younger than this (ns) beyond limit
+	// (Config.LogRetention); 0: limit alone.
+	retention int64
+	track     *changes // records appends and evictions; nil without persistence
 	// left remembers the ids of evicted entries for a while (in memory
 	// only), so a late copy - a repair or resend arriving after eviction -
 	// is recognised rather than delivered a second time.
@@ -50,8 +59,9 @@ type messageLog struct {
 	max   int64         // Config.MaxLogBytes
 }
 
-func newMessageLog(limit, remember int, total *atomic.Int64, max int64) messageLog {
-	return messageLog{byID: make(map[string]*logEntry), limit: limit, left: newIDRing(remember), total: total, max: max}
+func newMessageLog(limit, remember int, retention time.Duration, total *atomic.Int64, max int64) messageLog {
+	return messageLog{byID: make(map[string]*logEntry), limit: limit, retention: int64(retention),
+		left: newIDRing(remember), total: total, max: max}
 }
 
 func (l *messageLog) len() int { return l.n }
@@ -97,17 +107,22 @@ func (l *messageLog) contains(id string) bool {
 	return ok
 }
 
-// add appends e and returns the entry it evicted (by count), if any.
-func (l *messageLog) add(e *logEntry) (evicted *logEntry) {
+// add appends e, evicting the oldest entries over limit that retention
+// does not keep (e.at is taken as the current time).
+func (l *messageLog) add(e *logEntry) {
 	l.byID[e.msg.MessageID] = e
 	if l.track != nil {
 		l.track.appends = append(l.track.appends, e)
 	}
-	if l.n == l.limit {
-		evicted = l.evictOldest()
+	for l.n >= l.limit && l.expired(l.ring[l.start], e.at) {
+		l.evictOldest()
 	}
-	if l.n == len(l.ring) { // full below limit: grow, oldest first at 0
-		grown := make([]*logEntry, min(max(2*len(l.ring), 16), l.limit))
+	if l.n == len(l.ring) { // full: grow, oldest first at 0
+		size := max(2*len(l.ring), 16)
+		if l.retention == 0 {
+			size = min(size, l.limit)
+		}
+		grown := make([]*logEntry, size)
 		for i := 0; i < l.n; i++ {
 			grown[i] = l.ring[(l.start+i)%len(l.ring)]
 		}
@@ -117,7 +132,12 @@ func (l *messageLog) add(e *logEntry) (evicted *logEntry) {
 	l.n++
 	e.cost = logCost(&e.msg)
 	l.account(e.cost)
-	return evicted
+}
+
+// expired reports whether old may leave the log by count at time now
+// (unix ns): it is past retention, or either time is unknown.
+func (l *messageLog) expired(old *logEntry, now int64) bool {
+	return l.retention == 0 || now == 0 || old.at == 0 || now-old.at >= l.retention
 }
 
 // newest returns up to n entries, oldest first.

@@ -39,6 +39,8 @@ type Manager struct {
 	incomingBytes atomic.Int64
 	// logBytes is the cost of every channel's log (Config.MaxLogBytes).
 	logBytes atomic.Int64
+	// nextDue is the earliest due time of a repair entry (NextRepairDue).
+	nextDue *dueHint
 
 	// Manager-wide events (EventPeriodicSync) are queued and dispatched
 	// like a channel's, in order, without a lock held.
@@ -76,6 +78,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:      cfg.Logger,
 		channels: make(map[string]*channel),
 		backend:  persist.Guard(cfg.Persistence),
+		nextDue:  newDueHint(),
 	}
 	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
 	if cfg.StorePath != "" {
@@ -159,7 +162,7 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 		return nil, false, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, len(m.channels), m.cfg.MaxChannels)
 	}
 	id = m.ownID(id) // a decoded id shares memory with the whole message's strings
-	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes, &m.logBytes); err != nil {
+	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes, &m.logBytes, m.nextDue); err != nil {
 		m.mu.Unlock()
 		return nil, false, err
 	}
@@ -277,8 +280,9 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	key := bloom.KeyOf(messageID)
 	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
 	ch.filter.add(messageID, key)
-	ch.log.add(&logEntry{msg: msg})
+	ch.log.add(&logEntry{msg: msg, at: now.UnixNano()})
 	ch.log.trimBytes()
+	m.noteOwn(ch, messageID, key, now)
 	return out, nil
 }
 
@@ -527,8 +531,9 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		// requests and what its causal history shows missing.
 		m.reviewAcks(ch, &msg, sc.Format())
 		m.handleRepairRequests(ch, msg.RepairRequest, now)
+		m.answerSyncGaps(ch, &msg, sc.Format(), now)
 		res.MissingDeps = m.syncMissing(ch, &msg)
-		m.scheduleRepairs(ch, res.MissingDeps, now)
+		m.requestMissing(ch, res.MissingDeps, now)
 		return res, nil
 	}
 	if id == "" {
@@ -539,6 +544,9 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	ch.cancelRepairs(id)
 	if ch.present(id) {
 		// Delivered already, or the application said it has it.
+		if m.sdsrEnabled() {
+			ch.noteCopy(id, m.clock.Now())
+		}
 		return duplicateOf(sc, id, ch.id, nil), nil
 	}
 	if p := ch.incoming.byID[id]; p != nil {
@@ -597,7 +605,7 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	}
 	now := m.clock.Now()
 	ch.incoming.add(&pending{msg: msg, wait: wait, receivedAt: now})
-	m.scheduleRepairs(ch, res.MissingDeps, now)
+	m.requestMissing(ch, res.MissingDeps, now)
 	if len(res.MissingDeps) > 0 {
 		ch.emit(Event{
 			Kind:        EventMissingDependencies,

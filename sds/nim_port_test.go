@@ -78,6 +78,16 @@ func (r *nimEvents) ids(k sds.EventKind) []string {
 	return out
 }
 
+// nimRules sets what the ported Nim tests assume and this library does
+// otherwise by default: the Nim library's SDS-R timers and rules
+// (RepairRFC, no request syncs) and a log bounded by count alone.
+func nimRules(cfg *sds.Config) {
+	cfg.RepairPolicy = sds.RepairRFC
+	cfg.RepairRequestSync = false
+	cfg.RepairTMin, cfg.RepairTMax = sds.NimRepairTMin, sds.NimRepairTMax
+	cfg.LogRetention = 0
+}
+
 // nimManager builds a manager as the Nim suites' setup does
 // (newReliabilityManager(participantId = "alice")), on a manual clock, with
 // an event recorder installed. mutate, if non-nil, adjusts the config first.
@@ -86,6 +96,7 @@ func nimManager(t *testing.T, mutate func(*sds.Config)) (*sds.Manager, *nimEvent
 	t.Helper()
 	clk := sds.NewManualClock(nimStart)
 	cfg := sds.DefaultConfig()
+	nimRules(&cfg)
 	cfg.ParticipantID = "alice"
 	cfg.Clock = clk
 	if mutate != nil {

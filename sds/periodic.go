@@ -63,6 +63,7 @@ func (m *Manager) RepairSweep() {
 		m.sweepRepairs(ch, now)
 		m.unlockAndDispatch(ch)
 	}
+	m.recomputeRepairDue()
 }
 
 // channelList returns the channels in no particular order.
@@ -207,13 +208,15 @@ func (m *Manager) sweepRepairs(ch *channel, now time.Time) {
 			continue // evicted from the log since: nothing to send
 		}
 		msg := le.msg // no bloom filter, no repair requests
+		le.echoAt = now.UnixNano()
 		ch.emit(Event{
 			Kind: EventRepairReady, ChannelID: ch.id, MessageID: msg.MessageID,
 			Payload: msg.Append(nil, m.cfg.WireFormat),
 		})
 	}
-	for e := ch.outRepair.peek(); e != nil && now.Sub(e.due) > m.cfg.RepairTMax; e = ch.outRepair.peek() {
-		ch.outRepair.pop()
+	m.sendDueRequests(ch, now)
+	for e := ch.outRepair.peek(); m.cfg.RepairPolicy == RepairRFC && e != nil && now.Sub(e.due) > m.cfg.RepairTMax; e = ch.outRepair.peek() {
+		ch.outRepair.pop() // expired
 	}
 }
 
@@ -320,7 +323,7 @@ func (m *Manager) runPeriodic(t *periodicTasks) {
 	defer sweep.Stop()
 	syncTimer := clk.NewTimer(m.cfg.SyncMessageInterval)
 	defer syncTimer.Stop()
-	repair := clk.NewTimer(m.cfg.RepairSweepInterval)
+	repair := clk.NewTimer(m.repairSweepDelay())
 	defer repair.Stop()
 	for {
 		select {
@@ -343,7 +346,9 @@ func (m *Manager) runPeriodic(t *periodicTasks) {
 				return
 			}
 			m.RepairSweep()
-			repair.Reset(m.cfg.RepairSweepInterval)
+			repair.Reset(m.repairSweepDelay())
+		case <-m.nextDue.wake:
+			repair.Reset(m.repairSweepDelay()) // an entry falls due sooner
 		}
 	}
 }

@@ -31,6 +31,7 @@ const pChan = nimTestChannel
 func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mutate func(*sds.Config)) (*sds.Manager, *nimEvents) {
 	t.Helper()
 	cfg := sds.DefaultConfig()
+	nimRules(&cfg)
 	cfg.ParticipantID = "alice"
 	cfg.Clock = clk
 	cfg.Persistence = b

@@ -19,6 +19,9 @@ const (
 	PacketRepair
 	// PacketSync is a periodic sync message (WrapSync).
 	PacketSync
+	// PacketRequest is a sync message carrying due SDS-R repair requests
+	// (EventRepairRequest).
+	PacketRequest
 	numPacketKinds
 )
 
@@ -36,6 +39,8 @@ func (k PacketKind) String() string {
 		return "repair"
 	case PacketSync:
 		return "sync"
+	case PacketRequest:
+		return "request"
 	}
 	return "unknown"
 }
@@ -77,6 +82,7 @@ type Result struct {
 	Resends        int   `json:"resends"`         // EventMessageResend broadcasts
 	Repairs        int   `json:"repairs"`         // EventRepairReady broadcasts
 	RepairRequests int   `json:"repair_requests"` // repair-request entries carried by broadcasts
+	RequestSyncs   int   `json:"request_syncs"`   // EventRepairRequest broadcasts (sync messages carrying requests)
 	Syncs          int   `json:"syncs"`           // sync messages broadcast
 	Acknowledged   int   `json:"acknowledged"`    // EventMessageAcknowledged
 	Failed         int   `json:"failed"`          // EventMessageFailed

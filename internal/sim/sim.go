@@ -69,6 +69,7 @@ type participant struct {
 	delivered []int32 // by message index: ms since Start + 1 of delivery (of sending, for the sender); 0: not yet
 	lost      map[int32]struct{}
 	trace     []copyTrace // by message index (Breakdown)
+	repairAt  int64       // virtual ns of the one live evRepairSweep
 	nextSeq   int
 	outages   [][2]int64 // [from, to) in virtual ns
 }
@@ -174,7 +175,8 @@ func (r *run) setup() error {
 		// Each participant's periodic work, at its own phase.
 		phase := func(d time.Duration) int64 { return phaseRng.Int64N(int64(d)) }
 		r.queue.push(event{at: phase(pc.BufferSweepInterval), kind: evSweep, peer: int32(p)})
-		r.queue.push(event{at: phase(pc.RepairSweepInterval), kind: evRepairSweep, peer: int32(p)})
+		part.repairAt = phase(pc.RepairSweepInterval)
+		r.queue.push(event{at: part.repairAt, kind: evRepairSweep, peer: int32(p)})
 		r.queue.push(event{at: phase(pc.SyncMessageInterval), kind: evSync, peer: int32(p)})
 	}
 	for _, o := range cfg.Network.Outages {
@@ -268,11 +270,18 @@ func (r *run) step(ev event) {
 	case evSweep:
 		r.parts[p].m.Sweep()
 		r.flush()
+		r.followRepairDue(p)
 		r.queue.push(event{at: r.now + int64(r.cfg.Protocol.BufferSweepInterval), kind: evSweep, peer: ev.peer})
 	case evRepairSweep:
-		r.parts[p].m.RepairSweep()
+		part := r.parts[p]
+		if ev.at != part.repairAt {
+			return // replaced by an earlier one (followRepairDue)
+		}
+		part.m.RepairSweep()
 		r.flush()
-		r.queue.push(event{at: r.now + int64(r.cfg.Protocol.RepairSweepInterval), kind: evRepairSweep, peer: ev.peer})
+		part.repairAt = r.now + int64(r.cfg.Protocol.RepairSweepInterval)
+		r.queue.push(event{at: part.repairAt, kind: evRepairSweep, peer: ev.peer})
+		r.followRepairDue(p)
 	case evSync:
 		for _, ch := range r.chans {
 			b, err := r.parts[p].m.WrapSync(ch)
@@ -284,6 +293,7 @@ func (r *run) step(ev event) {
 			r.broadcast(p, PacketSync, b)
 		}
 		r.flush()
+		r.followRepairDue(p)
 		r.queue.push(event{at: r.now + int64(r.cfg.Protocol.SyncMessageInterval), kind: evSync, peer: ev.peer})
 	case evCheck:
 		// Stop once quiet for two sync intervals: by then every
@@ -357,6 +367,7 @@ func (r *run) send(p int) {
 	r.res.Sent++
 	r.broadcast(p, PacketContent, b)
 	r.flush()
+	r.followRepairDue(p)
 	if r.sent == r.cfg.Messages {
 		r.sendsOver()
 	} else {
@@ -401,6 +412,8 @@ func (r *run) handle(p int, e sds.Event) {
 		r.out = append(r.out, outPacket{from: p, channel: e.ChannelID, kind: PacketResend, data: e.Payload})
 	case sds.EventRepairReady:
 		r.out = append(r.out, outPacket{from: p, channel: e.ChannelID, kind: PacketRepair, data: e.Payload})
+	case sds.EventRepairRequest:
+		r.out = append(r.out, outPacket{from: p, channel: e.ChannelID, kind: PacketRequest, data: e.Payload})
 	case sds.EventMissingDependencies:
 		r.res.MissingEvents++
 		r.res.Series.MissingEvents[r.binOf()]++
@@ -468,6 +481,8 @@ func (r *run) flush() {
 		case PacketRepair:
 			r.res.Repairs++
 			r.res.Series.Repairs[r.binOf()]++
+		case PacketRequest:
+			r.res.RequestSyncs++
 		}
 		r.broadcast(o.from, o.kind, o.data)
 	}
@@ -572,6 +587,23 @@ func (r *run) arrive(to int, pkt *packet) {
 		r.traceMissing(to, res.MissingDeps)
 	}
 	r.flush()
+	r.followRepairDue(to)
+}
+
+// followRepairDue brings p's next repair sweep forward to when its
+// manager says an SDS-R entry falls due (sds.Manager.NextRepairDue), as
+// the periodic tasks do.
+func (r *run) followRepairDue(p int) {
+	part := r.parts[p]
+	due, ok := part.m.NextRepairDue()
+	if !ok {
+		return
+	}
+	at := max(due.Sub(Start).Nanoseconds(), r.now)
+	if at < part.repairAt {
+		part.repairAt = at
+		r.queue.push(event{at: at, kind: evRepairSweep, peer: int32(p)})
+	}
 }
 
 // quiet reports that nothing is left to do: no copy in flight but sync

@@ -416,6 +416,7 @@ func TestPartitionAndOutage(t *testing.T) {
 func TestDuplicatesAfterLogEviction(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Protocol.MaxMessageHistory = 30
+	cfg.Protocol.LogRetention = 0 // the log evicts by count alone
 	cfg.Protocol.RememberDelivered = 0
 	cfg.SendRate = 0.2
 	res, c := runChecked(t, cfg)
