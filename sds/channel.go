@@ -47,6 +47,9 @@ type channel struct {
 	// behind is set when a received message showed a whole causal
 	// history missing: the next repair request goes in a full sync.
 	behind bool
+	// synced lists requests handed out only in request syncs so far
+	// (attachSyncedRequests).
+	synced []string
 
 	// Scratch reused to avoid allocating per message.
 	scratchLog   []*logEntry
@@ -69,11 +72,15 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64, d
 	if !cfg.RepairRequestSync {
 		requestDue = nil
 	}
+	retention := cfg.LogRetention // it keeps messages available for repair
+	if cfg.ParticipantID == "" {
+		retention = 0
+	}
 	return &channel{
 		peerKeep:  2*8*p.Words + 1024, // twice a filter of our size
 		id:        id,
 		filter:    f,
-		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, cfg.LogRetention, logTotal, int64(cfg.MaxLogBytes)),
+		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, retention, logTotal, int64(cfg.MaxLogBytes)),
 		clock:     cfg.Clock,
 		met:       newIDSet(cfg.MaxMessageHistory),
 		outgoing:  newOutgoingBuffer(),

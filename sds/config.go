@@ -168,8 +168,10 @@ type Config struct {
 	RepairResponseGrace  time.Duration
 	// LogRetention keeps log entries younger than this beyond
 	// MaxMessageHistory (MaxLogBytes still bounds them), so that a message
-	// stays available for repair while peers may still wait for it. 0
-	// bounds the log by count alone (the Nim behaviour).
+	// stays available for repair while peers may still wait for it
+	// (MaxDependencyWait, by default). 0, or SDS-R off, bounds the log by
+	// count alone (the Nim behaviour). Not persisted: after a restart the
+	// log is loaded up to MaxMessageHistory.
 	LogRetention time.Duration
 	// RememberDelivered is how many ids of delivered messages that left the
 	// local log (MaxMessageHistory) are remembered, in memory, so that a

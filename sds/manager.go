@@ -273,6 +273,7 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	}
 	now := m.clock.Now()
 	msg := m.newMessage(ch, messageID, append([]byte(nil), content...), now)
+	msg.RepairRequest = m.attachSyncedRequests(ch, msg.RepairRequest)
 	out := msg.Append(dst, m.cfg.WireFormat)
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // sent once; a resend or repair must not repeat them

@@ -3,6 +3,7 @@ package sds
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -314,6 +315,21 @@ func (m *Manager) syncGapAge() time.Duration {
 	return m.cfg.RepairTMax + m.cfg.RepairRetryInterval
 }
 
+// attachSyncedRequests adds to reqs, up to MaxRepairRequests, requests
+// that went out only in request syncs so far and are still pending: a
+// host that ignores EventRepairRequest (as hosts may ignore events they do
+// not know) still sends them with its next message, as before.
+func (m *Manager) attachSyncedRequests(c *channel, reqs []wire.HistoryEntry) []wire.HistoryEntry {
+	for len(c.synced) > 0 && len(reqs) < m.cfg.MaxRepairRequests {
+		id := c.synced[0]
+		c.synced = c.synced[1:]
+		if e := c.outRepair.get(id); e != nil && !slices.ContainsFunc(reqs, func(r wire.HistoryEntry) bool { return r.MessageID == id }) {
+			reqs = append(reqs, e.entry)
+		}
+	}
+	return reqs
+}
+
 // requestMissing schedules requests for what a received message (or sync)
 // showed missing. When that is a whole causal history, we have missed
 // more than repairs ten at a time would fetch quickly (an outage, a
@@ -348,6 +364,12 @@ func (m *Manager) sendDueRequests(c *channel, now time.Time) {
 			msg.BloomFilter, msg.CausalHistory = nil, nil
 		}
 		c.behind = false
+		for i := range msg.RepairRequest {
+			if len(c.synced) >= m.cfg.MaxPendingRepairs {
+				c.synced = c.synced[1:]
+			}
+			c.synced = append(c.synced, msg.RepairRequest[i].MessageID)
+		}
 		c.emit(Event{
 			Kind: EventRepairRequest, ChannelID: c.id, MessageID: msg.MessageID,
 			Payload: msg.Append(nil, m.cfg.WireFormat), MissingDeps: append([]wire.HistoryEntry(nil), msg.RepairRequest...),

@@ -31,6 +31,7 @@ func (m *Manager) WrapSync(channelID string) ([]byte, error) {
 	}
 	defer m.unlockAndDispatch(ch)
 	msg := m.syncMessage(ch, m.clock.Now())
+	msg.RepairRequest = m.attachSyncedRequests(ch, msg.RepairRequest)
 	return msg.Append(nil, m.cfg.WireFormat), nil
 }
 
