@@ -51,6 +51,17 @@ type jsonConfig struct {
 	StorePath             *string     `json:"storePath"`
 	PersistMaxPending     *int        `json:"persistMaxPending"`
 	Limits                *jsonLimits `json:"limits"`
+	jsonRepairConfig
+}
+
+// jsonRepairConfig is the SDS-R policy's part of the configuration.
+type jsonRepairConfig struct {
+	RepairPolicy           *string `json:"repairPolicy"`
+	RepairRequestSync      *bool   `json:"repairRequestSync"`
+	RepairRetryIntervalMs  *int64  `json:"repairRetryIntervalMs"`
+	RepairResponseWindowMs *int64  `json:"repairResponseWindowMs"`
+	RepairResponseGraceMs  *int64  `json:"repairResponseGraceMs"`
+	LogRetentionMs         *int64  `json:"logRetentionMs"`
 }
 
 type jsonLimits struct {
@@ -163,6 +174,9 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 	setInt(&cfg.MaxRepairRequests, jc.MaxRepairRequests)
 	setMs(&cfg.RepairSweepInterval, jc.RepairSweepIntervalMs, "repairSweepIntervalMs")
 	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
+	if err := jc.jsonRepairConfig.apply(&cfg, setMs); err != nil {
+		return cfg, level, err
+	}
 	setInt(&cfg.RememberDelivered, jc.RememberDelivered)
 	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
 	setInt(&cfg.MaxChannels, jc.MaxChannels)
@@ -208,6 +222,28 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 	return cfg, level, nil
 }
 
+// apply sets the fields of r that are set; setMs is configFrom's.
+func (r *jsonRepairConfig) apply(cfg *sds.Config, setMs func(*time.Duration, *int64, string)) error {
+	if r.RepairPolicy != nil {
+		switch *r.RepairPolicy {
+		case "prompt":
+			cfg.RepairPolicy = sds.RepairPrompt
+		case "rfc":
+			cfg.RepairPolicy = sds.RepairRFC
+		default:
+			return fmt.Errorf(`repairPolicy must be "prompt" or "rfc", got %q`, *r.RepairPolicy)
+		}
+	}
+	if r.RepairRequestSync != nil {
+		cfg.RepairRequestSync = *r.RepairRequestSync
+	}
+	setMs(&cfg.RepairRetryInterval, r.RepairRetryIntervalMs, "repairRetryIntervalMs")
+	setMs(&cfg.RepairResponseWindow, r.RepairResponseWindowMs, "repairResponseWindowMs")
+	setMs(&cfg.RepairResponseGrace, r.RepairResponseGraceMs, "repairResponseGraceMs")
+	setMs(&cfg.LogRetention, r.LogRetentionMs, "logRetentionMs")
+	return nil
+}
+
 // coreFieldNames maps sds.Config field names, as the core's validation
 // errors spell them, to the JSON keys.
 var coreFieldNames = strings.NewReplacer(
@@ -230,6 +266,11 @@ var coreFieldNames = strings.NewReplacer(
 	"NumResponseGroups", "numResponseGroups",
 	"MaxRepairRequests", "maxRepairRequests",
 	"RepairSweepInterval", "repairSweepIntervalMs",
+	"RepairPolicy", "repairPolicy",
+	"RepairRetryInterval", "repairRetryIntervalMs",
+	"RepairResponseWindow", "repairResponseWindowMs",
+	"RepairResponseGrace", "repairResponseGraceMs",
+	"LogRetention", "logRetentionMs",
 	"MaxContentSize", "maxContentSize",
 	"MaxChannels", "maxChannels",
 	"MaxIncomingBytes", "maxIncomingBytes",
@@ -271,6 +312,12 @@ func checkKeys(text []byte, t reflect.Type, prefix string) error {
 func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct { // its fields are the outer object's
+			if g, ok := fieldByJSONName(f.Type, name); ok {
+				return g, true
+			}
+			continue
+		}
 		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name {
 			return f, true
 		}
@@ -303,6 +350,8 @@ func jsonKind(goKind string) string {
 	switch goKind {
 	case "int", "int64":
 		return "an integer"
+	case "bool":
+		return "true or false"
 	case "float64":
 		return "a number"
 	case "string":

@@ -140,6 +140,14 @@ pub enum Event {
     IncomingEvicted { message_id: String, channel_id: String },
     /// The channel's store keeps failing.
     PersistenceBacklog { channel_id: String },
+    /// SDS-R: our repair requests for `requested` fell due; broadcast these
+    /// wire bytes, a sync message carrying them.
+    RepairRequest {
+        message_id: String,
+        channel_id: String,
+        requested: Vec<String>,
+        message: Vec<u8>,
+    },
     /// An event this binding does not know (its JSON text).
     Unknown(String),
 }
@@ -210,6 +218,17 @@ impl Event {
                 channel_id: ch()?,
             },
             "persistence_backlog" => Event::PersistenceBacklog { channel_id: ch()? },
+            "repair_request" => Event::RepairRequest {
+                message_id: id()?,
+                channel_id: ch()?,
+                requested: v
+                    .get("requested")?
+                    .as_array()?
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string))
+                    .collect::<Option<_>>()?,
+                message: bytes("message")?,
+            },
             _ => return None,
         })
     }
