@@ -108,6 +108,7 @@ func TestFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-sdsr", "maybe"}, {"-lost", "keep"}, {"-format", "xml"}, {"-partition", "at=1m,for"},
 		{"-offline", "p=1,when=2m"}, {"-sweep", "nope=1"}, {"-participants", "1"}, {"extra"},
+		{"-policy", "fast"}, {"-retry", "0s"},
 	} {
 		var out, errOut bytes.Buffer
 		if err := run(append(append([]string(nil), small...), bad...), &out, &errOut); err == nil {

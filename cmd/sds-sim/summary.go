@@ -52,6 +52,7 @@ func compareTable(runs []RunOutput) table {
 	row("repairs broadcast", func(r *sim.Result) string { return fmt.Sprint(r.Repairs) })
 	row("repair requests sent", func(r *sim.Result) string { return fmt.Sprint(r.RepairRequests) })
 	row("sync messages", func(r *sim.Result) string { return fmt.Sprint(r.Syncs) })
+	row("request syncs (repair_request)", func(r *sim.Result) string { return fmt.Sprint(r.RequestSyncs) })
 	row("dependencies given up (ids)", func(r *sim.Result) string { return fmt.Sprint(r.LostIDs) })
 	row("duplicate deliveries", func(r *sim.Result) string { return fmt.Sprint(r.Duplicates) })
 	row("causal-order violations", func(r *sim.Result) string { return fmt.Sprint(r.OrderViolations) })
@@ -123,9 +124,9 @@ func (t table) markdown(w io.Writer) {
 
 func describeSetup(o *Output) string {
 	s := o.Settings
-	return fmt.Sprintf("%s participants, %s messages at %s msg/s each on %s channel(s); loss %s, delay %s + jitter %s; bloom %s ids at %s, history %s, log %s; T_min %s, T_max %s, %s response group(s); seed %s",
+	return fmt.Sprintf("%s participants, %s messages at %s msg/s each on %s channel(s); loss %s, delay %s + jitter %s; bloom %s ids at %s, history %s, log %s; SDS-R policy %s, T_min %s, T_max %s, %s response group(s); seed %s",
 		s["participants"], s["messages"], s["rate"], s["channels"], s["loss"], s["delay"], s["jitter"],
-		s["bloom"], s["bloom-error"], s["history"], s["log"], s["tmin"], s["tmax"], s["groups"], s["seed"])
+		s["bloom"], s["bloom-error"], s["history"], s["log"], s["policy"], s["tmin"], s["tmax"], s["groups"], s["seed"])
 }
 
 func printSummary(w io.Writer, o *Output) {
