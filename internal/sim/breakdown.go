@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/libsds-go/libsds/sds/wire"
@@ -24,7 +25,9 @@ import (
 // arrival. A delayed delivery of m, from m's first broadcast to its
 // delivery, is split at these moments (each kept within the delivery's
 // span and in order) into Detect, Request, Answer, Transit and CausalWait
-// (after the arrival). Own does so with m's own moments: waiting behind
+// (after the arrival); Offline is the part of the time before detection
+// during which p or r's sender was offline (Network.Outages, churn), taken
+// out of Detect. Own does so with m's own moments: waiting behind
 // other messages is CausalWait. ByRootCause does so with the moments of
 // the message that held m up last - following the dependency delivered
 // last to p, back to a message released by its own arrival - so that a
@@ -49,6 +52,7 @@ type PhaseView struct {
 // PhaseSet is the phases of a set of deliveries.
 type PhaseSet struct {
 	Count      int64 `json:"count"`
+	Offline    Phase `json:"offline"`
 	Detect     Phase `json:"detect"`
 	Request    Phase `json:"request"`
 	Answer     Phase `json:"answer"`
@@ -67,7 +71,7 @@ type Phase struct {
 }
 
 // numPhases is the number of phases of a Breakdown.
-const numPhases = 5
+const numPhases = 6
 
 // Phases returns the set's phases with their names, in order.
 func (s *PhaseSet) Phases() [numPhases]struct {
@@ -78,7 +82,7 @@ func (s *PhaseSet) Phases() [numPhases]struct {
 		Name  string
 		Phase *Phase
 	}{
-		{"detect", &s.Detect}, {"request", &s.Request}, {"answer", &s.Answer},
+		{"offline", &s.Offline}, {"detect", &s.Detect}, {"request", &s.Request}, {"answer", &s.Answer},
 		{"transit", &s.Transit}, {"causal wait", &s.CausalWait},
 	}
 }
@@ -160,17 +164,49 @@ func momentsOf(tr copyTrace, sent int32, requests []int32) moments {
 }
 
 // phasesOf splits [sent, del] at mo, each moment kept within the span and
-// after the one before.
-func phasesOf(sent, del int32, mo moments) [numPhases]int32 {
+// after the one before; offline(a, b) is how long the wait was offline
+// within [a, b], taken out of the time before detection.
+func phasesOf(sent, del int32, mo moments, offline func(a, b int32) int32) [numPhases]int32 {
 	var out [numPhases]int32
 	prev := sent
 	for i, t := range mo {
 		t = min(max(t, prev), del)
-		out[i] = t - prev
+		out[i+1] = t - prev
 		prev = t
 	}
 	out[numPhases-1] = del - prev
+	out[0] = min(offline(sent, sent+out[1]), out[1])
+	out[1] -= out[0]
 	return out
+}
+
+// offlineWithin is how long p or sender was offline within [a, b] (ms
+// stamps).
+func (r *run) offlineWithin(p, sender int, a, b int32) int32 {
+	if b <= a {
+		return 0
+	}
+	var spans [][2]int64
+	for _, q := range []int{p, sender} {
+		for _, o := range r.parts[q].outages {
+			lo, hi := max(o[0], int64(a-1)*1e6), min(o[1], int64(b-1)*1e6)
+			if lo < hi {
+				spans = append(spans, [2]int64{lo, hi})
+			}
+		}
+	}
+	slices.SortFunc(spans, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
+	var total, end int64
+	for _, s := range spans {
+		if s[0] > end {
+			end = s[0]
+		}
+		if s[1] > end {
+			total += s[1] - end
+			end = s[1]
+		}
+	}
+	return int32(total / 1e6)
 }
 
 // phaseSamples collects phases of delayed deliveries.
@@ -212,13 +248,16 @@ func (r *run) breakdown(p90 int32) Breakdown {
 				b.Repaired++
 			}
 			slow := del-sent >= p90
-			own.add(phasesOf(sent, del, momentsOf(tr, sent, m.requests)), slow)
-			rm := momentsOf(tr, sent, m.requests)
+			offline := func(sender int32) func(a, b int32) int32 {
+				return func(a, b int32) int32 { return r.offlineWithin(p, int(sender), a, b) }
+			}
+			own.add(phasesOf(sent, del, momentsOf(tr, sent, m.requests), offline(m.sender)), slow)
+			rm, rs := momentsOf(tr, sent, m.requests), m.sender
 			if c := roots[idx]; c >= 0 && c != int32(idx) {
 				rc := &r.msgs[c]
-				rm = momentsOf(r.traceAt(p, c), msStamp(rc.sentAt), rc.requests)
+				rm, rs = momentsOf(r.traceAt(p, c), msStamp(rc.sentAt), rc.requests), rc.sender
 			}
-			root.add(phasesOf(sent, del, rm), slow)
+			root.add(phasesOf(sent, del, rm, offline(rs)), slow)
 		}
 	}
 	b.Own, b.ByRootCause = own.view(), root.view()

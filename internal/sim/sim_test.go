@@ -363,6 +363,9 @@ func TestLossless(t *testing.T) {
 	if res.Repairs != 0 || res.RepairRequests != 0 || res.Traffic.ByKind["content"].Lost != 0 {
 		t.Errorf("lossless network: %d repairs, %d requests", res.Repairs, res.RepairRequests)
 	}
+	if b := res.Breakdown; b.Repaired != 0 || b.Own.All.Offline.Mean != 0 || b.Own.All.Request.Mean != 0 {
+		t.Errorf("lossless network: breakdown %+v", b)
+	}
 	if !res.Quiesced {
 		t.Error("a lossless run should end quiet before the drain limit")
 	}
@@ -396,6 +399,9 @@ func TestPartitionAndOutage(t *testing.T) {
 	c.agree(res)
 	if c.crossings != 0 {
 		t.Errorf("%d copies crossed the partition or reached the offline participant", c.crossings)
+	}
+	if res.Breakdown.Own.All.Offline.Mean <= 0 {
+		t.Error("an outage, yet no delayed delivery waited offline")
 	}
 	if res.Traffic.ByKind["content"].Lost == 0 {
 		t.Error("the partition lost nothing")
