@@ -225,14 +225,11 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 // apply sets the fields of r that are set; setMs is configFrom's.
 func (r *jsonRepairConfig) apply(cfg *sds.Config, setMs func(*time.Duration, *int64, string)) error {
 	if r.RepairPolicy != nil {
-		switch *r.RepairPolicy {
-		case "prompt":
-			cfg.RepairPolicy = sds.RepairPrompt
-		case "rfc":
-			cfg.RepairPolicy = sds.RepairRFC
-		default:
-			return fmt.Errorf(`repairPolicy must be "prompt" or "rfc", got %q`, *r.RepairPolicy)
+		p, err := sds.ParseRepairPolicy(*r.RepairPolicy)
+		if err != nil {
+			return fmt.Errorf("repairPolicy: %w", err)
 		}
+		cfg.RepairPolicy = p
 	}
 	if r.RepairRequestSync != nil {
 		cfg.RepairRequestSync = *r.RepairRequestSync

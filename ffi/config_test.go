@@ -82,7 +82,7 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"a":}`:                                     `invalid character`,
 		`{}x`:                                        `unexpected data after the JSON object`,
 		`{"maxCausalHistory":true}`:                  `maxCausalHistory: expected an integer, got JSON bool`,
-		`{"repairPolicy":"fast"}`:                    `repairPolicy must be "prompt" or "rfc", got "fast"`,
+		`{"repairPolicy":"fast"}`:                    `repairPolicy: unknown repair policy "fast" (want "prompt" or "rfc")`,
 		`{"repairrequestsync":true}`:                 `unknown key "repairrequestsync"`,
 		`{"repairRequestSync":1}`:                    `repairRequestSync: expected true or false, got JSON number`,
 		`{"repairRetryIntervalMs":0}`:                `repairRetryIntervalMs must be positive`,

@@ -229,7 +229,9 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
-// DefaultConfig returns the Nim libsds defaults with an empty participant id.
+// DefaultConfig returns the Nim libsds defaults with an empty participant
+// id, but for SDS-R's policy and timing and the log's retention, which are
+// this library's (docs/COMPATIBILITY.md T15-T21).
 func DefaultConfig() Config {
 	return Config{
 		BloomCapacity:               DefaultBloomCapacity,
@@ -387,6 +389,16 @@ const (
 	// RepairTMax.
 	RepairRFC
 )
+
+// ParseRepairPolicy returns the policy String names: "prompt" or "rfc".
+func ParseRepairPolicy(name string) (RepairPolicy, error) {
+	for _, p := range []RepairPolicy{RepairPrompt, RepairRFC} {
+		if p.String() == name {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf(`unknown repair policy %q (want "prompt" or "rfc")`, name)
+}
 
 func (p RepairPolicy) String() string {
 	switch p {

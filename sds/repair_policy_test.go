@@ -1,7 +1,6 @@
 package sds_test
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -424,8 +423,15 @@ func TestRepairPolicyConfig(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if d := sds.DefaultConfig(); d.RepairPolicy != sds.RepairPrompt || !d.RepairRequestSync ||
-		!slices.Contains([]string{"prompt"}, d.RepairPolicy.String()) {
+	if d := sds.DefaultConfig(); d.RepairPolicy != sds.RepairPrompt || !d.RepairRequestSync {
 		t.Errorf("defaults %v, request syncs %v", d.RepairPolicy, d.RepairRequestSync)
+	}
+	for _, p := range []sds.RepairPolicy{sds.RepairPrompt, sds.RepairRFC} {
+		if got, err := sds.ParseRepairPolicy(p.String()); got != p || err != nil {
+			t.Errorf("ParseRepairPolicy(%q) = %v, %v", p, got, err)
+		}
+	}
+	if _, err := sds.ParseRepairPolicy("fast"); err == nil {
+		t.Error(`ParseRepairPolicy("fast"): no error`)
 	}
 }

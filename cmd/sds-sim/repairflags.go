@@ -18,14 +18,9 @@ func repairFlags(fs *flag.FlagSet, p *sds.Config, policy *string) {
 	fs.DurationVar(&p.LogRetention, "log-retention", p.LogRetention, "log entries younger than this stay beyond -log (0: -log alone)")
 }
 
-func setPolicy(p *sds.Config, policy string) error {
-	switch policy {
-	case "prompt":
-		p.RepairPolicy = sds.RepairPrompt
-	case "rfc":
-		p.RepairPolicy = sds.RepairRFC
-	default:
-		return fmt.Errorf("-policy: want prompt or rfc, got %q", policy)
+func setPolicy(p *sds.Config, policy string) (err error) {
+	if p.RepairPolicy, err = sds.ParseRepairPolicy(policy); err != nil {
+		return fmt.Errorf("-policy: %w", err)
 	}
 	return nil
 }
