@@ -54,6 +54,7 @@ func (m *Manager) Sweep() {
 // requests more than RepairTMax past their T_req are dropped.
 func (m *Manager) RepairSweep() {
 	now := m.clock.Now()
+	m.nextDue.reset()
 	for _, ch := range m.channelList() {
 		ch.mu.Lock()
 		if ch.removed {
@@ -61,9 +62,9 @@ func (m *Manager) RepairSweep() {
 			continue
 		}
 		m.sweepRepairs(ch, now)
+		m.noteNextDue(ch)
 		m.unlockAndDispatch(ch)
 	}
-	m.recomputeRepairDue()
 }
 
 // channelList returns the channels in no particular order.

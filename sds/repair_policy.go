@@ -113,18 +113,17 @@ func (m *Manager) repairSweepDelay() time.Duration {
 	return d
 }
 
-// recomputeRepairDue sets the hint exactly, after a sweep.
-func (m *Manager) recomputeRepairDue() {
-	m.nextDue.ns.Store(math.MaxInt64)
-	for _, ch := range m.channelList() {
-		ch.mu.Lock()
-		if e := ch.inRepair.peek(); e != nil {
-			m.nextDue.lowerQuiet(e.due.UnixNano())
-		}
-		if e := ch.outRepair.peek(); e != nil && m.cfg.RepairRequestSync {
-			m.nextDue.lowerQuiet(e.due.UnixNano())
-		}
-		ch.mu.Unlock()
+// reset forgets the hint before a sweep, which then notes every channel's
+// earliest entry (noteNextDue); entries added meanwhile lower it again.
+func (h *dueHint) reset() { h.ns.Store(math.MaxInt64) }
+
+// noteNextDue lowers the hint to ch's earliest entry (ch locked).
+func (m *Manager) noteNextDue(ch *channel) {
+	if e := ch.inRepair.peek(); e != nil {
+		m.nextDue.lowerQuiet(e.due.UnixNano())
+	}
+	if e := ch.outRepair.peek(); e != nil && m.cfg.RepairRequestSync {
+		m.nextDue.lowerQuiet(e.due.UnixNano())
 	}
 }
 
