@@ -42,7 +42,7 @@ func bench(c *config) error {
 		}
 		return got >= want || time.Since(lastChange) > 5*time.Second, err
 	})
-	err = errors.Join(err, stopAll(procs))
+	err = errors.Join(err, stopAll(procs, 10*time.Second))
 	vs, verr := readViews(procs)
 	if err = errors.Join(err, verr); err != nil {
 		return err

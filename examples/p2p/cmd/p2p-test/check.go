@@ -20,7 +20,7 @@ type view struct {
 	exits     []*record.Stats
 	// from the first message sent to the last delivered (Unix ms)
 	firstSent, lastDelivered int64
-	problems  []record.Record // failed, lost, evicted, backlog, error
+	problems                 []record.Record // failed, lost, evicted, backlog, error
 }
 
 func viewOf(id string, recs []record.Record, torn int) *view {

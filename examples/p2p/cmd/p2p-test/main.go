@@ -42,7 +42,7 @@ func main() {
 	flag.Float64Var(&c.loss, "loss", 0.1, "fraction of received gossip messages each participant drops")
 	flag.IntVar(&c.crashAfter, "crash-after", 80, "one participant SIGKILLs itself right after wrapping its message N (0: none)")
 	flag.DurationVar(&c.down, "down", 5*time.Second, "how long the crashed participant stays down")
-	flag.DurationVar(&c.deadline, "deadline", 110*time.Second, "the whole run's deadline")
+	flag.DurationVar(&c.deadline, "deadline", 100*time.Second, "deadline of the run until the participants are asked to stop (they then have 10 s)")
 	flag.Int64Var(&c.rssLimitMB, "rss-limit", 160, "peak RSS bound of each participant, MB")
 	flag.IntVar(&c.bench, "bench", 0, "benchmark instead: participants send this many messages as fast as they can, no loss or kill")
 	flag.IntVar(&c.benchSize, "size", 0, "benchmark message size in bytes")
@@ -167,13 +167,26 @@ func poll(ctx context.Context, procs []*proc, what string, done func() (bool, er
 	}
 }
 
-// stopAll stops every participant cleanly; it fails if one did not exit
-// with code 0 within the grace period.
-func stopAll(procs []*proc) error {
+// stopAll stops every participant cleanly, all at once: SIGTERM, then
+// SIGKILL to those still running after grace. It fails if one did not
+// exit with code 0 in time.
+func stopAll(procs []*proc, grace time.Duration) error {
+	for _, p := range procs {
+		p.signal(syscall.SIGTERM)
+	}
+	timeout := time.After(grace)
 	var errs []error
 	for _, p := range procs {
-		if code, clean := p.stop(15 * time.Second); !clean || code != 0 {
-			errs = append(errs, fmt.Errorf("%s did not exit cleanly (code %d, see %s)", p.id, code, p.stderr))
+		select {
+		case <-p.done:
+		case <-timeout:
+		}
+		if p.running() {
+			p.signal(syscall.SIGKILL)
+			<-p.done
+			errs = append(errs, fmt.Errorf("%s did not exit within %v of SIGTERM (see %s)", p.id, grace, p.stderr))
+		} else if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			errs = append(errs, fmt.Errorf("%s exited with code %d (see %s)", p.id, code, p.stderr))
 		}
 	}
 	return errors.Join(errs...)

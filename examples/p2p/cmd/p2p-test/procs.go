@@ -72,23 +72,6 @@ func (p *proc) signal(sig syscall.Signal) {
 	}
 }
 
-// stop asks the run to end (SIGTERM) and waits up to grace before killing
-// it; it reports the exit code.
-func (p *proc) stop(grace time.Duration) (code int, clean bool) {
-	if !p.running() {
-		return p.cmd.ProcessState.ExitCode(), true
-	}
-	p.signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode(), true
-	case <-time.After(grace):
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		return -1, false
-	}
-}
-
 // records reads everything the participant printed so far.
 func (p *proc) records() (recs []record.Record, torn int, err error) {
 	f, err := os.Open(p.out)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,26 +58,28 @@ func test(c *config) error {
 		return true, nil
 	})
 	healed := time.Now()
-	err = errors.Join(err, stopAll(procs))
+	err = errors.Join(err, stopAll(procs, 10*time.Second))
 	vs, verr := readViews(procs)
 	if verr != nil {
 		return errors.Join(err, verr)
 	}
 	report(vs, began, healed, restartedAt)
-	if err != nil {
-		return err
-	}
 	ck := verify(vs, c.count, c.rssLimitMB<<10)
 	if c.crashAfter > 0 {
 		verifyCrash(ck, vs[len(vs)/2], victim.id+"-"+strconv.Itoa(c.crashAfter))
 	}
-	if len(ck.failures) > 0 {
-		for _, f := range head(ck.failures, 20) {
-			fmt.Println("  ", f)
-		}
-		return fmt.Errorf("%d checks failed", len(ck.failures))
+	for _, f := range head(ck.failures, 20) {
+		fmt.Println("  ", f)
 	}
-	fmt.Println(summary(vs, began))
+	if len(ck.failures) > 0 {
+		err = errors.Join(err, fmt.Errorf("%d checks failed", len(ck.failures)))
+	}
+	if err != nil {
+		// The last line stays the summary.
+		fmt.Println("  ", strings.ReplaceAll(err.Error(), "\n", "\n   "))
+		return errors.New(figures(vs, began))
+	}
+	fmt.Println("p2p-test: ok: every message delivered exactly once everywhere, in causal order, and acknowledged: " + figures(vs, began))
 	return nil
 }
 
@@ -141,8 +144,8 @@ func report(vs []*view, began, healed, restartedAt time.Time) {
 	fmt.Println()
 }
 
-// summary is the last line of a passing run.
-func summary(vs []*view, began time.Time) string {
+// figures sums up a run: the summary line.
+func figures(vs []*view, began time.Time) string {
 	msgs, deliveries, repairs, resends, restarts := 0, 0, 0, 0, 0
 	var rss int64
 	for _, v := range vs {
@@ -155,7 +158,6 @@ func summary(vs []*view, began time.Time) string {
 			rss = max(rss, s.PeakRSSKB)
 		}
 	}
-	return fmt.Sprintf("p2p-test: ok: %d messages, %d deliveries (each exactly once, in causal order), all acknowledged, "+
-		"%d repairs, %d resends, %d restart(s), peak RSS %d MB, wall %.1f s",
+	return fmt.Sprintf("%d messages, %d deliveries, %d repairs, %d resends, %d restart(s), peak RSS %d MB, wall %.1f s",
 		msgs, deliveries, repairs, resends, restarts, rss>>10, time.Since(began).Seconds())
 }
