@@ -83,26 +83,36 @@ func Run(ctx context.Context, opt Options, stdin io.Reader) (err error) {
 	}
 	defer out.close()
 	n := &node{opt: &opt, out: out, channel: opt.Topic}
+	defer func() { err = errors.Join(err, n.close()) }() // on an early return
 	if !opt.Plain {
-		closeStore, err := n.openManager()
-		if err != nil {
+		if err := n.openManager(); err != nil {
 			return err
 		}
-		defer func() { err = errors.Join(err, n.m.Close(), closeStore()) }()
 	}
-	net, err := startNetwork(&opt, n.maxMessageBytes())
-	if err != nil {
+	if n.net, err = startNetwork(&opt, n.maxMessageBytes()); err != nil {
 		return err
 	}
-	defer net.close()
-	n.net = net
+	n.closers = append(n.closers, func() error { n.net.close(); return nil })
 	if err := n.begin(shown); err != nil {
 		return err
 	}
 	err = n.run(ctx, stdin)
 	n.stop()
-	out.emit(record.Record{Ev: record.Exit, Stats: n.stats(start)})
+	stats := n.stats(start)
+	if err = errors.Join(err, n.close()); err == nil {
+		out.emit(record.Record{Ev: record.Exit, Stats: stats}) // stopped cleanly: everything stored
+	}
 	return err
+}
+
+// close closes what the participant opened, the last opened first, once.
+func (n *node) close() error {
+	var errs []error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		errs = append(errs, n.closers[i]())
+	}
+	n.closers = nil
+	return errors.Join(errs...)
 }
 
 // begin announces the participant, prints what the store holds that was

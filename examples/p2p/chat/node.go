@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -24,27 +23,33 @@ type node struct {
 	channel     string
 	nextSeq     int    // number of our next message
 	stopReceive func() // ends the receive loop and waits for it
+	closers     []func() error
 
 	received, dropped, duplicates, unwrapErrors atomic.Int64
 	published, publishedBytes, syncs            atomic.Int64
 }
 
 // openManager creates the manager over the participant's store (in
-// memory without a state directory) and returns what closes the store.
-func (n *node) openManager() (closeStore func() error, err error) {
+// memory without a state directory).
+func (n *node) openManager() error {
 	cfg := n.opt.SDS
 	cfg.ParticipantID = n.opt.ID
-	closeStore = func() error { return nil }
 	if n.opt.StateDir != "" {
-		if cfg.Persistence, closeStore, err = openStore(n.opt.StateDir); err != nil {
-			return nil, err
+		store, closeStore, err := openStore(n.opt.StateDir)
+		if err != nil {
+			return err
 		}
+		cfg.Persistence = store
+		n.closers = append(n.closers, closeStore)
 	}
-	if n.m, err = sds.NewManager(cfg); err != nil {
-		return nil, errors.Join(err, closeStore())
+	m, err := sds.NewManager(cfg)
+	if err != nil {
+		return err
 	}
+	n.m = m
 	n.m.SetEventHandler(n.handle)
-	return closeStore, nil
+	n.closers = append(n.closers, m.Close)
+	return nil
 }
 
 // maxMessageBytes is the largest message a peer may publish: the largest
