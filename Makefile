@@ -123,7 +123,7 @@ TEST_CC   = $(CC) $(TEST_CFLAGS) -Iinclude -Itests -I$(B)/tests $(TEST_SRC)
 VG_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--suppressions=tests/valgrind.supp
 
-$(B)/tests/vectors.h: tests/vectorgen/main.go internal/vectors/vectors.go
+$(B)/tests/vectors.h: tests/vectorgen/main.go internal/vectors/vectors.go $(wildcard internal/vectors/data/*.json)
 	@mkdir -p $(@D)
 	$(GO) run ./tests/vectorgen > $@.tmp && mv $@.tmp $@
 

@@ -1,16 +1,21 @@
-// Package vectors loads the shared test vectors produced by the Nim libsds
-// and by the TypeScript SDS implementation (../shared/vectors beside the
-// repository, or the directory named by SDS_VECTORS_DIR).
+// Package vectors loads the test vectors produced by the Nim libsds and by
+// the TypeScript SDS implementation. They are committed in data/ (a copy of
+// the project's shared vectors, see data/README.md) and embedded, so the
+// tests need nothing beside the repository.
 package vectors
 
 import (
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 )
+
+// Files holds the vector files: data/*.json and data/README.md.
+//
+//go:embed data
+var Files embed.FS
 
 // Nim is nim_sds_vectors.json.
 type Nim struct {
@@ -134,26 +139,6 @@ type JS struct {
 	} `json:"hashN"`
 }
 
-// Dir finds the shared vectors directory: $SDS_VECTORS_DIR, else
-// ../shared/vectors beside the repository root (the directory with go.mod).
-func Dir() (string, error) {
-	if d := os.Getenv("SDS_VECTORS_DIR"); d != "" {
-		return d, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared", "vectors"), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("vectors: no go.mod above %s", wd)
-		}
-	}
-}
-
 var (
 	nimOnce, jsOnce sync.Once
 	nim             Nim
@@ -174,13 +159,9 @@ func LoadJS() (*JS, error) {
 }
 
 func load(name string, into any) error {
-	dir, err := Dir()
+	raw, err := Files.ReadFile("data/" + name)
 	if err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		return fmt.Errorf("vectors: %w (set SDS_VECTORS_DIR or place shared/ beside the repository)", err)
+		return fmt.Errorf("vectors: %w", err)
 	}
 	return json.Unmarshal(raw, into)
 }

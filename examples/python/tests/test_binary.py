@@ -14,19 +14,13 @@ from libsds import ReliabilityManager as M
 from .util import Events, pb_fields
 
 
-def vectors_dir():
-    d = os.environ.get("SDS_VECTORS_DIR")
-    if d:
-        return d
-    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
-    return os.path.normpath(os.path.join(repo, "..", "shared", "vectors"))
+# The vectors committed in the repository (internal/vectors/data).
+VECTORS_DIR = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "internal", "vectors", "data"))
 
 
 def load(name):
-    path = os.path.join(vectors_dir(), name)
-    if not os.path.exists(path):
-        raise unittest.SkipTest(f"no shared vectors at {path} (set SDS_VECTORS_DIR)")
-    with open(path) as f:
+    with open(os.path.join(VECTORS_DIR, name)) as f:
         return json.load(f)
 
 
