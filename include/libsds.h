@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
  * libsds.h - C ABI of libsds, the SDS (Scalable Data Sync) library.
  *
