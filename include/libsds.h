@@ -168,7 +168,9 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  * participant id (which disables SDS-R; see
  * SdsNewReliabilityManagerWithConfig). Returns the context, after calling
  * callback(RET_OK, "", 0, userData). Returns NULL, calling nothing, when
- * callback is NULL. */
+ * callback is NULL (as Nim does); the reason is logged at SDS_LOG_ERROR
+ * (see "Logging": on stderr unless SdsSetLogCallback was called). The same
+ * holds for every Sds* constructor. */
 void* SdsNewReliabilityManager(SdsCallBack callback, void* userData);
 
 /* Routes this manager's events to callback with userData (NULL callback:
@@ -180,7 +182,12 @@ void SdsSetEventCallback(void* ctx, SdsCallBack callback, void* userData);
 void SdsSetRetrievalHintProvider(void* ctx, SdsRetrievalHintProvider callback, void* userData);
 
 /* Destroys the manager: callback(RET_OK, NULL, 0, userData). The context is
- * invalid from then on; calls on it still running finish normally. */
+ * invalid from then on; calls on it still running finish normally.
+ * If state could not be written before the manager closed (its store
+ * failed and the last retry failed too, or the embedded store could not
+ * be closed), that state is lost: the manager is destroyed all the same,
+ * callback(RET_ERR, "error cleaning up reliability manager: <reason>") is
+ * called, the reason is logged at SDS_LOG_ERROR, and RET_ERR returned. */
 int SdsCleanupReliabilityManager(void* ctx, SdsCallBack callback, void* userData);
 
 /* Forgets every channel and all its state. Result: "" on success. */
@@ -532,8 +539,11 @@ void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
 /* ---- Logging -----------------------------------------------------------
  * The library's diagnostics, one JSON object per line as zerolog writes
  * them, e.g. {"level":"warn","ctx":"0x7f...","time":"...","message":"..."}
- * (without a trailing newline). Process-wide; NULL (the default) drops
- * them. Each manager filters by its "logLevel" (managers created by
+ * (without a trailing newline). Process-wide. Until the first call of
+ * SdsSetLogCallback, lines at SDS_LOG_ERROR are written to stderr (why a
+ * constructor returned NULL, state lost at cleanup, a recovered internal
+ * error) and the others dropped; after SdsSetLogCallback(NULL, ...) every
+ * line is dropped. Each manager filters by its "logLevel" (managers created by
  * SdsNewReliabilityManager log at "info"). The callback may run on any
  * thread, on several at once; msg is NUL-terminated and valid during the
  * callback only. Do not call the library from inside it. */
@@ -667,7 +677,10 @@ void* sds_create(const uint8_t* reqCbor, size_t reqCborLen, SdsCallBack callback
 
 /* Destroys the manager, as SdsCleanupReliabilityManager does (stops the
  * periodic tasks, closes a store, drops every listener); calls nothing.
- * Returns RET_OK, or RET_ERR for a NULL, foreign or destroyed ctx. */
+ * Returns RET_OK, or RET_ERR for a NULL, foreign or destroyed ctx, and
+ * RET_ERR when state could not be written before the manager closed (as
+ * for SdsCleanupReliabilityManager; the manager is destroyed all the same
+ * and the reason logged at SDS_LOG_ERROR). */
 int sds_destroy(void* ctx);
 
 /* Subscribes callback(RET_OK, <envelope>, len, userData) to the events
