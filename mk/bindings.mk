@@ -1,5 +1,5 @@
 # Bindings: Rust (examples/rust) and Nim (examples/nim) over build/libsds.so.
-# The pure-Go binding (bindings/sds) is tested by `go test ./...` (unit).
+# The pure-Go binding (bindings/sds) is tested by gobindings-test.
 #
 #   make rust-test   cargo test (offline, std only) and the example
 #   make nim-test    builds and runs examples/nim/two_managers.nim
