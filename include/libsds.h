@@ -139,7 +139,9 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  *     a peer acknowledged our message m1;
  *   {"eventType":"missing_dependencies","messageId":"m2","channelId":"c1",
  *    "missingDeps":[{"messageId":"m1","retrievalHint":"<base64>"}]}
- *     m2 waits for messages this participant has not seen;
+ *     m2 waits for messages this participant has not seen; an entry whose
+ *     sender is known ends with ,"senderId":"alice" (Nim leaves it out),
+ *     in the unwrap result's "missingDeps" too, as in the binary result;
  *   {"eventType":"periodic_sync"}
  *     time to broadcast a sync message (see SdsStartPeriodicTasks);
  *   {"eventType":"repair_ready","channelId":"c1","message":"<base64>"}
@@ -214,7 +216,8 @@ int SdsWrapOutgoingMessage(void* ctx,
  * Result: JSON {"message":[104,105],"channelId":"c1",
  *   "missingDeps":[{"messageId":"m0","retrievalHint":"<base64>"}]}
  * with the content as an array of byte values; missingDeps lists the
- * dependencies this participant has not seen ([] when none). Delivery is
+ * dependencies this participant has not seen ([] when none), each with
+ * ,"senderId":"..." after the hint when its sender is known. Delivery is
  * reported by "message_ready" events. See SdsUnwrapReceivedMessageBinary. */
 int SdsUnwrapReceivedMessage(void* ctx,
                     void* message,
@@ -635,7 +638,10 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  *                          (a peer acknowledged our message)
  *   "missing_dependencies" {messageId: tstr, channelId: tstr,
  *                           missingDeps: [{messageId: tstr,
- *                                          retrievalHint: bytes}]}
+ *                                          retrievalHint: bytes,
+ *                                          ? senderId: tstr}]}
+ *                          (senderId, this library's, when known; the
+ *                          unwrap result's missingDeps alike)
  *   "periodic_sync"        {placeholder: false}
  *   "repair_ready"         {message: bytes, channelId: tstr}
  * and, from this library only (their meaning is that of the JSON events
@@ -717,9 +723,11 @@ int sds_wrap_outgoing_message(void* ctx, SdsCallBack callback, void* userData, c
 
 /* reqCbor: {"req": {"message": bytes}}, received wire bytes (either format)
  * result:  {"message": bytes, "channelId": tstr,
- *           "missingDeps": [{"messageId": tstr, "retrievalHint": bytes}]}
+ *           "missingDeps": [{"messageId": tstr, "retrievalHint": bytes,
+ *                            ? "senderId": tstr}]}
  * message is the content, missingDeps the dependencies not seen yet
- * (empty array when none); delivery is reported by "message_ready". */
+ * (empty array when none; senderId when the sender is known); delivery
+ * is reported by "message_ready". */
 int sds_unwrap_received_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
 
 /* reqCbor: {"req": {"messageIds": [tstr], "channelId": tstr}}

@@ -608,7 +608,8 @@ TEST(cbor_results_bytes) {
 	long n2 = cwrap(a, "two", "m2", "room", &w2);
 	ASSERT(n1 > 0 && n2 > 0);
 
-	/* b gets m2 first: m1 is missing, with no hint (none provided). */
+	/* b gets m2 first: m1 is missing, with no hint (none provided), sent
+	 * by alice (senderId: ours, after Nim's keys; COMPATIBILITY.md C13). */
 	CHECK_INT(cunwrap(b, w2, (size_t)n2, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
 	cb_map(&want, 3);
@@ -618,11 +619,13 @@ TEST(cbor_results_bytes) {
 	cb_text(&want, "room");
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
-	cb_map(&want, 2);
+	cb_map(&want, 3);
 	cb_text(&want, "messageId");
 	cb_text(&want, "m1");
 	cb_text(&want, "retrievalHint");
 	cb_bytes(&want, "", 0); /* 0x40: an empty seq[byte] */
+	cb_text(&want, "senderId");
+	cb_text(&want, "alice");
 	CHECK_BYTES(c.msg, c.len, &want);
 	CHECK(capture_intact(&c));
 
@@ -638,7 +641,7 @@ TEST(cbor_results_bytes) {
 	cb_text(&want, "room");
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
-	cb_hex(&want, "a2696d6573736167654964626d316d72657472696576616c48696e7440");
+	cb_hex(&want, "a3696d6573736167654964626d316d72657472696576616c48696e74406873656e646572496465616c696365");
 	CHECK_BYTES(eb.ev[i], eb.len[i], &want);
 	CHECK_INT(cev_count(&eb, "message_ready"), 0);
 
@@ -783,11 +786,13 @@ TEST(cbor_retrieval_hints) {
 	cb_text(&want, "room");
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
-	cb_map(&want, 2);
+	cb_map(&want, 3);
 	cb_text(&want, "messageId");
 	cb_text(&want, "m1");
 	cb_text(&want, "retrievalHint");
 	cb_bytes(&want, "hint-m1-7", 9);
+	cb_text(&want, "senderId");
+	cb_text(&want, "alice");
 	CHECK_BYTES(c.msg, c.len, &want);
 	int i = cev_nth(&eb, "missing_dependencies", 0);
 	ASSERT(i >= 0);
