@@ -1,7 +1,9 @@
 // Package vectors loads the test vectors produced by the Nim libsds and by
-// the TypeScript SDS implementation. They are committed in data/ (a copy of
-// the project's shared vectors, see data/README.md) and embedded, so the
-// tests need nothing beside the repository.
+// the TypeScript SDS implementation. They are committed in data/ and
+// embedded, so the tests need nothing beside the repository: a copy of
+// the project's shared vectors (README.md and the two files it describes)
+// and js_sdsr_vectors.json, SDS-R timing produced by @waku/sds 0.0.8
+// itself with jsgen/sdsr.mjs.
 package vectors
 
 import (
@@ -139,17 +141,54 @@ type JS struct {
 	} `json:"hashN"`
 }
 
+// JSRepair is js_sdsr_vectors.json: @waku/sds's T_req and T_resp offsets
+// (ms) and response-group membership. A row whose computation threw in
+// @waku/sds has Error set instead of a value.
+type JSRepair struct {
+	Note string `json:"note"`
+	TReq []struct {
+		ParticipantID string `json:"participantId"`
+		MessageID     string `json:"messageId"`
+		TMinMs        int64  `json:"tMinMs"`
+		TMaxMs        int64  `json:"tMaxMs"`
+		TReqMs        int64  `json:"tReqMs"`
+		Error         string `json:"error"`
+	} `json:"t_req"`
+	TResp []struct {
+		ParticipantID string `json:"participantId"`
+		SenderID      string `json:"senderId"`
+		MessageID     string `json:"messageId"`
+		TMaxMs        int64  `json:"tMaxMs"`
+		TRespMs       int64  `json:"tRespMs"`
+		Error         string `json:"error"`
+	} `json:"t_resp"`
+	ResponseGroup []struct {
+		ParticipantID string `json:"participantId"`
+		SenderID      string `json:"senderId"`
+		MessageID     string `json:"messageId"`
+		NumGroups     int    `json:"numGroups"`
+		InGroup       bool   `json:"inGroup"`
+	} `json:"response_group"`
+}
+
 var (
-	nimOnce, jsOnce sync.Once
-	nim             Nim
-	js              JS
-	nimErr, jsErr   error
+	nimOnce, jsOnce, jsRepairOnce sync.Once
+	nim                           Nim
+	js                            JS
+	jsRepair                      JSRepair
+	nimErr, jsErr, jsRepairErr    error
 )
 
 // LoadNim parses nim_sds_vectors.json once.
 func LoadNim() (*Nim, error) {
 	nimOnce.Do(func() { nimErr = load("nim_sds_vectors.json", &nim) })
 	return &nim, nimErr
+}
+
+// LoadJSRepair parses js_sdsr_vectors.json once.
+func LoadJSRepair() (*JSRepair, error) {
+	jsRepairOnce.Do(func() { jsRepairErr = load("js_sdsr_vectors.json", &jsRepair) })
+	return &jsRepair, jsRepairErr
 }
 
 // LoadJS parses js_sds_vectors.json once.
