@@ -128,6 +128,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if o.sweep == "help" {
+		fmt.Fprintf(stdout, "-sweep name=a,b,c          the values listed\n"+
+			"-sweep name=from:to:step   from to to (included) by step, e.g. -sweep loss=0:0.5:0.1\n"+
+			"Durations are in seconds. Names:\n")
 		for _, p := range sim.Params {
 			unit := ""
 			if p.Unit != "" {
