@@ -38,18 +38,24 @@ FUZZ_TARGETS := \
 TEST_EXTRA :=
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all build lib run test vet unit ctest fuzz-short fuzz bench cbench clean
+.PHONY: all build lib run test vet unit ctest fuzz-short fuzz bench cbench clean deps-lib deps-test
 
-all: lib
+all: deps-lib lib
 
 build:
 	$(GO) build ./...
 
 # The C example (examples/c, through build/libsds.so), then the Go demo.
-run: build lib example-c
+run: deps-lib build lib example-c
 	$(GO) run ./cmd/sds-demo
 
-test: vet unit ctest fuzz-short $(TEST_EXTRA)
+# deps-test comes first: it installs what the tests need (mk/deps.sh).
+test: deps-test vet unit ctest fuzz-short $(TEST_EXTRA)
+
+# The tools each part needs, installed with apt-get when missing and
+# allowed (mk/deps.sh; SDS_NO_INSTALL=1 only reports them).
+deps-lib deps-test:
+	@mk/deps.sh $(@:deps-%=%)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
