@@ -71,28 +71,10 @@ type Nim struct {
 		ContentHex       string   `json:"content_hex"`
 		CausalHistoryIDs []string `json:"causalHistoryIds"`
 	} `json:"decode_cases"`
-	TReq []struct {
-		ParticipantID string `json:"participantId"`
-		MessageID     string `json:"messageId"`
-		TMinMs        int64  `json:"tMinMs"`
-		TMaxMs        int64  `json:"tMaxMs"`
-		TReqMs        int64  `json:"tReqMs"`
-	} `json:"t_req"`
-	TResp []struct {
-		ParticipantID string `json:"participantId"`
-		SenderID      string `json:"senderId"`
-		MessageID     string `json:"messageId"`
-		TMaxMs        int64  `json:"tMaxMs"`
-		TRespMs       int64  `json:"tRespMs"`
-	} `json:"t_resp"`
-	ResponseGroup []struct {
-		ParticipantID string `json:"participantId"`
-		SenderID      string `json:"senderId"`
-		MessageID     string `json:"messageId"`
-		NumGroups     int    `json:"numGroups"`
-		InGroup       bool   `json:"inGroup"`
-	} `json:"response_group"`
-	Snapshot struct {
+	TReq          []TReqRow          `json:"t_req"`
+	TResp         []TRespRow         `json:"t_resp"`
+	ResponseGroup []ResponseGroupRow `json:"response_group"`
+	Snapshot      struct {
 		ChannelMetaEmptyHex string `json:"channel_meta_empty_hex"`
 		ChannelMetaFullHex  string `json:"channel_meta_full_hex"`
 		ChannelDataHex      string `json:"channel_data_hex"`
@@ -142,33 +124,42 @@ type JS struct {
 }
 
 // JSRepair is js_sdsr_vectors.json: @waku/sds's T_req and T_resp offsets
-// (ms) and response-group membership. A row whose computation threw in
-// @waku/sds has Error set instead of a value.
+// (ms) and response-group membership, for inputs of the Nim sections.
 type JSRepair struct {
-	Note string `json:"note"`
-	TReq []struct {
-		ParticipantID string `json:"participantId"`
-		MessageID     string `json:"messageId"`
-		TMinMs        int64  `json:"tMinMs"`
-		TMaxMs        int64  `json:"tMaxMs"`
-		TReqMs        int64  `json:"tReqMs"`
-		Error         string `json:"error"`
-	} `json:"t_req"`
-	TResp []struct {
-		ParticipantID string `json:"participantId"`
-		SenderID      string `json:"senderId"`
-		MessageID     string `json:"messageId"`
-		TMaxMs        int64  `json:"tMaxMs"`
-		TRespMs       int64  `json:"tRespMs"`
-		Error         string `json:"error"`
-	} `json:"t_resp"`
-	ResponseGroup []struct {
-		ParticipantID string `json:"participantId"`
-		SenderID      string `json:"senderId"`
-		MessageID     string `json:"messageId"`
-		NumGroups     int    `json:"numGroups"`
-		InGroup       bool   `json:"inGroup"`
-	} `json:"response_group"`
+	Note          string             `json:"note"`
+	TReq          []TReqRow          `json:"t_req"`
+	TResp         []TRespRow         `json:"t_resp"`
+	ResponseGroup []ResponseGroupRow `json:"response_group"`
+}
+
+// TReqRow is an SDS-R request backoff (ms). Error is set, instead of
+// TReqMs, where the producing library threw.
+type TReqRow struct {
+	ParticipantID string `json:"participantId"`
+	MessageID     string `json:"messageId"`
+	TMinMs        int64  `json:"tMinMs"`
+	TMaxMs        int64  `json:"tMaxMs"`
+	TReqMs        int64  `json:"tReqMs"`
+	Error         string `json:"error"`
+}
+
+// TRespRow is an SDS-R response backoff (ms); Error as in TReqRow.
+type TRespRow struct {
+	ParticipantID string `json:"participantId"`
+	SenderID      string `json:"senderId"`
+	MessageID     string `json:"messageId"`
+	TMaxMs        int64  `json:"tMaxMs"`
+	TRespMs       int64  `json:"tRespMs"`
+	Error         string `json:"error"`
+}
+
+// ResponseGroupRow is an SDS-R response-group membership.
+type ResponseGroupRow struct {
+	ParticipantID string `json:"participantId"`
+	SenderID      string `json:"senderId"`
+	MessageID     string `json:"messageId"`
+	NumGroups     int    `json:"numGroups"`
+	InGroup       bool   `json:"inGroup"`
 }
 
 var (
