@@ -546,8 +546,8 @@ void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
  * SdsSetLogCallback, lines at SDS_LOG_ERROR are written to stderr (why a
  * constructor returned NULL, state lost at cleanup, a recovered internal
  * error) and the others dropped; after SdsSetLogCallback(NULL, ...) every
- * line is dropped. Each manager filters by its "logLevel" (managers created by
- * SdsNewReliabilityManager log at "info"). The callback may run on any
+ * line is dropped. Each manager filters by its "logLevel" (managers
+ * created by SdsNewReliabilityManager log at "info"). The callback may run on any
  * thread, on several at once; msg is NUL-terminated and valid during the
  * callback only. Do not call the library from inside it. */
 #define SDS_LOG_TRACE 0
