@@ -17,15 +17,7 @@ var bloomModes = []struct {
 }{{"compact", false}, {"full", true}}
 
 func clockedManager(b *testing.B, clk *sds.ManualClock, full bool) *sds.Manager {
-	b.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID, cfg.Clock, cfg.FullBloomFilter = "bob", clk, full
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
+	return benchManagerWith(b, "bob", func(c *sds.Config) { c.Clock, c.FullBloomFilter = clk, full })
 }
 
 // BenchmarkSteadyTraffic is one participant of a busy channel in steady

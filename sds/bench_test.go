@@ -23,9 +23,9 @@ func benchManager(b *testing.B, participant string) *sds.Manager {
 func benchManagerWith(b *testing.B, participant string, set func(*sds.Config)) *sds.Manager {
 	b.Helper()
 	cfg := sds.DefaultConfig()
-	set(&cfg)
 	cfg.ParticipantID = participant
 	cfg.Clock = sds.NewManualClock(time.Unix(1_700_000_000, 0))
+	set(&cfg)
 	m, err := sds.NewManager(cfg)
 	if err != nil {
 		b.Fatal(err)
