@@ -48,7 +48,7 @@ const (
 	windowShrinkFactor = 3 // rebuilt smaller once its capacity exceeds 3/2 of the needed one
 )
 
-// NewWindow returns an empty window whose filters have Nim's parameters at
+// NewWindow returns an empty window whose filters have WindowParams at
 // errorRate. It keeps at most maxIDs ids, dropping the oldest: callers
 // must send another filter before the window holds that many (Filter's
 // maxBits).
@@ -196,8 +196,10 @@ func (w *Window) Reset() {
 // hashes mod mBits; for composite mBits a b sharing a large factor with it
 // repeats a few indexes, and b = 0 (probability 1/mBits) repeats one:
 // negligible at Nim's 150,000 bits, not in a filter of a few hundred.
-// A prime leaves only b = 0, whose share, fill/mBits, sets the least
-// mBits (about 1,900 at 0.1%, so the smallest filter is ~240 bytes).
+// A prime leaves b = 0 and steps shared with a held id (terms in 1/mBits,
+// windowFalsePositives), which set the least mBits of small filters: 541
+// for 16 ids at 0.1%, a 72-byte filter, where Nim's 240 bits answer yes
+// for 0.85% of absent ids (TestWindowParamsFalsePositiveRate).
 func WindowParams(capacity int, errorRate float64) (Params, error) {
 	p, err := NimParams(capacity, errorRate)
 	if err != nil {
