@@ -27,6 +27,8 @@ type jsonConfig struct {
 	BloomFilterCapacity   *int        `json:"bloomFilterCapacity"`
 	BloomFilterErrorRate  *float64    `json:"bloomFilterErrorRate"`
 	BloomAckThreshold     *int        `json:"bloomAckThreshold"`
+	FullBloomFilter       *bool       `json:"fullBloomFilter"`
+	AckWindowMs           *int64      `json:"ackWindowMs"`
 	MaxMessageHistory     *int        `json:"maxMessageHistory"`
 	MaxCausalHistory      *int        `json:"maxCausalHistory"`
 	ResendIntervalMs      *int64      `json:"resendIntervalMs"`
@@ -149,6 +151,10 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 		cfg.BloomErrorRate = *jc.BloomFilterErrorRate
 	}
 	setInt(&cfg.BloomAckThreshold, jc.BloomAckThreshold)
+	if jc.FullBloomFilter != nil {
+		cfg.FullBloomFilter = *jc.FullBloomFilter
+	}
+	setMs(&cfg.AckWindow, jc.AckWindowMs, "ackWindowMs")
 	setInt(&cfg.MaxMessageHistory, jc.MaxMessageHistory)
 	setInt(&cfg.MaxCausalHistory, jc.MaxCausalHistory)
 	setMs(&cfg.ResendInterval, jc.ResendIntervalMs, "resendIntervalMs")
@@ -247,6 +253,7 @@ var coreFieldNames = strings.NewReplacer(
 	"BloomCapacity", "bloomFilterCapacity",
 	"BloomErrorRate", "bloomFilterErrorRate",
 	"BloomAckThreshold", "bloomAckThreshold",
+	"AckWindow", "ackWindowMs",
 	"MaxMessageHistory", "maxMessageHistory",
 	"MaxCausalHistory", "maxCausalHistory",
 	"PossiblyAckedResendInterval", "possiblyAckedResendIntervalMs",

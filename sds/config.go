@@ -91,6 +91,20 @@ type Config struct {
 	// outgoing message before it counts as acknowledged; below that it is
 	// only "possibly acknowledged". 1 is the Nim behaviour.
 	BloomAckThreshold int
+	// FullBloomFilter makes every message carry the channel's whole
+	// rolling bloom filter, byte for byte as the Nim libsds does (18.8 KB
+	// at the default capacity). By default (false) a message in the Nim
+	// wire format carries a filter of the acknowledgement window only
+	// (AckWindow): a Nim filter sized for BloomErrorRate at the window's
+	// count, never larger than the whole one. The RFC format always
+	// carries the whole filter (its peers assume its size).
+	FullBloomFilter bool
+	// AckWindow is how long an id received, sent or marked met stays in
+	// the filter messages carry (unless FullBloomFilter): peers waiting
+	// longer than this for an acknowledgement get it only from causal
+	// histories. 0 (the default) means EffectiveAckWindow's bound,
+	// derived from the resend settings (12 minutes at the defaults).
+	AckWindow time.Duration
 
 	MaxMessageHistory int // delivered messages kept in the local log
 	// MaxLogBytes bounds the memory of the local logs of all the
@@ -282,6 +296,8 @@ func (c *Config) Validate() error {
 		return bad("BloomErrorRate must be in (0, 1), got %v", c.BloomErrorRate)
 	case c.BloomAckThreshold <= 0:
 		return bad("BloomAckThreshold must be positive, got %d", c.BloomAckThreshold)
+	case c.AckWindow < 0:
+		return bad("AckWindow must not be negative, got %v", c.AckWindow)
 	case c.MaxMessageHistory <= 0:
 		return bad("MaxMessageHistory must be positive, got %d", c.MaxMessageHistory)
 	case c.MaxCausalHistory < 0 || c.MaxCausalHistory > c.MaxMessageHistory:

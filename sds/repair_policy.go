@@ -150,7 +150,7 @@ func (m *Manager) othersRequest(c *channel, e *repairEntry, now time.Time) {
 		c.outRepair.remove(e.entry.MessageID)
 		return
 	}
-	t := ComputeTReq(m.cfg.ParticipantID, e.entry.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax)
+	t := m.repairTReq(e.entry.MessageID)
 	if due := now.Add(m.cfg.RepairRetryInterval + t); e.due.Before(due) {
 		c.outRepair.reschedule(e, due)
 	}
@@ -162,9 +162,9 @@ func (m *Manager) othersRequest(c *channel, e *repairEntry, now time.Time) {
 func (m *Manager) responseDelay(r *wire.HistoryEntry) time.Duration {
 	pid := m.cfg.ParticipantID
 	if m.cfg.RepairPolicy == RepairRFC {
-		return ComputeTResp(pid, r.SenderID, r.MessageID, m.cfg.RepairTMax)
+		return m.repairTResp(r.SenderID, r.MessageID, m.cfg.RepairTMax)
 	}
-	t := ComputeTResp(pid, r.SenderID, r.MessageID, m.cfg.RepairResponseWindow)
+	t := m.repairTResp(r.SenderID, r.MessageID, m.cfg.RepairResponseWindow)
 	if r.SenderID != pid {
 		t += m.cfg.RepairResponseGrace
 	}
@@ -187,7 +187,7 @@ func (m *Manager) echoed(e *logEntry, now time.Time) bool {
 // step in when it is not.
 func (m *Manager) scheduleResponse(c *channel, le *logEntry, r *wire.HistoryEntry, now time.Time) {
 	if c.inRepair.get(r.MessageID) != nil ||
-		!IsInResponseGroup(m.cfg.ParticipantID, r.SenderID, r.MessageID, m.cfg.NumResponseGroups) {
+		!m.repairInGroup(r.SenderID, r.MessageID) {
 		return
 	}
 	prompt := m.cfg.RepairPolicy == RepairPrompt
