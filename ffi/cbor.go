@@ -170,24 +170,19 @@ func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (c
 		r.Config = &cborConfig{}
 	}
 	const invalid = "Failed creating reliability manager: invalid config: "
-	cfg, level, err := configFrom(&r.Config.jsonConfig)
+	st, err := configFrom(&r.Config.jsonConfig)
 	if err != nil {
 		e.failCreate(invalid + err.Error())
 		return 0
 	}
 	if addr := r.Config.PersistenceAddr; addr != 0 {
-		if cfg.StorePath != "" {
-			e.failCreate(invalid + "storePath cannot be used with persistenceAddr")
-			return 0
-		}
-		b, err := newHostBackend(C.sdsgo_persistence_at(C.uintptr_t(addr)), cfg.PersistLimits())
-		if err != nil {
+		p := C.sdsgo_persistence_at(C.uintptr_t(addr))
+		if err := st.useHostPersistence(p, "storePath cannot be used with persistenceAddr"); err != nil {
 			e.failCreate(invalid + err.Error())
 			return 0
 		}
-		cfg.Persistence = b
 	}
-	m := startManager(&e, cfg, level, invalid)
+	m := startManager(&e, st, invalid)
 	if m == nil {
 		return 0
 	}
@@ -225,6 +220,7 @@ func (m *manager) shutdown() {
 	m.hints.Store(nil)
 	m.cbor.clear()
 	m.core.Close()
+	m.closeStore()
 	m.release() // the table's reference
 }
 

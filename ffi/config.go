@@ -65,37 +65,48 @@ type jsonLimits struct {
 // maxDurationMs keeps milliseconds clear of time.Duration overflow.
 const maxDurationMs = int64(time.Duration(1<<62) / time.Millisecond)
 
-// parseConfig turns the JSON text into a validated sds.Config (Logger and
-// Clock left to the caller) and the log level. Empty text means "{}".
-func parseConfig(text []byte) (sds.Config, zerolog.Level, error) {
-	cfg := sds.DefaultConfig()
-	level := zerolog.InfoLevel
+// settings is what a constructor's configuration sets: the core's
+// configuration (Logger and Clock left to the caller), the log level, and
+// the embedded store to open, if any (the core opens no store).
+type settings struct {
+	cfg       sds.Config
+	level     zerolog.Level
+	storePath string
+}
+
+func defaultSettings() settings {
+	return settings{cfg: sds.DefaultConfig(), level: zerolog.InfoLevel}
+}
+
+// parseConfig turns the JSON text into validated settings. Empty text
+// means "{}".
+func parseConfig(text []byte) (settings, error) {
 	if len(bytes.TrimSpace(text)) == 0 {
-		return cfg, level, nil
+		return defaultSettings(), nil
 	}
 	if bytes.TrimSpace(text)[0] != '{' {
-		return cfg, level, errors.New("not a JSON object")
+		return settings{}, errors.New("not a JSON object")
 	}
 	if err := checkKeys(text, reflect.TypeOf(jsonConfig{}), ""); err != nil {
-		return cfg, level, err
+		return settings{}, err
 	}
 	var jc jsonConfig
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&jc); err != nil {
-		return cfg, level, configError(err)
+		return settings{}, configError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return cfg, level, errors.New("unexpected data after the JSON object")
+		return settings{}, errors.New("unexpected data after the JSON object")
 	}
 	return configFrom(&jc)
 }
 
 // configFrom applies the fields of jc that are set to the defaults and
 // validates the result (shared by the JSON and the CBOR configuration).
-func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
-	cfg := sds.DefaultConfig()
-	level := zerolog.InfoLevel
+func configFrom(jc *jsonConfig) (settings, error) {
+	st := defaultSettings()
+	cfg, level := st.cfg, st.level
 	var bad error
 	setInt := func(dst *int, src *int) {
 		if src != nil {
@@ -124,13 +135,13 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 		case "rfc":
 			cfg.WireFormat = wire.FormatRFC
 		default:
-			return cfg, level, fmt.Errorf(`wireFormat must be "nim" or "rfc", got %q`, *jc.WireFormat)
+			return settings{}, fmt.Errorf(`wireFormat must be "nim" or "rfc", got %q`, *jc.WireFormat)
 		}
 	}
 	if jc.LogLevel != nil {
 		var ok bool
 		if level, ok = logLevels[*jc.LogLevel]; !ok {
-			return cfg, level, fmt.Errorf(`logLevel must be one of "trace", "debug", "info", "warn", "error", "off", got %q`, *jc.LogLevel)
+			return settings{}, fmt.Errorf(`logLevel must be one of "trace", "debug", "info", "warn", "error", "off", got %q`, *jc.LogLevel)
 		}
 	}
 	setInt(&cfg.BloomCapacity, jc.BloomFilterCapacity)
@@ -153,7 +164,7 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 		case "drop":
 			cfg.OnLostDependencies = sds.LostDrop
 		default:
-			return cfg, level, fmt.Errorf(`onLostDependencies must be "deliver" or "drop", got %q`, *jc.OnLostDependencies)
+			return settings{}, fmt.Errorf(`onLostDependencies must be "deliver" or "drop", got %q`, *jc.OnLostDependencies)
 		}
 	}
 	setInt(&cfg.MaxIncomingBuffer, jc.MaxIncomingBuffer)
@@ -169,11 +180,11 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 	setInt(&cfg.MaxIncomingBytes, jc.MaxIncomingBytes)
 	setInt(&cfg.MaxLogBytes, jc.MaxLogBytes)
 	if jc.StorePath != nil {
-		cfg.StorePath = *jc.StorePath
+		st.storePath = *jc.StorePath
 	}
 	if jc.PersistMaxPending != nil {
 		if *jc.PersistMaxPending < 0 {
-			return cfg, level, fmt.Errorf("persistMaxPending must not be negative, got %d", *jc.PersistMaxPending)
+			return settings{}, fmt.Errorf("persistMaxPending must not be negative, got %d", *jc.PersistMaxPending)
 		}
 		cfg.PersistMaxPending = *jc.PersistMaxPending
 	}
@@ -194,18 +205,19 @@ func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
 				continue
 			}
 			if *f.src <= 0 {
-				return cfg, level, fmt.Errorf("limits.%s must be positive, got %d", f.name, *f.src)
+				return settings{}, fmt.Errorf("limits.%s must be positive, got %d", f.name, *f.src)
 			}
 			*f.dst = *f.src
 		}
 	}
 	if bad != nil {
-		return cfg, level, bad
+		return settings{}, bad
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, level, coreConfigError(err)
+		return settings{}, coreConfigError(err)
 	}
-	return cfg, level, nil
+	st.cfg, st.level = cfg, level
+	return st, nil
 }
 
 // coreFieldNames maps sds.Config field names, as the core's validation
@@ -236,7 +248,6 @@ var coreFieldNames = strings.NewReplacer(
 	"MaxLogBytes", "maxLogBytes",
 	"ParticipantID", "participantId",
 	"PersistMaxPending", "persistMaxPending",
-	"StorePath", "storePath",
 )
 
 // coreConfigError restates an error of the core's configuration checks in

@@ -32,8 +32,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/rs/zerolog"
-
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -333,24 +331,18 @@ func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C
 	if withConfig && configJSON != nil {
 		text = C.GoBytes(unsafe.Pointer(configJSON), C.int(C.strlen(configJSON)))
 	}
-	cfg, level, err := parseConfig(text)
+	st, err := parseConfig(text)
 	if err != nil {
 		e.failCreate("invalid config: " + err.Error())
 		return 0
 	}
 	if hostPersist {
-		if cfg.StorePath != "" {
-			e.failCreate("invalid config: storePath cannot be used with the host's persistence")
-			return 0
-		}
-		b, err := newHostBackend(p, cfg.PersistLimits())
-		if err != nil {
+		if err := st.useHostPersistence(p, "storePath cannot be used with the host's persistence"); err != nil {
 			e.failCreate("invalid config: " + err.Error())
 			return 0
 		}
-		cfg.Persistence = b
 	}
-	m := startManager(e, cfg, level, "invalid config: ")
+	m := startManager(e, st, "invalid config: ")
 	if m == nil {
 		return 0
 	}
@@ -359,18 +351,22 @@ func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C
 	return C.uintptr_t(m.ctx)
 }
 
-// startManager creates the manager of a constructor and publishes its
-// context, or reports the failure (a configuration the core rejects is
+// startManager creates the manager of a constructor (opening its embedded
+// store, if any) and publishes its context, or reports the failure (a configuration the core rejects is
 // reported as invalidPrefix + reason) and returns nil.
-func startManager(e *entry, cfg sds.Config, level zerolog.Level, invalidPrefix string) *manager {
+func startManager(e *entry, st settings, invalidPrefix string) *manager {
 	id, err := reserveCtx()
 	if err != nil {
 		e.failCreate("Failed creating reliability manager: " + err.Error())
 		return nil
 	}
-	m := &manager{ctx: id, log: newLogger(level, id)}
-	cfg.Logger = m.log
-	if m.core, err = sds.NewManager(cfg); err != nil {
+	m := &manager{ctx: id, log: newLogger(st.level, id)}
+	st.cfg.Logger = m.log
+	if m.store, err = st.openStore(); err == nil {
+		m.core, err = sds.NewManager(st.cfg)
+	}
+	if err != nil {
+		m.closeStore()
 		publish(id, nil)
 		if errors.Is(err, sds.ErrPersistence) {
 			e.failCreate("Failed creating reliability manager: " + err.Error())

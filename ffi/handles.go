@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/persist/bolt"
 )
 
 // Context values. The host holds a void* per manager; ours are addresses in
@@ -29,9 +30,10 @@ const (
 
 // manager is what a context stands for.
 type manager struct {
-	ctx  uintptr
-	core *sds.Manager
-	log  zerolog.Logger
+	ctx   uintptr
+	core  *sds.Manager
+	log   zerolog.Logger
+	store *bolt.Store // the embedded store ("storePath"), closed with core
 
 	// refs counts the table's reference and one per call running on the
 	// manager; the last release retires the buffers kept for the host.

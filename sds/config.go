@@ -167,15 +167,14 @@ type Config struct {
 	// each operation writes what it changed before its events are handed
 	// to the application. A failed write never fails the operation: it is
 	// logged, counted (PersistenceStats) and retried with the next
-	// operation on the channel. nil (with StorePath empty): state lives in
-	// memory only. The Manager does not close it; it must not be shared
-	// by two Managers at once.
+	// operation on the channel. nil: state lives in memory only.
+	//
+	// The core opens no store: the caller passes one in, e.g. the embedded
+	// durable store, bolt.Open(path, &bolt.Options{Limits:
+	// cfg.PersistLimits()}) (package sds/persist/bolt). The Manager does
+	// not close it (close it after Manager.Close); it must not be shared by
+	// two Managers at once.
 	Persistence persist.Backend
-	// StorePath, if not empty (and Persistence nil), makes NewManager open
-	// the embedded durable store (package sds/persist/bolt) at this file,
-	// creating it if needed; Close closes it. One process at a time can
-	// hold the file.
-	StorePath string
 	// PersistMaxPending bounds the writes one channel keeps for retry
 	// while its store fails; beyond it the channel reports
 	// EventPersistenceBacklog (writes are kept, not dropped). 0 means
@@ -278,8 +277,6 @@ func (c *Config) Validate() error {
 		return bad("unknown WireFormat %d", c.WireFormat)
 	case len(c.ParticipantID) > c.limits().MaxIDBytes:
 		return bad("ParticipantID longer than %d bytes", c.limits().MaxIDBytes)
-	case c.Persistence != nil && c.StorePath != "":
-		return bad("set Persistence or StorePath, not both")
 	case c.PersistMaxPending < 0:
 		return bad("PersistMaxPending must not be negative, got %d", c.PersistMaxPending)
 	}

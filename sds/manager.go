@@ -15,7 +15,6 @@ import (
 
 	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/persist"
-	"github.com/libsds-go/libsds/sds/persist/bolt"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -52,7 +51,6 @@ type Manager struct {
 
 	// Persistence (see persistence.go); backend is nil without it.
 	backend         persist.Backend
-	ownStore        *bolt.Store // opened from Config.StorePath; closed by Close
 	writerOpts      persist.WriterOptions
 	persistFailures atomic.Uint64
 	persistBacklogs atomic.Uint64
@@ -78,13 +76,6 @@ func NewManager(cfg Config) (*Manager, error) {
 		backend:  persist.Guard(cfg.Persistence),
 	}
 	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
-	if cfg.StorePath != "" {
-		s, err := bolt.Open(cfg.StorePath, &bolt.Options{Limits: m.writerOpts.Limits})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPersistence, err)
-		}
-		m.backend, m.ownStore = s, s
-	}
 	return m, nil
 }
 
@@ -761,8 +752,8 @@ func (m *Manager) Reset() error {
 // With persistence, the stored state is kept (Close is not a wipe: a new
 // Manager over the same store resumes from it). Writes still pending
 // after store failures are tried once more; if they fail they are lost,
-// and Close returns an ErrPersistence error saying so. A store opened from
-// Config.StorePath is closed.
+// and Close returns an ErrPersistence error saying so. The backend itself
+// is not closed: whoever opened it closes it, after Close.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -787,11 +778,6 @@ func (m *Manager) Close() error {
 	m.StopPeriodicTasks()
 	if len(errs) > 0 {
 		errs[0] = fmt.Errorf("%w: writes lost on close: %w", ErrPersistence, errs[0])
-	}
-	if m.ownStore != nil {
-		if err := m.ownStore.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("%w: close store: %w", ErrPersistence, err))
-		}
 	}
 	return errors.Join(errs...)
 }

@@ -82,7 +82,10 @@ type Options struct {
 	Limits persist.Limits
 }
 
-// Open opens (creating it if needed, mode 0600) the store at path.
+// Open opens (creating it if needed, mode 0600) the store at path. For a
+// manager, pass it as sds.Config.Persistence with Options.Limits set to
+// the configuration's PersistLimits(), and Close it after the manager's
+// Close: the manager never closes its backend.
 func Open(path string, opt *Options) (*Store, error) {
 	if opt == nil {
 		opt = &Options{}
