@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -103,29 +104,29 @@ func appendMessageField(b []byte, num protowire.Number, m *wire.Message) []byte 
 }
 
 func sizeMessageField(num protowire.Number, m *wire.Message) int {
-	return sizeBytesField(num, m.EncodedLen(wire.FormatNim))
+	return protofield.SizeBytes(num, m.EncodedLen(wire.FormatNim))
 }
 
 // entryLen is the length of e's Nim encoding: message_id 1 always,
 // retrieval_hint 2 and sender_id 3 only when non-empty.
 func entryLen(e *wire.HistoryEntry) int {
-	n := sizeBytesField(1, len(e.MessageID))
+	n := protofield.SizeBytes(1, len(e.MessageID))
 	if len(e.RetrievalHint) > 0 {
-		n += sizeBytesField(2, len(e.RetrievalHint))
+		n += protofield.SizeBytes(2, len(e.RetrievalHint))
 	}
 	if e.SenderID != "" {
-		n += sizeBytesField(3, len(e.SenderID))
+		n += protofield.SizeBytes(3, len(e.SenderID))
 	}
 	return n
 }
 
 func appendEntry(b []byte, e *wire.HistoryEntry) []byte {
-	b = appendStringField(b, 1, e.MessageID)
+	b = protofield.AppendString(b, 1, e.MessageID)
 	if len(e.RetrievalHint) > 0 {
-		b = appendBytesField(b, 2, e.RetrievalHint)
+		b = protofield.AppendBytes(b, 2, e.RetrievalHint)
 	}
 	if e.SenderID != "" {
-		b = appendStringField(b, 3, e.SenderID)
+		b = protofield.AppendString(b, 3, e.SenderID)
 	}
 	return b
 }
@@ -139,15 +140,15 @@ func appendEntryField(b []byte, num protowire.Number, e *wire.HistoryEntry) []by
 // EncodedLen returns the length of u's encoding.
 func (u *UnacknowledgedMessage) EncodedLen() int {
 	return sizeMessageField(1, &u.Message) +
-		sizeVarintField(2, uint64(u.SendTimeMs)) +
-		sizeVarintField(3, uint64(u.ResendAttempts))
+		protofield.SizeVarint(2, uint64(u.SendTimeMs)) +
+		protofield.SizeVarint(3, uint64(u.ResendAttempts))
 }
 
 // AppendTo appends u's encoding to b.
 func (u *UnacknowledgedMessage) AppendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &u.Message)
-	b = appendVarintField(b, 2, uint64(u.SendTimeMs))
-	return appendVarintField(b, 3, uint64(u.ResendAttempts))
+	b = protofield.AppendVarint(b, 2, uint64(u.SendTimeMs))
+	return protofield.AppendVarint(b, 3, uint64(u.ResendAttempts))
 }
 
 // Marshal returns u's encoding.
@@ -159,7 +160,7 @@ func (u *UnacknowledgedMessage) Marshal() []byte {
 func (m *IncomingMessage) EncodedLen() int {
 	n := sizeMessageField(1, &m.Message)
 	for _, d := range m.MissingDeps {
-		n += sizeBytesField(2, len(d))
+		n += protofield.SizeBytes(2, len(d))
 	}
 	return n
 }
@@ -168,7 +169,7 @@ func (m *IncomingMessage) EncodedLen() int {
 func (m *IncomingMessage) AppendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &m.Message)
 	for _, d := range m.MissingDeps {
-		b = appendStringField(b, 2, d)
+		b = protofield.AppendString(b, 2, d)
 	}
 	return b
 }
@@ -177,22 +178,22 @@ func (m *IncomingMessage) AppendTo(b []byte) []byte {
 func (m *IncomingMessage) Marshal() []byte { return m.AppendTo(make([]byte, 0, m.EncodedLen())) }
 
 func (e *OutgoingRepairEntry) encodedLen() int {
-	return sizeBytesField(1, entryLen(&e.HistEntry)) + sizeVarintField(2, uint64(e.MinTimeRepairReqMs))
+	return protofield.SizeBytes(1, entryLen(&e.HistEntry)) + protofield.SizeVarint(2, uint64(e.MinTimeRepairReqMs))
 }
 
 func (e *OutgoingRepairEntry) append(b []byte) []byte {
 	b = appendEntryField(b, 1, &e.HistEntry)
-	return appendVarintField(b, 2, uint64(e.MinTimeRepairReqMs))
+	return protofield.AppendVarint(b, 2, uint64(e.MinTimeRepairReqMs))
 }
 
 // EncodedLen returns the length of kv's encoding.
 func (kv *OutgoingRepairKV) EncodedLen() int {
-	return sizeBytesField(1, len(kv.MessageID)) + sizeBytesField(2, kv.Entry.encodedLen())
+	return protofield.SizeBytes(1, len(kv.MessageID)) + protofield.SizeBytes(2, kv.Entry.encodedLen())
 }
 
 // AppendTo appends kv's encoding to b.
 func (kv *OutgoingRepairKV) AppendTo(b []byte) []byte {
-	b = appendStringField(b, 1, kv.MessageID)
+	b = protofield.AppendString(b, 1, kv.MessageID)
 	b = protowire.AppendTag(b, 2, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(kv.Entry.encodedLen()))
 	return kv.Entry.append(b)
@@ -202,25 +203,25 @@ func (kv *OutgoingRepairKV) AppendTo(b []byte) []byte {
 func (kv *OutgoingRepairKV) Marshal() []byte { return kv.AppendTo(make([]byte, 0, kv.EncodedLen())) }
 
 func (e *IncomingRepairEntry) encodedLen() int {
-	return sizeBytesField(1, entryLen(&e.HistEntry)) +
-		sizeBytesField(2, len(e.CachedMessage)) +
-		sizeVarintField(3, uint64(e.MinTimeRepairRespMs))
+	return protofield.SizeBytes(1, entryLen(&e.HistEntry)) +
+		protofield.SizeBytes(2, len(e.CachedMessage)) +
+		protofield.SizeVarint(3, uint64(e.MinTimeRepairRespMs))
 }
 
 func (e *IncomingRepairEntry) append(b []byte) []byte {
 	b = appendEntryField(b, 1, &e.HistEntry)
-	b = appendBytesField(b, 2, e.CachedMessage)
-	return appendVarintField(b, 3, uint64(e.MinTimeRepairRespMs))
+	b = protofield.AppendBytes(b, 2, e.CachedMessage)
+	return protofield.AppendVarint(b, 3, uint64(e.MinTimeRepairRespMs))
 }
 
 // EncodedLen returns the length of kv's encoding.
 func (kv *IncomingRepairKV) EncodedLen() int {
-	return sizeBytesField(1, len(kv.MessageID)) + sizeBytesField(2, kv.Entry.encodedLen())
+	return protofield.SizeBytes(1, len(kv.MessageID)) + protofield.SizeBytes(2, kv.Entry.encodedLen())
 }
 
 // AppendTo appends kv's encoding to b.
 func (kv *IncomingRepairKV) AppendTo(b []byte) []byte {
-	b = appendStringField(b, 1, kv.MessageID)
+	b = protofield.AppendString(b, 1, kv.MessageID)
 	b = protowire.AppendTag(b, 2, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(kv.Entry.encodedLen()))
 	return kv.Entry.append(b)
@@ -238,18 +239,18 @@ func (m *ChannelMeta) version() uint32 {
 
 // EncodedLen returns the length of m's encoding.
 func (m *ChannelMeta) EncodedLen() int {
-	n := sizeVarintField(1, uint64(m.version())) + sizeVarintField(2, m.Lamport)
+	n := protofield.SizeVarint(1, uint64(m.version())) + protofield.SizeVarint(2, m.Lamport)
 	for i := range m.Outgoing {
-		n += sizeBytesField(3, m.Outgoing[i].EncodedLen())
+		n += protofield.SizeBytes(3, m.Outgoing[i].EncodedLen())
 	}
 	for i := range m.Incoming {
-		n += sizeBytesField(4, m.Incoming[i].EncodedLen())
+		n += protofield.SizeBytes(4, m.Incoming[i].EncodedLen())
 	}
 	for i := range m.OutgoingRepair {
-		n += sizeBytesField(5, m.OutgoingRepair[i].EncodedLen())
+		n += protofield.SizeBytes(5, m.OutgoingRepair[i].EncodedLen())
 	}
 	for i := range m.IncomingRepair {
-		n += sizeBytesField(6, m.IncomingRepair[i].EncodedLen())
+		n += protofield.SizeBytes(6, m.IncomingRepair[i].EncodedLen())
 	}
 	return n
 }
@@ -257,8 +258,8 @@ func (m *ChannelMeta) EncodedLen() int {
 // AppendTo appends m's encoding (the Nim ChannelMeta blob) to b, buffers in
 // slice order.
 func (m *ChannelMeta) AppendTo(b []byte) []byte {
-	b = appendVarintField(b, 1, uint64(m.version()))
-	b = appendVarintField(b, 2, m.Lamport)
+	b = protofield.AppendVarint(b, 1, uint64(m.version()))
+	b = protofield.AppendVarint(b, 2, m.Lamport)
 	for i := range m.Outgoing {
 		u := &m.Outgoing[i]
 		b = protowire.AppendTag(b, 3, protowire.BytesType)
@@ -291,7 +292,7 @@ func (m *ChannelMeta) Marshal() []byte { return m.AppendTo(make([]byte, 0, m.Enc
 
 // EncodedLen returns the length of d's encoding.
 func (d *NimChannelData) EncodedLen() int {
-	n := sizeBytesField(1, d.Meta.EncodedLen())
+	n := protofield.SizeBytes(1, d.Meta.EncodedLen())
 	for i := range d.History {
 		n += sizeMessageField(2, &d.History[i])
 	}
@@ -319,7 +320,7 @@ func (u *HistoryUpdate) EncodedLen() int {
 		n += sizeMessageField(1, &u.Append[i])
 	}
 	for _, id := range u.Evict {
-		n += sizeBytesField(2, len(id))
+		n += protofield.SizeBytes(2, len(id))
 	}
 	return n
 }
@@ -332,7 +333,7 @@ func (u *HistoryUpdate) AppendTo(b []byte) []byte {
 		b = appendMessageField(b, 1, &u.Append[i])
 	}
 	for _, id := range u.Evict {
-		b = appendStringField(b, 2, id)
+		b = protofield.AppendString(b, 2, id)
 	}
 	return b
 }
@@ -376,17 +377,17 @@ func decodeMessage(b []byte, lim *Limits, where string) (wire.Message, error) {
 func decodeEntry(b []byte, lim *Limits, where string) (wire.HistoryEntry, error) {
 	var id, hint, sender []byte
 	hasID := false
-	err := eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
+	err := eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
-			id, hasID = f.data, true
+			id, hasID = f.Data, true
 		case 2:
-			hint = f.data
+			hint = f.Data
 		case 3:
-			sender = f.data
+			sender = f.Data
 		}
 		return nil
 	})
@@ -437,14 +438,14 @@ func decodeUnacked(b []byte, lim *Limits) (UnacknowledgedMessage, error) {
 	var msg []byte
 	var sendMs, attempts uint64
 	var hasMsg, hasSend bool
-	err := eachField(b, func(f *pfield) error {
+	err := eachField(b, func(f *protofield.Field) error {
 		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			msg, hasMsg = f.data, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			sendMs, hasSend = f.v, true
-		case f.num == 3 && f.typ == protowire.VarintType:
-			attempts = f.v
+		case f.Num == 1 && f.Type == protowire.BytesType:
+			msg, hasMsg = f.Data, true
+		case f.Num == 2 && f.Type == protowire.VarintType:
+			sendMs, hasSend = f.V, true
+		case f.Num == 3 && f.Type == protowire.VarintType:
+			attempts = f.V
 		}
 		return nil
 	})
@@ -482,24 +483,24 @@ func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
 	var hasMsg bool
 	var deps []string
 	seen := map[string]struct{}{}
-	err := eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
+	err := eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
-			msg, hasMsg = f.data, true
+			msg, hasMsg = f.Data, true
 		case 2:
-			if err := checkID(f.data, lim, what+".missingDeps"); err != nil {
+			if err := checkID(f.Data, lim, what+".missingDeps"); err != nil {
 				return err
 			}
-			if _, dup := seen[string(f.data)]; dup {
+			if _, dup := seen[string(f.Data)]; dup {
 				return nil
 			}
 			if len(deps) >= lim.MaxMissingDeps {
 				return fmt.Errorf("%w: %s: more than %d missing dependencies", ErrLimit, what, lim.MaxMissingDeps)
 			}
-			d := string(f.data)
+			d := string(f.Data)
 			seen[d] = struct{}{}
 			deps = append(deps, d)
 		}
@@ -521,15 +522,15 @@ func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
 // kvFields reads the messageId 1 and entry 2 of a repair KV.
 func kvFields(b []byte, lim *Limits, what string) (id, entry []byte, err error) {
 	var hasID, hasEntry bool
-	err = eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
+	err = eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
-			id, hasID = f.data, true
+			id, hasID = f.Data, true
 		case 2:
-			entry, hasEntry = f.data, true
+			entry, hasEntry = f.Data, true
 		}
 		return nil
 	})
@@ -565,12 +566,12 @@ func decodeOutRepair(b []byte, lim *Limits) (OutgoingRepairKV, error) {
 	var hist []byte
 	var ms uint64
 	var hasHist, hasMs bool
-	err = eachField(eb, func(f *pfield) error {
+	err = eachField(eb, func(f *protofield.Field) error {
 		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			hist, hasHist = f.data, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			ms, hasMs = f.v, true
+		case f.Num == 1 && f.Type == protowire.BytesType:
+			hist, hasHist = f.Data, true
+		case f.Num == 2 && f.Type == protowire.VarintType:
+			ms, hasMs = f.V, true
 		}
 		return nil
 	})
@@ -607,14 +608,14 @@ func decodeInRepair(b []byte, lim *Limits) (IncomingRepairKV, error) {
 	var hist, cached []byte
 	var ms uint64
 	var hasHist, hasCached, hasMs bool
-	err = eachField(eb, func(f *pfield) error {
+	err = eachField(eb, func(f *protofield.Field) error {
 		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			hist, hasHist = f.data, true
-		case f.num == 2 && f.typ == protowire.BytesType:
-			cached, hasCached = f.data, true
-		case f.num == 3 && f.typ == protowire.VarintType:
-			ms, hasMs = f.v, true
+		case f.Num == 1 && f.Type == protowire.BytesType:
+			hist, hasHist = f.Data, true
+		case f.Num == 2 && f.Type == protowire.BytesType:
+			cached, hasCached = f.Data, true
+		case f.Num == 3 && f.Type == protowire.VarintType:
+			ms, hasMs = f.V, true
 		}
 		return nil
 	})
@@ -665,16 +666,16 @@ func splitMeta(b []byte, lim *Limits) (*metaParts, error) {
 	var ver, lamport uint64
 	var hasVer, hasLamport bool
 	counts := [7]int{}
-	err := eachField(b, func(f *pfield) error {
+	err := eachField(b, func(f *protofield.Field) error {
 		switch {
-		case f.num == 1 && f.typ == protowire.VarintType:
-			ver, hasVer = f.v, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			lamport, hasLamport = f.v, true
-		case f.num >= 3 && f.num <= 6 && f.typ == protowire.BytesType:
-			counts[f.num]++
-			if counts[f.num] > lim.MaxEntries {
-				return fmt.Errorf("%w: %s field %d: more than %d entries", ErrLimit, what, f.num, lim.MaxEntries)
+		case f.Num == 1 && f.Type == protowire.VarintType:
+			ver, hasVer = f.V, true
+		case f.Num == 2 && f.Type == protowire.VarintType:
+			lamport, hasLamport = f.V, true
+		case f.Num >= 3 && f.Num <= 6 && f.Type == protowire.BytesType:
+			counts[f.Num]++
+			if counts[f.Num] > lim.MaxEntries {
+				return fmt.Errorf("%w: %s field %d: more than %d entries", ErrLimit, what, f.Num, lim.MaxEntries)
 			}
 		}
 		return nil
@@ -698,19 +699,19 @@ func splitMeta(b []byte, lim *Limits) (*metaParts, error) {
 		outRep:  make([][]byte, 0, counts[5]),
 		inRep:   make([][]byte, 0, counts[6]),
 	}
-	_ = eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
+	_ = eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 3:
-			p.out = append(p.out, f.data)
+			p.out = append(p.out, f.Data)
 		case 4:
-			p.in = append(p.in, f.data)
+			p.in = append(p.in, f.Data)
 		case 5:
-			p.outRep = append(p.outRep, f.data)
+			p.outRep = append(p.outRep, f.Data)
 		case 6:
-			p.inRep = append(p.inRep, f.data)
+			p.inRep = append(p.inRep, f.Data)
 		}
 		return nil
 	})
@@ -778,18 +779,18 @@ func nimDataParts(b []byte, lim *Limits) (meta []byte, hist [][]byte, err error)
 		return nil, nil, err
 	}
 	hasMeta := false
-	err = eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
+	err = eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
-			meta, hasMeta = f.data, true
+			meta, hasMeta = f.Data, true
 		case 2:
 			if len(hist) >= lim.MaxEntries {
 				return fmt.Errorf("%w: %s: more than %d history messages", ErrLimit, what, lim.MaxEntries)
 			}
-			hist = append(hist, f.data)
+			hist = append(hist, f.Data)
 		}
 		return nil
 	})
@@ -841,24 +842,24 @@ func DecodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
 	}
 	var apps [][]byte
 	u := &HistoryUpdate{}
-	err := eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
+	err := eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
 			if len(apps) >= lim.MaxEntries {
 				return fmt.Errorf("%w: %s: more than %d appends", ErrLimit, what, lim.MaxEntries)
 			}
-			apps = append(apps, f.data)
+			apps = append(apps, f.Data)
 		case 2:
 			if len(u.Evict) >= lim.MaxEntries {
 				return fmt.Errorf("%w: %s: more than %d evictions", ErrLimit, what, lim.MaxEntries)
 			}
-			if err := checkID(f.data, &lim, what+".evict"); err != nil {
+			if err := checkID(f.Data, &lim, what+".evict"); err != nil {
 				return err
 			}
-			u.Evict = append(u.Evict, string(f.data))
+			u.Evict = append(u.Evict, string(f.Data))
 		}
 		return nil
 	})

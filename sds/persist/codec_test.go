@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/libsds-go/libsds/internal/vectors"
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -302,7 +303,7 @@ func TestMetaRejectsUnknownSchemaVersion(t *testing.T) {
 		if _, err := SplitChannelMeta(b, Limits{}); !errors.Is(err, ErrSchemaVersion) {
 			t.Fatalf("split, version %d: err %v", v, err)
 		}
-		nd := appendBytesField(nil, 1, b)
+		nd := protofield.AppendBytes(nil, 1, b)
 		if _, err := DecodeNimChannelData(nd, Limits{}); !errors.Is(err, ErrSchemaVersion) {
 			t.Fatalf("channel data, version %d: err %v", v, err)
 		}
@@ -311,7 +312,7 @@ func TestMetaRejectsUnknownSchemaVersion(t *testing.T) {
 		}
 	}
 	// Version 0 written explicitly (not the zero-value default) is refused too.
-	b := appendVarintField(appendVarintField(nil, 1, 0), 2, 0)
+	b := protofield.AppendVarint(protofield.AppendVarint(nil, 1, 0), 2, 0)
 	if _, err := DecodeChannelMeta(b, Limits{}); !errors.Is(err, ErrSchemaVersion) {
 		t.Fatalf("version 0: %v", err)
 	}
@@ -367,21 +368,21 @@ func TestDecodeRequiredFields(t *testing.T) {
 		b   []byte
 		dec func([]byte) error
 	}{
-		"meta without version":     {appendVarintField(nil, 2, 1), func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
-		"meta without lamport":     {appendVarintField(nil, 1, 1), func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
-		"unacked without message":  {appendVarintField(nil, 2, 1), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
-		"unacked without sendTime": {appendBytesField(nil, 1, mb), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
-		"unacked with RFC message": {appendVarintField(appendBytesField(nil, 1, msg.Marshal(wire.FormatRFC)), 2, 1), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
-		"incoming without message": {appendStringField(nil, 2, "d"), func(b []byte) error { _, err := DecodeIncoming(b, Limits{}); return err }},
-		"out repair without entry": {appendStringField(nil, 1, "x"), func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
-		"out repair entry without time": {appendBytesField(appendStringField(nil, 1, "x"), 2, appendBytesField(nil, 1, appendStringField(nil, 1, "x"))),
+		"meta without version":     {protofield.AppendVarint(nil, 2, 1), func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
+		"meta without lamport":     {protofield.AppendVarint(nil, 1, 1), func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
+		"unacked without message":  {protofield.AppendVarint(nil, 2, 1), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
+		"unacked without sendTime": {protofield.AppendBytes(nil, 1, mb), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
+		"unacked with RFC message": {protofield.AppendVarint(protofield.AppendBytes(nil, 1, msg.Marshal(wire.FormatRFC)), 2, 1), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
+		"incoming without message": {protofield.AppendString(nil, 2, "d"), func(b []byte) error { _, err := DecodeIncoming(b, Limits{}); return err }},
+		"out repair without entry": {protofield.AppendString(nil, 1, "x"), func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
+		"out repair entry without time": {protofield.AppendBytes(protofield.AppendString(nil, 1, "x"), 2, protofield.AppendBytes(nil, 1, protofield.AppendString(nil, 1, "x"))),
 			func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
-		"out repair hist entry without id": {appendBytesField(appendStringField(nil, 1, "x"), 2, appendVarintField(appendBytesField(nil, 1, appendStringField(nil, 3, "s")), 2, 1)),
+		"out repair hist entry without id": {protofield.AppendBytes(protofield.AppendString(nil, 1, "x"), 2, protofield.AppendVarint(protofield.AppendBytes(nil, 1, protofield.AppendString(nil, 3, "s")), 2, 1)),
 			func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
-		"in repair without cached": {appendBytesField(appendStringField(nil, 1, "x"), 2, appendVarintField(appendBytesField(nil, 1, appendStringField(nil, 1, "x")), 3, 1)),
+		"in repair without cached": {protofield.AppendBytes(protofield.AppendString(nil, 1, "x"), 2, protofield.AppendVarint(protofield.AppendBytes(nil, 1, protofield.AppendString(nil, 1, "x")), 3, 1)),
 			func(b []byte) error { _, err := DecodeIncomingRepair(b, Limits{}); return err }},
-		"channel data without meta":  {appendBytesField(nil, 2, mb), func(b []byte) error { _, err := DecodeNimChannelData(b, Limits{}); return err }},
-		"history update bad message": {appendBytesField(nil, 1, []byte{0x0a}), func(b []byte) error { _, err := DecodeHistoryUpdate(b, Limits{}); return err }},
+		"channel data without meta":  {protofield.AppendBytes(nil, 2, mb), func(b []byte) error { _, err := DecodeNimChannelData(b, Limits{}); return err }},
+		"history update bad message": {protofield.AppendBytes(nil, 1, []byte{0x0a}), func(b []byte) error { _, err := DecodeHistoryUpdate(b, Limits{}); return err }},
 		"over-long varint":           {[]byte{0x88, 0x00, 0x01}, func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
 		"group":                      {[]byte{0x0b}, func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
 		"truncated":                  {[]byte{0x1a, 0x05, 0x00}, func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
@@ -396,12 +397,12 @@ func TestDecodeRequiredFields(t *testing.T) {
 func TestDecodeLenient(t *testing.T) {
 	// Unknown fields are skipped, a known field of the wrong wire type is
 	// skipped, and the last occurrence of a single field wins, as in Nim.
-	b := appendVarintField(nil, 1, 1)
-	b = appendVarintField(b, 2, 5)
-	b = appendStringField(b, 2, "wrong type")
-	b = appendVarintField(b, 99, 1)
-	b = appendVarintField(b, 2, 6)
-	b = appendVarintField(b, 3, 1) // buffer entry with the wrong wire type
+	b := protofield.AppendVarint(nil, 1, 1)
+	b = protofield.AppendVarint(b, 2, 5)
+	b = protofield.AppendString(b, 2, "wrong type")
+	b = protofield.AppendVarint(b, 99, 1)
+	b = protofield.AppendVarint(b, 2, 6)
+	b = protofield.AppendVarint(b, 3, 1) // buffer entry with the wrong wire type
 	m, err := DecodeChannelMeta(b, Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -461,9 +462,9 @@ func TestDecodeLimits(t *testing.T) {
 
 func TestResendAttemptsOverflow(t *testing.T) {
 	msg := mkMsg("m", 1, nil)
-	b := appendBytesField(nil, 1, msg.Marshal(wire.FormatNim))
-	b = appendVarintField(b, 2, 1)
-	b = appendVarintField(b, 3, 1<<32)
+	b := protofield.AppendBytes(nil, 1, msg.Marshal(wire.FormatNim))
+	b = protofield.AppendVarint(b, 2, 1)
+	b = protofield.AppendVarint(b, 3, 1<<32)
 	if _, err := DecodeUnacknowledged(b, Limits{}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("%v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 )
 
 // Met records are this library's extension of the Nim meta; the Nim
@@ -38,10 +40,10 @@ type MetRecord struct {
 
 // Marshal returns the record's value.
 func (r *MetRecord) Marshal() []byte {
-	b := make([]byte, 0, sizeVarintField(1, r.Seq)+2)
-	b = appendVarintField(b, 1, r.Seq)
+	b := make([]byte, 0, protofield.SizeVarint(1, r.Seq)+2)
+	b = protofield.AppendVarint(b, 1, r.Seq)
 	if r.InFilter {
-		b = appendVarintField(b, 2, 1)
+		b = protofield.AppendVarint(b, 2, 1)
 	}
 	return b
 }
@@ -60,12 +62,12 @@ func decodeMet(id string, b []byte, lim *Limits) (MetRecord, error) {
 	}
 	r := MetRecord{ID: id}
 	var hasSeq bool
-	err := eachField(b, func(f *pfield) error {
+	err := eachField(b, func(f *protofield.Field) error {
 		switch {
-		case f.num == 1 && f.typ == protowire.VarintType:
-			r.Seq, hasSeq = f.v, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			r.InFilter = f.v != 0
+		case f.Num == 1 && f.Type == protowire.VarintType:
+			r.Seq, hasSeq = f.V, true
+		case f.Num == 2 && f.Type == protowire.VarintType:
+			r.InFilter = f.V != 0
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -111,9 +112,9 @@ func DecodeLamport(b []byte) (uint64, error) {
 	if len(b) == 0 {
 		return 0, fmt.Errorf("%w: empty Lamport record", ErrMalformed)
 	}
-	v, n, err := pvarint(b, 0)
-	if err != nil {
-		return 0, fmt.Errorf("Lamport record: %w", err)
+	v, n, flt := protofield.Varint(b)
+	if flt != protofield.OK {
+		return 0, fmt.Errorf("%w: Lamport record: %s", ErrMalformed, flt)
 	}
 	if n != len(b) {
 		return 0, fmt.Errorf("%w: Lamport record: %d bytes after the varint", ErrMalformed, len(b)-n)
@@ -325,18 +326,18 @@ func AssembleChannelMeta(records map[string][]byte, lim Limits) ([]byte, error) 
 }
 
 func (d *decodedRecords) assemble(b []byte) []byte {
-	n := sizeVarintField(1, uint64(SchemaVersion)) + sizeVarintField(2, d.lamport)
+	n := protofield.SizeVarint(1, uint64(SchemaVersion)) + protofield.SizeVarint(2, d.lamport)
 	for _, set := range [...][][]byte{d.outRaw, d.inRaw, d.outRepRaw, d.inRepRaw} {
 		for _, v := range set {
-			n += sizeBytesField(3, len(v)) // tags 3 to 6 are all one byte
+			n += protofield.SizeBytes(3, len(v)) // tags 3 to 6 are all one byte
 		}
 	}
 	b = slices.Grow(b, n)
-	b = appendVarintField(b, 1, uint64(SchemaVersion))
-	b = appendVarintField(b, 2, d.lamport)
+	b = protofield.AppendVarint(b, 1, uint64(SchemaVersion))
+	b = protofield.AppendVarint(b, 2, d.lamport)
 	for i, set := range [...][][]byte{d.outRaw, d.inRaw, d.outRepRaw, d.inRepRaw} {
 		for _, v := range set {
-			b = appendBytesField(b, protowire.Number(3+i), v)
+			b = protofield.AppendBytes(b, protowire.Number(3+i), v)
 		}
 	}
 	return b
@@ -422,12 +423,12 @@ func ExportNim(d *ChannelData, lim Limits) ([]byte, error) {
 		return nil, err
 	}
 	meta := dr.assemble(nil)
-	n := sizeBytesField(1, len(meta))
+	n := protofield.SizeBytes(1, len(meta))
 	for i := range d.History {
 		n += sizeMessageField(2, &d.History[i])
 	}
 	b := make([]byte, 0, n)
-	b = appendBytesField(b, 1, meta)
+	b = protofield.AppendBytes(b, 1, meta)
 	for i := range d.History {
 		b = appendMessageField(b, 2, &d.History[i])
 	}
