@@ -2,6 +2,7 @@ package persist
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -97,30 +98,62 @@ type HistoryUpdate struct {
 // Encoding
 // ---------------------------------------------------------------------------
 
+// Each record type has one encoder, its AppendTo. A record nested in
+// another is written by appendNested, which puts the length in front once
+// the record is written, so no record needs a length function of its own.
+
+// encoder is a record that appends its encoding.
+type encoder interface {
+	AppendTo(b []byte) []byte
+}
+
+// appendNested appends field num holding r's encoding. One byte is kept
+// for the length (most entries are shorter than 128 bytes); a longer
+// record is moved right to make room for its length.
+func appendNested(b []byte, num protowire.Number, r encoder) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	at := len(b)
+	b = r.AppendTo(append(b, 0))
+	n := len(b) - at - 1
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	var pad [9]byte
+	extra := protowire.SizeVarint(uint64(n)) - 1
+	b = append(b, pad[:extra]...)
+	copy(b[at+1+extra:], b[at+1:at+1+n])
+	protowire.AppendVarint(b[at:at], uint64(n))
+	return b
+}
+
+// marshal returns r's encoding in a buffer of hint bytes to start with.
+// The hints of the records written on every operation follow their
+// message or ids; one that falls short costs a regrowth, never a wrong
+// encoding.
+func marshal(r encoder, hint int) []byte { return r.AppendTo(make([]byte, 0, hint)) }
+
+// messageHint is roughly what m adds to a record.
+func messageHint(m *wire.Message) int { return m.EncodedLen(wire.FormatNim) + 32 }
+
+// entryHint is roughly what a repair entry and its key add to a record.
+func entryHint(e *wire.HistoryEntry) int {
+	return 2*len(e.MessageID) + len(e.RetrievalHint) + len(e.SenderID) + 32
+}
+
+// appendMessageField appends field num holding m in the Nim wire format,
+// whose length wire computes.
 func appendMessageField(b []byte, num protowire.Number, m *wire.Message) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(m.EncodedLen(wire.FormatNim)))
 	return m.Append(b, wire.FormatNim)
 }
 
-func sizeMessageField(num protowire.Number, m *wire.Message) int {
-	return protofield.SizeBytes(num, m.EncodedLen(wire.FormatNim))
-}
-
-// entryLen is the length of e's Nim encoding: message_id 1 always,
+// nimEntry is a history entry in its Nim encoding: message_id 1 always,
 // retrieval_hint 2 and sender_id 3 only when non-empty.
-func entryLen(e *wire.HistoryEntry) int {
-	n := protofield.SizeBytes(1, len(e.MessageID))
-	if len(e.RetrievalHint) > 0 {
-		n += protofield.SizeBytes(2, len(e.RetrievalHint))
-	}
-	if e.SenderID != "" {
-		n += protofield.SizeBytes(3, len(e.SenderID))
-	}
-	return n
-}
+type nimEntry wire.HistoryEntry
 
-func appendEntry(b []byte, e *wire.HistoryEntry) []byte {
+func (e *nimEntry) AppendTo(b []byte) []byte {
 	b = protofield.AppendString(b, 1, e.MessageID)
 	if len(e.RetrievalHint) > 0 {
 		b = protofield.AppendBytes(b, 2, e.RetrievalHint)
@@ -131,19 +164,6 @@ func appendEntry(b []byte, e *wire.HistoryEntry) []byte {
 	return b
 }
 
-func appendEntryField(b []byte, num protowire.Number, e *wire.HistoryEntry) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(entryLen(e)))
-	return appendEntry(b, e)
-}
-
-// EncodedLen returns the length of u's encoding.
-func (u *UnacknowledgedMessage) EncodedLen() int {
-	return sizeMessageField(1, &u.Message) +
-		protofield.SizeVarint(2, uint64(u.SendTimeMs)) +
-		protofield.SizeVarint(3, uint64(u.ResendAttempts))
-}
-
 // AppendTo appends u's encoding to b.
 func (u *UnacknowledgedMessage) AppendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &u.Message)
@@ -152,18 +172,7 @@ func (u *UnacknowledgedMessage) AppendTo(b []byte) []byte {
 }
 
 // Marshal returns u's encoding.
-func (u *UnacknowledgedMessage) Marshal() []byte {
-	return u.AppendTo(make([]byte, 0, u.EncodedLen()))
-}
-
-// EncodedLen returns the length of m's encoding.
-func (m *IncomingMessage) EncodedLen() int {
-	n := sizeMessageField(1, &m.Message)
-	for _, d := range m.MissingDeps {
-		n += protofield.SizeBytes(2, len(d))
-	}
-	return n
-}
+func (u *UnacknowledgedMessage) Marshal() []byte { return marshal(u, messageHint(&u.Message)) }
 
 // AppendTo appends m's encoding to b.
 func (m *IncomingMessage) AppendTo(b []byte) []byte {
@@ -175,60 +184,46 @@ func (m *IncomingMessage) AppendTo(b []byte) []byte {
 }
 
 // Marshal returns m's encoding.
-func (m *IncomingMessage) Marshal() []byte { return m.AppendTo(make([]byte, 0, m.EncodedLen())) }
-
-func (e *OutgoingRepairEntry) encodedLen() int {
-	return protofield.SizeBytes(1, entryLen(&e.HistEntry)) + protofield.SizeVarint(2, uint64(e.MinTimeRepairReqMs))
+func (m *IncomingMessage) Marshal() []byte {
+	hint := messageHint(&m.Message)
+	for _, d := range m.MissingDeps {
+		hint += len(d) + 3
+	}
+	return marshal(m, hint)
 }
 
-func (e *OutgoingRepairEntry) append(b []byte) []byte {
-	b = appendEntryField(b, 1, &e.HistEntry)
+// AppendTo appends e's encoding to b.
+func (e *OutgoingRepairEntry) AppendTo(b []byte) []byte {
+	b = appendNested(b, 1, (*nimEntry)(&e.HistEntry))
 	return protofield.AppendVarint(b, 2, uint64(e.MinTimeRepairReqMs))
-}
-
-// EncodedLen returns the length of kv's encoding.
-func (kv *OutgoingRepairKV) EncodedLen() int {
-	return protofield.SizeBytes(1, len(kv.MessageID)) + protofield.SizeBytes(2, kv.Entry.encodedLen())
 }
 
 // AppendTo appends kv's encoding to b.
 func (kv *OutgoingRepairKV) AppendTo(b []byte) []byte {
 	b = protofield.AppendString(b, 1, kv.MessageID)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(kv.Entry.encodedLen()))
-	return kv.Entry.append(b)
+	return appendNested(b, 2, &kv.Entry)
 }
 
 // Marshal returns kv's encoding.
-func (kv *OutgoingRepairKV) Marshal() []byte { return kv.AppendTo(make([]byte, 0, kv.EncodedLen())) }
+func (kv *OutgoingRepairKV) Marshal() []byte { return marshal(kv, entryHint(&kv.Entry.HistEntry)) }
 
-func (e *IncomingRepairEntry) encodedLen() int {
-	return protofield.SizeBytes(1, entryLen(&e.HistEntry)) +
-		protofield.SizeBytes(2, len(e.CachedMessage)) +
-		protofield.SizeVarint(3, uint64(e.MinTimeRepairRespMs))
-}
-
-func (e *IncomingRepairEntry) append(b []byte) []byte {
-	b = appendEntryField(b, 1, &e.HistEntry)
+// AppendTo appends e's encoding to b.
+func (e *IncomingRepairEntry) AppendTo(b []byte) []byte {
+	b = appendNested(b, 1, (*nimEntry)(&e.HistEntry))
 	b = protofield.AppendBytes(b, 2, e.CachedMessage)
 	return protofield.AppendVarint(b, 3, uint64(e.MinTimeRepairRespMs))
-}
-
-// EncodedLen returns the length of kv's encoding.
-func (kv *IncomingRepairKV) EncodedLen() int {
-	return protofield.SizeBytes(1, len(kv.MessageID)) + protofield.SizeBytes(2, kv.Entry.encodedLen())
 }
 
 // AppendTo appends kv's encoding to b.
 func (kv *IncomingRepairKV) AppendTo(b []byte) []byte {
 	b = protofield.AppendString(b, 1, kv.MessageID)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(kv.Entry.encodedLen()))
-	return kv.Entry.append(b)
+	return appendNested(b, 2, &kv.Entry)
 }
 
 // Marshal returns kv's encoding.
-func (kv *IncomingRepairKV) Marshal() []byte { return kv.AppendTo(make([]byte, 0, kv.EncodedLen())) }
+func (kv *IncomingRepairKV) Marshal() []byte {
+	return marshal(kv, entryHint(&kv.Entry.HistEntry)+len(kv.Entry.CachedMessage))
+}
 
 func (m *ChannelMeta) version() uint32 {
 	if m.SchemaVersion == 0 {
@@ -237,73 +232,32 @@ func (m *ChannelMeta) version() uint32 {
 	return m.SchemaVersion
 }
 
-// EncodedLen returns the length of m's encoding.
-func (m *ChannelMeta) EncodedLen() int {
-	n := protofield.SizeVarint(1, uint64(m.version())) + protofield.SizeVarint(2, m.Lamport)
-	for i := range m.Outgoing {
-		n += protofield.SizeBytes(3, m.Outgoing[i].EncodedLen())
-	}
-	for i := range m.Incoming {
-		n += protofield.SizeBytes(4, m.Incoming[i].EncodedLen())
-	}
-	for i := range m.OutgoingRepair {
-		n += protofield.SizeBytes(5, m.OutgoingRepair[i].EncodedLen())
-	}
-	for i := range m.IncomingRepair {
-		n += protofield.SizeBytes(6, m.IncomingRepair[i].EncodedLen())
-	}
-	return n
-}
-
 // AppendTo appends m's encoding (the Nim ChannelMeta blob) to b, buffers in
 // slice order.
 func (m *ChannelMeta) AppendTo(b []byte) []byte {
 	b = protofield.AppendVarint(b, 1, uint64(m.version()))
 	b = protofield.AppendVarint(b, 2, m.Lamport)
-	for i := range m.Outgoing {
-		u := &m.Outgoing[i]
-		b = protowire.AppendTag(b, 3, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(u.EncodedLen()))
-		b = u.AppendTo(b)
-	}
-	for i := range m.Incoming {
-		in := &m.Incoming[i]
-		b = protowire.AppendTag(b, 4, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(in.EncodedLen()))
-		b = in.AppendTo(b)
-	}
-	for i := range m.OutgoingRepair {
-		kv := &m.OutgoingRepair[i]
-		b = protowire.AppendTag(b, 5, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(kv.EncodedLen()))
-		b = kv.AppendTo(b)
-	}
-	for i := range m.IncomingRepair {
-		kv := &m.IncomingRepair[i]
-		b = protowire.AppendTag(b, 6, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(kv.EncodedLen()))
-		b = kv.AppendTo(b)
-	}
-	return b
+	b = outgoingBuffer.appendAll(b, m.Outgoing)
+	b = incomingBuffer.appendAll(b, m.Incoming)
+	b = outgoingRepairBuffer.appendAll(b, m.OutgoingRepair)
+	return incomingRepairBuffer.appendAll(b, m.IncomingRepair)
 }
 
 // Marshal returns m's encoding, the Nim ChannelMeta blob.
-func (m *ChannelMeta) Marshal() []byte { return m.AppendTo(make([]byte, 0, m.EncodedLen())) }
-
-// EncodedLen returns the length of d's encoding.
-func (d *NimChannelData) EncodedLen() int {
-	n := protofield.SizeBytes(1, d.Meta.EncodedLen())
-	for i := range d.History {
-		n += sizeMessageField(2, &d.History[i])
+func (m *ChannelMeta) Marshal() []byte {
+	hint := 32
+	for i := range m.Outgoing {
+		hint += messageHint(&m.Outgoing[i].Message)
 	}
-	return n
+	for i := range m.Incoming {
+		hint += messageHint(&m.Incoming[i].Message)
+	}
+	return marshal(m, hint)
 }
 
 // AppendTo appends d's encoding (the Nim ChannelData blob) to b.
 func (d *NimChannelData) AppendTo(b []byte) []byte {
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(d.Meta.EncodedLen()))
-	b = d.Meta.AppendTo(b)
+	b = appendNested(b, 1, &d.Meta)
 	for i := range d.History {
 		b = appendMessageField(b, 2, &d.History[i])
 	}
@@ -311,19 +265,7 @@ func (d *NimChannelData) AppendTo(b []byte) []byte {
 }
 
 // Marshal returns d's encoding, the Nim ChannelData blob.
-func (d *NimChannelData) Marshal() []byte { return d.AppendTo(make([]byte, 0, d.EncodedLen())) }
-
-// EncodedLen returns the length of u's encoding.
-func (u *HistoryUpdate) EncodedLen() int {
-	n := 0
-	for i := range u.Append {
-		n += sizeMessageField(1, &u.Append[i])
-	}
-	for _, id := range u.Evict {
-		n += protofield.SizeBytes(2, len(id))
-	}
-	return n
-}
+func (d *NimChannelData) Marshal() []byte { return marshal(d, 0) }
 
 // AppendTo appends u's encoding (the Nim HistoryUpdate blob) to b. An
 // empty update encodes to no bytes; the Nim encoder refuses it and callers
@@ -339,7 +281,7 @@ func (u *HistoryUpdate) AppendTo(b []byte) []byte {
 }
 
 // Marshal returns u's encoding, the Nim HistoryUpdate blob.
-func (u *HistoryUpdate) Marshal() []byte { return u.AppendTo(make([]byte, 0, u.EncodedLen())) }
+func (u *HistoryUpdate) Marshal() []byte { return marshal(u, 0) }
 
 // IsEmpty reports whether u neither appends nor evicts.
 func (u *HistoryUpdate) IsEmpty() bool { return u == nil || len(u.Append) == 0 && len(u.Evict) == 0 }
@@ -372,31 +314,59 @@ func decodeMessage(b []byte, lim *Limits, where string) (wire.Message, error) {
 	return m, nil
 }
 
-// decodeEntry decodes a HistoryEntry as the Nim decodeHistoryEntry does:
-// message_id 1 required, retrieval_hint 2 and sender_id 3 optional.
-func decodeEntry(b []byte, lim *Limits, where string) (wire.HistoryEntry, error) {
-	var id, hint, sender []byte
-	hasID := false
+// fieldSpec is a singular field a decoder reads: of several occurrences
+// the last wins, and one of another wire type is skipped.
+type fieldSpec struct {
+	num      uint64
+	typ      protowire.Type
+	name     string // for errors
+	required bool
+}
+
+func bytesField(num uint64, name string, required bool) fieldSpec {
+	return fieldSpec{num, protowire.BytesType, name, required}
+}
+
+func varintField(num uint64, name string, required bool) fieldSpec {
+	return fieldSpec{num, protowire.VarintType, name, required}
+}
+
+// readFields reads the fields specs name from the record b (what, in
+// errors) into got, which parallels specs; a required field that is
+// absent is an error.
+func readFields(b []byte, what string, specs []fieldSpec, got []protofield.Field) error {
+	var seen uint
 	err := eachField(b, func(f *protofield.Field) error {
-		if f.Type != protowire.BytesType {
-			return nil
-		}
-		switch f.Num {
-		case 1:
-			id, hasID = f.Data, true
-		case 2:
-			hint = f.Data
-		case 3:
-			sender = f.Data
+		for i := range specs {
+			if specs[i].num == f.Num && specs[i].typ == f.Type {
+				got[i], seen = *f, seen|1<<i
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return wire.HistoryEntry{}, fmt.Errorf("%s: %w", where, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if !hasID {
-		return wire.HistoryEntry{}, missing(where + ".messageId")
+	for i := range specs {
+		if specs[i].required && seen&(1<<i) == 0 {
+			return missing(what + "." + specs[i].name)
+		}
 	}
+	return nil
+}
+
+var entryFields = []fieldSpec{
+	bytesField(1, "messageId", true), bytesField(2, "retrievalHint", false), bytesField(3, "senderId", false),
+}
+
+// decodeEntry decodes a HistoryEntry as the Nim decodeHistoryEntry does:
+// message_id 1 required, retrieval_hint 2 and sender_id 3 optional.
+func decodeEntry(b []byte, lim *Limits, where string) (wire.HistoryEntry, error) {
+	var f [3]protofield.Field
+	if err := readFields(b, where, entryFields, f[:]); err != nil {
+		return wire.HistoryEntry{}, err
+	}
+	id, hint, sender := f[0].Data, f[1].Data, f[2].Data
 	if len(id) > lim.Wire.MaxIDBytes || len(sender) > lim.Wire.MaxIDBytes {
 		return wire.HistoryEntry{}, fmt.Errorf("%w: %s: id longer than %d bytes", ErrLimit, where, lim.Wire.MaxIDBytes)
 	}
@@ -430,38 +400,24 @@ func DecodeUnacknowledged(b []byte, lim Limits) (UnacknowledgedMessage, error) {
 	return decodeUnacked(b, &lim)
 }
 
+var unackedFields = []fieldSpec{
+	bytesField(1, "message", true), varintField(2, "sendTime", true), varintField(3, "resendAttempts", false),
+}
+
 func decodeUnacked(b []byte, lim *Limits) (UnacknowledgedMessage, error) {
 	const what = "UnacknowledgedMessage"
 	if err := checkRecordSize(b, lim, what); err != nil {
 		return UnacknowledgedMessage{}, err
 	}
-	var msg []byte
-	var sendMs, attempts uint64
-	var hasMsg, hasSend bool
-	err := eachField(b, func(f *protofield.Field) error {
-		switch {
-		case f.Num == 1 && f.Type == protowire.BytesType:
-			msg, hasMsg = f.Data, true
-		case f.Num == 2 && f.Type == protowire.VarintType:
-			sendMs, hasSend = f.V, true
-		case f.Num == 3 && f.Type == protowire.VarintType:
-			attempts = f.V
-		}
-		return nil
-	})
-	if err != nil {
-		return UnacknowledgedMessage{}, fmt.Errorf("%s: %w", what, err)
+	var f [3]protofield.Field
+	if err := readFields(b, what, unackedFields, f[:]); err != nil {
+		return UnacknowledgedMessage{}, err
 	}
-	if !hasMsg {
-		return UnacknowledgedMessage{}, missing(what + ".message")
-	}
-	if !hasSend {
-		return UnacknowledgedMessage{}, missing(what + ".sendTime")
-	}
+	sendMs, attempts := f[1].V, f[2].V
 	if attempts > math.MaxUint32 {
 		return UnacknowledgedMessage{}, fmt.Errorf("%w: %s.resendAttempts %d overflows uint32", ErrMalformed, what, attempts)
 	}
-	m, err := decodeMessage(msg, lim, what+".message")
+	m, err := decodeMessage(f[0].Data, lim, what+".message")
 	if err != nil {
 		return UnacknowledgedMessage{}, err
 	}
@@ -519,33 +475,34 @@ func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
 	return IncomingMessage{Message: m, MissingDeps: deps}, nil
 }
 
-// kvFields reads the messageId 1 and entry 2 of a repair KV.
-func kvFields(b []byte, lim *Limits, what string) (id, entry []byte, err error) {
-	var hasID, hasEntry bool
-	err = eachField(b, func(f *protofield.Field) error {
-		if f.Type != protowire.BytesType {
-			return nil
-		}
-		switch f.Num {
-		case 1:
-			id, hasID = f.Data, true
-		case 2:
-			entry, hasEntry = f.Data, true
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return nil, nil, fmt.Errorf("%s: %w", what, err)
-	case !hasID:
-		return nil, nil, missing(what + ".messageId")
-	case !hasEntry:
-		return nil, nil, missing(what + ".entry")
+var (
+	kvFields        = []fieldSpec{bytesField(1, "messageId", true), bytesField(2, "entry", true)}
+	outRepairFields = []fieldSpec{bytesField(1, "outHistEntry", true), varintField(2, "minTimeRepairReq", true)}
+	inRepairFields  = []fieldSpec{
+		bytesField(1, "inHistEntry", true), bytesField(2, "cachedMessage", true), varintField(3, "minTimeRepairResp", true),
 	}
+)
+
+// readKV reads a repair KV (what, in errors): its messageId 1 and the
+// fields specs name of its entry 2 into entry. It returns the id and the
+// entry's history entry, decoded.
+func readKV(b []byte, lim *Limits, what string, specs []fieldSpec, entry []protofield.Field) (string, wire.HistoryEntry, error) {
+	if err := checkRecordSize(b, lim, what); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	var kv [2]protofield.Field
+	if err := readFields(b, what, kvFields, kv[:]); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	id := kv[0].Data
 	if err := checkID(id, lim, what+".messageId"); err != nil {
-		return nil, nil, err
+		return "", wire.HistoryEntry{}, err
 	}
-	return id, entry, nil
+	if err := readFields(kv[1].Data, what+".entry", specs, entry); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	e, err := decodeEntry(entry[0].Data, lim, what+".entry."+specs[0].name)
+	return string(id), e, err
 }
 
 // DecodeOutgoingRepair decodes an OutgoingRepairKV blob.
@@ -555,39 +512,12 @@ func DecodeOutgoingRepair(b []byte, lim Limits) (OutgoingRepairKV, error) {
 }
 
 func decodeOutRepair(b []byte, lim *Limits) (OutgoingRepairKV, error) {
-	const what = "OutgoingRepairKV"
-	if err := checkRecordSize(b, lim, what); err != nil {
-		return OutgoingRepairKV{}, err
-	}
-	id, eb, err := kvFields(b, lim, what)
+	var f [2]protofield.Field
+	id, e, err := readKV(b, lim, "OutgoingRepairKV", outRepairFields, f[:])
 	if err != nil {
 		return OutgoingRepairKV{}, err
 	}
-	var hist []byte
-	var ms uint64
-	var hasHist, hasMs bool
-	err = eachField(eb, func(f *protofield.Field) error {
-		switch {
-		case f.Num == 1 && f.Type == protowire.BytesType:
-			hist, hasHist = f.Data, true
-		case f.Num == 2 && f.Type == protowire.VarintType:
-			ms, hasMs = f.V, true
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return OutgoingRepairKV{}, fmt.Errorf("%s.entry: %w", what, err)
-	case !hasHist:
-		return OutgoingRepairKV{}, missing(what + ".entry.outHistEntry")
-	case !hasMs:
-		return OutgoingRepairKV{}, missing(what + ".entry.minTimeRepairReq")
-	}
-	e, err := decodeEntry(hist, lim, what+".entry.outHistEntry")
-	if err != nil {
-		return OutgoingRepairKV{}, err
-	}
-	return OutgoingRepairKV{MessageID: string(id), Entry: OutgoingRepairEntry{HistEntry: e, MinTimeRepairReqMs: int64(ms)}}, nil
+	return OutgoingRepairKV{MessageID: id, Entry: OutgoingRepairEntry{HistEntry: e, MinTimeRepairReqMs: int64(f[1].V)}}, nil
 }
 
 // DecodeIncomingRepair decodes an IncomingRepairKV blob.
@@ -598,56 +528,27 @@ func DecodeIncomingRepair(b []byte, lim Limits) (IncomingRepairKV, error) {
 
 func decodeInRepair(b []byte, lim *Limits) (IncomingRepairKV, error) {
 	const what = "IncomingRepairKV"
-	if err := checkRecordSize(b, lim, what); err != nil {
-		return IncomingRepairKV{}, err
-	}
-	id, eb, err := kvFields(b, lim, what)
+	var f [3]protofield.Field
+	id, e, err := readKV(b, lim, what, inRepairFields, f[:])
 	if err != nil {
 		return IncomingRepairKV{}, err
 	}
-	var hist, cached []byte
-	var ms uint64
-	var hasHist, hasCached, hasMs bool
-	err = eachField(eb, func(f *protofield.Field) error {
-		switch {
-		case f.Num == 1 && f.Type == protowire.BytesType:
-			hist, hasHist = f.Data, true
-		case f.Num == 2 && f.Type == protowire.BytesType:
-			cached, hasCached = f.Data, true
-		case f.Num == 3 && f.Type == protowire.VarintType:
-			ms, hasMs = f.V, true
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return IncomingRepairKV{}, fmt.Errorf("%s.entry: %w", what, err)
-	case !hasHist:
-		return IncomingRepairKV{}, missing(what + ".entry.inHistEntry")
-	case !hasCached:
-		return IncomingRepairKV{}, missing(what + ".entry.cachedMessage")
-	case !hasMs:
-		return IncomingRepairKV{}, missing(what + ".entry.minTimeRepairResp")
-	}
+	cached := f[1].Data
 	if len(cached) > lim.Wire.MaxMessageBytes {
 		return IncomingRepairKV{}, fmt.Errorf("%w: %s.entry.cachedMessage of %d bytes, limit %d", ErrLimit, what, len(cached), lim.Wire.MaxMessageBytes)
 	}
-	e, err := decodeEntry(hist, lim, what+".entry.inHistEntry")
-	if err != nil {
-		return IncomingRepairKV{}, err
-	}
-	return IncomingRepairKV{MessageID: string(id), Entry: IncomingRepairEntry{
+	return IncomingRepairKV{MessageID: id, Entry: IncomingRepairEntry{
 		HistEntry:           e,
 		CachedMessage:       bytes.Clone(cached), // non-nil even when empty
-		MinTimeRepairRespMs: int64(ms),
+		MinTimeRepairRespMs: int64(f[2].V),
 	}}, nil
 }
 
 // metaParts is a ChannelMeta blob split into its fields, the buffer entries
-// still encoded (aliasing the blob).
+// still encoded (aliasing the blob), by field number (3 to 6).
 type metaParts struct {
-	lamport                uint64
-	out, in, outRep, inRep [][]byte
+	lamport uint64
+	entries [7][][]byte
 }
 
 func checkBlobSize(b []byte, lim *Limits, what string) error {
@@ -692,26 +593,13 @@ func splitMeta(b []byte, lim *Limits) (*metaParts, error) {
 	if !hasLamport {
 		return nil, missing(what + ".lamportTimestamp")
 	}
-	p := &metaParts{
-		lamport: lamport,
-		out:     make([][]byte, 0, counts[3]),
-		in:      make([][]byte, 0, counts[4]),
-		outRep:  make([][]byte, 0, counts[5]),
-		inRep:   make([][]byte, 0, counts[6]),
+	p := &metaParts{lamport: lamport}
+	for num := 3; num <= 6; num++ {
+		p.entries[num] = make([][]byte, 0, counts[num])
 	}
 	_ = eachField(b, func(f *protofield.Field) error {
-		if f.Type != protowire.BytesType {
-			return nil
-		}
-		switch f.Num {
-		case 3:
-			p.out = append(p.out, f.Data)
-		case 4:
-			p.in = append(p.in, f.Data)
-		case 5:
-			p.outRep = append(p.outRep, f.Data)
-		case 6:
-			p.inRep = append(p.inRep, f.Data)
+		if f.Type == protowire.BytesType && f.Num >= 3 && f.Num <= 6 {
+			p.entries[f.Num] = append(p.entries[f.Num], f.Data)
 		}
 		return nil
 	})
@@ -731,33 +619,14 @@ func decodeMeta(b []byte, lim *Limits) (*ChannelMeta, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &ChannelMeta{
-		SchemaVersion:  SchemaVersion,
-		Lamport:        p.lamport,
-		Outgoing:       makeN[UnacknowledgedMessage](len(p.out)),
-		Incoming:       makeN[IncomingMessage](len(p.in)),
-		OutgoingRepair: makeN[OutgoingRepairKV](len(p.outRep)),
-		IncomingRepair: makeN[IncomingRepairKV](len(p.inRep)),
-	}
-	for i, e := range p.out {
-		if m.Outgoing[i], err = decodeUnacked(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.outgoingBuffer[%d]: %w", i, err)
-		}
-	}
-	for i, e := range p.in {
-		if m.Incoming[i], err = decodeIncoming(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.incomingBuffer[%d]: %w", i, err)
-		}
-	}
-	for i, e := range p.outRep {
-		if m.OutgoingRepair[i], err = decodeOutRepair(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.outgoingRepairBuffer[%d]: %w", i, err)
-		}
-	}
-	for i, e := range p.inRep {
-		if m.IncomingRepair[i], err = decodeInRepair(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.incomingRepairBuffer[%d]: %w", i, err)
-		}
+	m := &ChannelMeta{SchemaVersion: SchemaVersion, Lamport: p.lamport}
+	var errs [4]error
+	m.Outgoing, errs[0] = outgoingBuffer.decodeAll(p.entries[outgoingBuffer.field], lim)
+	m.Incoming, errs[1] = incomingBuffer.decodeAll(p.entries[incomingBuffer.field], lim)
+	m.OutgoingRepair, errs[2] = outgoingRepairBuffer.decodeAll(p.entries[outgoingRepairBuffer.field], lim)
+	m.IncomingRepair, errs[3] = incomingRepairBuffer.decodeAll(p.entries[incomingRepairBuffer.field], lim)
+	if err := cmp.Or(errs[:]...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

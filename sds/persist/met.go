@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/libsds-go/libsds/sds/internal/protofield"
 )
 
@@ -54,30 +52,19 @@ func (d *MetaDelta) PutMet(r *MetRecord) { d.Put(MetKey(r.ID), r.Marshal()) }
 // DeleteMet records the removal of id from the met set.
 func (d *MetaDelta) DeleteMet(id string) { d.Delete(MetKey(id)) }
 
+var metFields = []fieldSpec{varintField(1, "seq", true), varintField(2, "inFilter", false)}
+
 // decodeMet decodes the value of the met record of id.
 func decodeMet(id string, b []byte, lim *Limits) (MetRecord, error) {
 	const what = "met record"
 	if err := checkRecordSize(b, lim, what); err != nil {
 		return MetRecord{}, err
 	}
-	r := MetRecord{ID: id}
-	var hasSeq bool
-	err := eachField(b, func(f *protofield.Field) error {
-		switch {
-		case f.Num == 1 && f.Type == protowire.VarintType:
-			r.Seq, hasSeq = f.V, true
-		case f.Num == 2 && f.Type == protowire.VarintType:
-			r.InFilter = f.V != 0
-		}
-		return nil
-	})
-	if err != nil {
-		return MetRecord{}, fmt.Errorf("%s %q: %w", what, id, err)
+	var f [2]protofield.Field
+	if err := readFields(b, what, metFields, f[:]); err != nil {
+		return MetRecord{}, fmt.Errorf("%q: %w", id, err)
 	}
-	if !hasSeq {
-		return MetRecord{}, missing(what + ".seq")
-	}
-	return r, nil
+	return MetRecord{ID: id, Seq: f[0].V, InFilter: f[1].V != 0}, nil
 }
 
 // DecodeMetRecords returns the met records of a record set (as LoadChannel

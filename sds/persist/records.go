@@ -1,7 +1,6 @@
 package persist
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -64,6 +63,9 @@ func (k Kind) String() string {
 
 // LamportKey is the key of the Lamport clock record.
 const LamportKey = string(KindLamport)
+
+// key returns the key of the record of kind k for id.
+func (k Kind) key(id string) string { return string(k) + id }
 
 // OutgoingKey returns the key of the outgoing-buffer record for id.
 func OutgoingKey(id string) string { return string(KindOutgoing) + id }
@@ -136,110 +138,36 @@ type decodedRecords struct {
 }
 
 // decodeRecords decodes every record, checks each key against its record's
-// id, and orders the buffers: outgoing in send order, which is (Lamport
-// timestamp, id) since a channel's clock rises with every send; the others
-// by id.
+// id, and orders the buffers: outgoing in send order, (Lamport timestamp,
+// id); the others by id.
 func decodeRecords(records map[string][]byte, lim *Limits) (*decodedRecords, error) {
 	d := &decodedRecords{}
-	type outRec struct {
-		u   UnacknowledgedMessage
-		raw []byte
-	}
-	var outs []outRec
-	type inRec struct {
-		m   IncomingMessage
-		raw []byte
-	}
-	var ins []inRec
-	type oRep struct {
-		kv  OutgoingRepairKV
-		raw []byte
-	}
-	var oreps []oRep
-	type iRep struct {
-		kv  IncomingRepairKV
-		raw []byte
-	}
-	var ireps []iRep
+	byKind := make(map[Kind][]storedRecord)
 	for key, v := range records {
 		kind, id, err := ParseKey(key, lim.Wire.MaxIDBytes)
 		if err != nil {
 			return nil, err
-		}
-		mismatch := func(got string) error {
-			return fmt.Errorf("%w: %s record under key id %q holds id %q", ErrMalformed, kind, id, got)
 		}
 		switch kind {
 		case KindLamport:
 			if d.lamport, err = DecodeLamport(v); err != nil {
 				return nil, err
 			}
-		case KindOutgoing:
-			u, err := decodeUnacked(v, lim)
-			if err != nil {
-				return nil, fmt.Errorf("%s record %q: %w", kind, id, err)
-			}
-			if u.Message.MessageID != id {
-				return nil, mismatch(u.Message.MessageID)
-			}
-			outs = append(outs, outRec{u, v})
-		case KindIncoming:
-			m, err := decodeIncoming(v, lim)
-			if err != nil {
-				return nil, fmt.Errorf("%s record %q: %w", kind, id, err)
-			}
-			if m.Message.MessageID != id {
-				return nil, mismatch(m.Message.MessageID)
-			}
-			ins = append(ins, inRec{m, v})
-		case KindOutgoingRepair:
-			kv, err := decodeOutRepair(v, lim)
-			if err != nil {
-				return nil, fmt.Errorf("%s record %q: %w", kind, id, err)
-			}
-			if kv.MessageID != id {
-				return nil, mismatch(kv.MessageID)
-			}
-			if kv.Entry.HistEntry.MessageID != id {
-				return nil, fmt.Errorf("%w: %s record %q: its history entry names %q", ErrMalformed, kind, id, kv.Entry.HistEntry.MessageID)
-			}
-			oreps = append(oreps, oRep{kv, v})
-		case KindIncomingRepair:
-			kv, err := decodeInRepair(v, lim)
-			if err != nil {
-				return nil, fmt.Errorf("%s record %q: %w", kind, id, err)
-			}
-			if kv.MessageID != id {
-				return nil, mismatch(kv.MessageID)
-			}
-			if kv.Entry.HistEntry.MessageID != id {
-				return nil, fmt.Errorf("%w: %s record %q: its history entry names %q", ErrMalformed, kind, id, kv.Entry.HistEntry.MessageID)
-			}
-			ireps = append(ireps, iRep{kv, v})
 		case KindMet: // our extension: checked, never assembled into the Nim blob
 			if _, err := decodeMet(id, v, lim); err != nil {
 				return nil, err
 			}
+		default:
+			byKind[kind] = append(byKind[kind], storedRecord{id, v})
 		}
 	}
-	slices.SortFunc(outs, func(a, b outRec) int {
-		return cmp.Or(cmp.Compare(a.u.Message.LamportTimestamp, b.u.Message.LamportTimestamp),
-			cmp.Compare(a.u.Message.MessageID, b.u.Message.MessageID))
-	})
-	slices.SortFunc(ins, func(a, b inRec) int { return cmp.Compare(a.m.Message.MessageID, b.m.Message.MessageID) })
-	slices.SortFunc(oreps, func(a, b oRep) int { return cmp.Compare(a.kv.MessageID, b.kv.MessageID) })
-	slices.SortFunc(ireps, func(a, b iRep) int { return cmp.Compare(a.kv.MessageID, b.kv.MessageID) })
-	for _, r := range outs {
-		d.out, d.outRaw = append(d.out, r.u), append(d.outRaw, r.raw)
-	}
-	for _, r := range ins {
-		d.in, d.inRaw = append(d.in, r.m), append(d.inRaw, r.raw)
-	}
-	for _, r := range oreps {
-		d.outRep, d.outRepRaw = append(d.outRep, r.kv), append(d.outRepRaw, r.raw)
-	}
-	for _, r := range ireps {
-		d.inRep, d.inRepRaw = append(d.inRep, r.kv), append(d.inRepRaw, r.raw)
+	var errs [4]error
+	d.out, d.outRaw, errs[0] = outgoingBuffer.load(byKind[KindOutgoing], lim)
+	d.in, d.inRaw, errs[1] = incomingBuffer.load(byKind[KindIncoming], lim)
+	d.outRep, d.outRepRaw, errs[2] = outgoingRepairBuffer.load(byKind[KindOutgoingRepair], lim)
+	d.inRep, d.inRepRaw, errs[3] = incomingRepairBuffer.load(byKind[KindIncomingRepair], lim)
+	if err := cmp.Or(errs[:]...); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -273,40 +201,13 @@ func DecodeRecords(records map[string][]byte, lim Limits) (*ChannelMeta, error) 
 func RecordsOf(m *ChannelMeta) (map[string][]byte, error) {
 	r := make(map[string][]byte, 1+len(m.Outgoing)+len(m.Incoming)+len(m.OutgoingRepair)+len(m.IncomingRepair))
 	r[LamportKey] = EncodeLamport(m.Lamport)
-	put := func(k string, v []byte) error {
-		if _, dup := r[k]; dup {
-			return fmt.Errorf("%w: two %s entries with id %q", ErrMalformed, Kind(k[0]), k[1:])
-		}
-		r[k] = v
-		return nil
-	}
-	for i := range m.Outgoing {
-		if err := put(OutgoingKey(m.Outgoing[i].Message.MessageID), m.Outgoing[i].Marshal()); err != nil {
-			return nil, err
-		}
-	}
-	for i := range m.Incoming {
-		if err := put(IncomingKey(m.Incoming[i].Message.MessageID), m.Incoming[i].Marshal()); err != nil {
-			return nil, err
-		}
-	}
-	for i := range m.OutgoingRepair {
-		kv := &m.OutgoingRepair[i]
-		if kv.Entry.HistEntry.MessageID != kv.MessageID {
-			return nil, fmt.Errorf("%w: outgoing-repair entry %q names %q", ErrMalformed, kv.MessageID, kv.Entry.HistEntry.MessageID)
-		}
-		if err := put(OutgoingRepairKey(kv.MessageID), kv.Marshal()); err != nil {
-			return nil, err
-		}
-	}
-	for i := range m.IncomingRepair {
-		kv := &m.IncomingRepair[i]
-		if kv.Entry.HistEntry.MessageID != kv.MessageID {
-			return nil, fmt.Errorf("%w: incoming-repair entry %q names %q", ErrMalformed, kv.MessageID, kv.Entry.HistEntry.MessageID)
-		}
-		if err := put(IncomingRepairKey(kv.MessageID), kv.Marshal()); err != nil {
-			return nil, err
-		}
+	err := cmp.Or(
+		outgoingBuffer.putRecords(r, m.Outgoing),
+		incomingBuffer.putRecords(r, m.Incoming),
+		outgoingRepairBuffer.putRecords(r, m.OutgoingRepair),
+		incomingRepairBuffer.putRecords(r, m.IncomingRepair))
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -359,56 +260,16 @@ func splitMetaRecords(b []byte, lim *Limits) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := make(map[string][]byte, 1+len(p.out)+len(p.in)+len(p.outRep)+len(p.inRep))
+	e := &p.entries
+	r := make(map[string][]byte, 1+len(e[3])+len(e[4])+len(e[5])+len(e[6]))
 	r[LamportKey] = EncodeLamport(p.lamport)
-	put := func(k string, v []byte) error {
-		if _, dup := r[k]; dup {
-			return fmt.Errorf("%w: ChannelMeta has two %s entries with id %q", ErrMalformed, Kind(k[0]), k[1:])
-		}
-		r[k] = bytes.Clone(v)
-		return nil
-	}
-	for i, e := range p.out {
-		u, err := decodeUnacked(e, lim)
-		if err != nil {
-			return nil, fmt.Errorf("ChannelMeta.outgoingBuffer[%d]: %w", i, err)
-		}
-		if err := put(OutgoingKey(u.Message.MessageID), e); err != nil {
-			return nil, err
-		}
-	}
-	for i, e := range p.in {
-		m, err := decodeIncoming(e, lim)
-		if err != nil {
-			return nil, fmt.Errorf("ChannelMeta.incomingBuffer[%d]: %w", i, err)
-		}
-		if err := put(IncomingKey(m.Message.MessageID), e); err != nil {
-			return nil, err
-		}
-	}
-	for i, e := range p.outRep {
-		kv, err := decodeOutRepair(e, lim)
-		if err != nil {
-			return nil, fmt.Errorf("ChannelMeta.outgoingRepairBuffer[%d]: %w", i, err)
-		}
-		if kv.Entry.HistEntry.MessageID != kv.MessageID {
-			return nil, fmt.Errorf("%w: outgoingRepairBuffer[%d]: key %q, entry names %q", ErrMalformed, i, kv.MessageID, kv.Entry.HistEntry.MessageID)
-		}
-		if err := put(OutgoingRepairKey(kv.MessageID), e); err != nil {
-			return nil, err
-		}
-	}
-	for i, e := range p.inRep {
-		kv, err := decodeInRepair(e, lim)
-		if err != nil {
-			return nil, fmt.Errorf("ChannelMeta.incomingRepairBuffer[%d]: %w", i, err)
-		}
-		if kv.Entry.HistEntry.MessageID != kv.MessageID {
-			return nil, fmt.Errorf("%w: incomingRepairBuffer[%d]: key %q, entry names %q", ErrMalformed, i, kv.MessageID, kv.Entry.HistEntry.MessageID)
-		}
-		if err := put(IncomingRepairKey(kv.MessageID), e); err != nil {
-			return nil, err
-		}
+	err = cmp.Or(
+		outgoingBuffer.split(r, e[outgoingBuffer.field], lim),
+		incomingBuffer.split(r, e[incomingBuffer.field], lim),
+		outgoingRepairBuffer.split(r, e[outgoingRepairBuffer.field], lim),
+		incomingRepairBuffer.split(r, e[incomingRepairBuffer.field], lim))
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -422,13 +283,7 @@ func ExportNim(d *ChannelData, lim Limits) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := dr.assemble(nil)
-	n := protofield.SizeBytes(1, len(meta))
-	for i := range d.History {
-		n += sizeMessageField(2, &d.History[i])
-	}
-	b := make([]byte, 0, n)
-	b = protofield.AppendBytes(b, 1, meta)
+	b := protofield.AppendBytes(nil, 1, dr.assemble(nil))
 	for i := range d.History {
 		b = appendMessageField(b, 2, &d.History[i])
 	}
