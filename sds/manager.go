@@ -507,20 +507,8 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		return UnwrapResult{}, err
 	}
 	defer m.unlockAndDispatch(ch)
-
 	if kind == KindSync {
-		msg := sc.MessageInterned(m.cfg.InternID)
-		res := resultOf(msg, sc.Format(), kind, false)
-		now := m.clock.Now()
-		// Sync ids need not be unique: no duplicate check, and the id
-		// cancels no repair. Its acknowledgements count, and (SDS-R, as
-		// the RFC sends repair requests on sync messages) so do its repair
-		// requests and what its causal history shows missing.
-		m.reviewAcks(ch, &msg, sc.Format())
-		m.handleRepairRequests(ch, msg.RepairRequest, now)
-		res.MissingDeps = m.syncMissing(ch, &msg)
-		m.scheduleRepairs(ch, res.MissingDeps, now)
-		return res, nil
+		return m.unwrapSync(ch, sc), nil
 	}
 	if id == "" {
 		id = m.idOf(sc.MessageID())
@@ -528,12 +516,38 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	// SDS-R: the message itself is here, whether new or not: no request or
 	// response for it is needed any more.
 	ch.cancelRepairs(id)
+	if res, seen := m.unwrapSeen(ch, sc, id); seen {
+		return res, nil
+	}
+	return m.unwrapNew(ch, sc), nil
+}
+
+// unwrapSync processes a sync message on ch (locked).
+func (m *Manager) unwrapSync(ch *channel, sc *wire.Scanned) UnwrapResult {
+	msg := sc.MessageInterned(m.cfg.InternID)
+	res := resultOf(msg, sc.Format(), KindSync, false)
+	now := m.clock.Now()
+	// Sync ids need not be unique: no duplicate check, and the id cancels
+	// no repair. Its acknowledgements count, and (SDS-R, as the RFC sends
+	// repair requests on sync messages) so do its repair requests and what
+	// its causal history shows missing.
+	m.reviewAcks(ch, &msg, sc.Format())
+	m.handleRepairRequests(ch, msg.RepairRequest, now)
+	res.MissingDeps = m.syncMissing(ch, &msg)
+	m.scheduleRepairs(ch, res.MissingDeps, now)
+	return res
+}
+
+// unwrapSeen answers a regular message id seen before on ch (locked):
+// delivered, buffered, or delivered and evicted from the log since. seen
+// is false for a new message.
+func (m *Manager) unwrapSeen(ch *channel, sc *wire.Scanned, id string) (res UnwrapResult, seen bool) {
 	if ch.present(id) {
 		// Delivered already, or the application said it has it.
-		return duplicateOf(sc, id, ch.id, nil), nil
+		return duplicateOf(sc, id, ch.id, nil), true
 	}
 	if p := ch.incoming.byID[id]; p != nil {
-		return duplicateOf(sc, id, ch.id, ch.missingOf(p)), nil
+		return duplicateOf(sc, id, ch.id, ch.missingOf(p)), true
 	}
 	if ch.log.left.contains(id) {
 		// Delivered before, evicted from the log since: a late copy is not
@@ -542,12 +556,18 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		var ready readyQueue
 		ch.incoming.satisfy(id, nil, &ready)
 		ch.deliverReady(&ready)
-		return duplicateOf(sc, id, ch.id, nil), nil
+		return duplicateOf(sc, id, ch.id, nil), true
 	}
+	return UnwrapResult{}, false
+}
 
+// unwrapNew processes a regular message new to ch (locked): it acknowledges
+// ours, serves its repair requests, and delivers it or buffers it until its
+// dependencies arrive.
+func (m *Manager) unwrapNew(ch *channel, sc *wire.Scanned) UnwrapResult {
 	msg := sc.MessageInterned(m.cfg.InternID)
 	format := sc.Format()
-	res := resultOf(msg, format, kind, false)
+	res := resultOf(msg, format, KindRegular, false)
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	m.reviewAcks(ch, &msg, format)
 	msg.BloomFilter = nil // it aliases b
@@ -570,8 +590,16 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	if wait.len() == 0 {
 		ch.deliver(msg)
 		res.Delivered = true
-		return res, nil
+		return res
 	}
+	m.buffer(ch, msg, wait, &res)
+	return res
+}
+
+// buffer keeps msg in ch's incoming buffer until wait is met, making room
+// by evicting the oldest messages (a dependency evicted is missing now:
+// res.MissingDeps gains it), and requests what is missing.
+func (m *Manager) buffer(ch *channel, msg wire.Message, wait waitSet, res *UnwrapResult) {
 	cost := incomingCost(&msg)
 	for ch.incoming.len() >= m.cfg.MaxIncomingBuffer || m.incomingBytes.Load()+cost > int64(m.cfg.MaxIncomingBytes) {
 		ev := m.evictOldest(ch)
@@ -579,7 +607,7 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 			// Other channels hold the budget: this one is not kept.
 			m.log.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
 			ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: msg.MessageID})
-			return res, nil
+			return
 		}
 		if i := firstIndex(msg.CausalHistory, ev.msg.MessageID); i >= 0 && wait.has(i) {
 			// It was counted as on its way; it is missing now.
@@ -597,7 +625,6 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 			MissingDeps: append([]wire.HistoryEntry(nil), res.MissingDeps...),
 		})
 	}
-	return res, nil
 }
 
 // LogBytes returns the cost of the messages in all the channels' local
