@@ -2,11 +2,13 @@ package ffi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,118 +108,151 @@ func parseConfig(text []byte) (settings, error) {
 // validates the result (shared by the JSON and the CBOR configuration).
 func configFrom(jc *jsonConfig) (settings, error) {
 	st := defaultSettings()
-	cfg, level := st.cfg, st.level
-	var bad error
-	setInt := func(dst *int, src *int) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	setMs := func(dst *time.Duration, src *int64, name string) {
-		if src == nil {
-			return
-		}
-		if *src < -maxDurationMs || *src > maxDurationMs {
-			if bad == nil {
-				bad = fmt.Errorf("%s out of range: %d", name, *src)
-			}
-			return
-		}
-		*dst = time.Duration(*src) * time.Millisecond
-	}
+	cfg := &st.cfg
 	if jc.ParticipantID != nil {
 		cfg.ParticipantID = *jc.ParticipantID
 	}
-	if jc.WireFormat != nil {
-		switch *jc.WireFormat {
-		case "nim":
-			cfg.WireFormat = wire.FormatNim
-		case "rfc":
-			cfg.WireFormat = wire.FormatRFC
-		default:
-			return settings{}, fmt.Errorf(`wireFormat must be "nim" or "rfc", got %q`, *jc.WireFormat)
-		}
-	}
-	if jc.LogLevel != nil {
-		var ok bool
-		if level, ok = logLevels[*jc.LogLevel]; !ok {
-			return settings{}, fmt.Errorf(`logLevel must be one of "trace", "debug", "info", "warn", "error", "off", got %q`, *jc.LogLevel)
-		}
-	}
-	setInt(&cfg.BloomCapacity, jc.BloomFilterCapacity)
-	if jc.BloomFilterErrorRate != nil {
-		cfg.BloomErrorRate = *jc.BloomFilterErrorRate
-	}
-	setInt(&cfg.BloomAckThreshold, jc.BloomAckThreshold)
-	setInt(&cfg.MaxMessageHistory, jc.MaxMessageHistory)
-	setInt(&cfg.MaxCausalHistory, jc.MaxCausalHistory)
-	setMs(&cfg.ResendInterval, jc.ResendIntervalMs, "resendIntervalMs")
-	setInt(&cfg.MaxResendAttempts, jc.MaxResendAttempts)
-	setMs(&cfg.PossiblyAckedResendInterval, jc.PossiblyAckedMs, "possiblyAckedResendIntervalMs")
-	setMs(&cfg.SyncMessageInterval, jc.SyncMessageIntervalMs, "syncMessageIntervalMs")
-	setMs(&cfg.BufferSweepInterval, jc.BufferSweepIntervalMs, "bufferSweepIntervalMs")
-	setMs(&cfg.MaxDependencyWait, jc.MaxDependencyWaitMs, "maxDependencyWaitMs")
-	if jc.OnLostDependencies != nil {
-		switch *jc.OnLostDependencies {
-		case "deliver":
-			cfg.OnLostDependencies = sds.LostDeliver
-		case "drop":
-			cfg.OnLostDependencies = sds.LostDrop
-		default:
-			return settings{}, fmt.Errorf(`onLostDependencies must be "deliver" or "drop", got %q`, *jc.OnLostDependencies)
-		}
-	}
-	setInt(&cfg.MaxIncomingBuffer, jc.MaxIncomingBuffer)
-	setMs(&cfg.RepairTMin, jc.RepairTMinMs, "repairTMinMs")
-	setMs(&cfg.RepairTMax, jc.RepairTMaxMs, "repairTMaxMs")
-	setInt(&cfg.NumResponseGroups, jc.NumResponseGroups)
-	setInt(&cfg.MaxRepairRequests, jc.MaxRepairRequests)
-	setMs(&cfg.RepairSweepInterval, jc.RepairSweepIntervalMs, "repairSweepIntervalMs")
-	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
-	setInt(&cfg.RememberDelivered, jc.RememberDelivered)
-	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
-	setInt(&cfg.MaxChannels, jc.MaxChannels)
-	setInt(&cfg.MaxIncomingBytes, jc.MaxIncomingBytes)
-	setInt(&cfg.MaxLogBytes, jc.MaxLogBytes)
 	if jc.StorePath != nil {
 		st.storePath = *jc.StorePath
 	}
-	if jc.PersistMaxPending != nil {
-		if *jc.PersistMaxPending < 0 {
-			return settings{}, fmt.Errorf("persistMaxPending must not be negative, got %d", *jc.PersistMaxPending)
-		}
-		cfg.PersistMaxPending = *jc.PersistMaxPending
-	}
-	if l := jc.Limits; l != nil {
-		for _, f := range []struct {
-			name string
-			dst  *int
-			src  *int
-		}{
-			{"maxMessageBytes", &cfg.Limits.MaxMessageBytes, l.MaxMessageBytes},
-			{"maxIdBytes", &cfg.Limits.MaxIDBytes, l.MaxIDBytes},
-			{"maxHintBytes", &cfg.Limits.MaxHintBytes, l.MaxHintBytes},
-			{"maxHistoryEntries", &cfg.Limits.MaxHistoryEntries, l.MaxHistoryEntries},
-			{"maxRepairEntries", &cfg.Limits.MaxRepairEntries, l.MaxRepairEntries},
-			{"maxBloomBytes", &cfg.Limits.MaxBloomBytes, l.MaxBloomBytes},
-		} {
-			if f.src == nil {
-				continue
-			}
-			if *f.src <= 0 {
-				return settings{}, fmt.Errorf("limits.%s must be positive, got %d", f.name, *f.src)
-			}
-			*f.dst = *f.src
-		}
-	}
-	if bad != nil {
-		return settings{}, bad
+	err := cmp.Or(
+		choose("wireFormat", jc.WireFormat, wireFormats, &cfg.WireFormat),
+		choose("logLevel", jc.LogLevel, logLevels, &st.level),
+		choose("onLostDependencies", jc.OnLostDependencies, lostPolicies, &cfg.OnLostDependencies),
+		applyCounts(jc, cfg),
+		applyDurations(jc, cfg),
+		applyLimits(jc.Limits, &cfg.Limits))
+	if err != nil {
+		return settings{}, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return settings{}, coreConfigError(err)
 	}
-	st.cfg, st.level = cfg, level
 	return st, nil
+}
+
+// option is one value a string key may name.
+type option[T any] struct {
+	name  string
+	value T
+}
+
+var (
+	wireFormats  = []option[wire.Format]{{"nim", wire.FormatNim}, {"rfc", wire.FormatRFC}}
+	lostPolicies = []option[sds.LostDependencyPolicy]{{"deliver", sds.LostDeliver}, {"drop", sds.LostDrop}}
+	logLevels    = []option[zerolog.Level]{
+		{"trace", zerolog.TraceLevel}, {"debug", zerolog.DebugLevel}, {"info", zerolog.InfoLevel},
+		{"warn", zerolog.WarnLevel}, {"error", zerolog.ErrorLevel}, {"off", zerolog.Disabled},
+	}
+)
+
+// choose sets *dst to the option src names (nothing when src is nil).
+func choose[T any](key string, src *string, options []option[T], dst *T) error {
+	if src == nil {
+		return nil
+	}
+	names := make([]string, len(options))
+	for i, o := range options {
+		if o.name == *src {
+			*dst = o.value
+			return nil
+		}
+		names[i] = strconv.Quote(o.name)
+	}
+	if len(names) == 2 {
+		return fmt.Errorf("%s must be %s or %s, got %q", key, names[0], names[1], *src)
+	}
+	return fmt.Errorf("%s must be one of %s, got %q", key, strings.Join(names, ", "), *src)
+}
+
+// applyCounts applies the integer keys.
+func applyCounts(jc *jsonConfig, cfg *sds.Config) error {
+	for _, f := range []struct {
+		dst *int
+		src *int
+	}{
+		{&cfg.BloomCapacity, jc.BloomFilterCapacity},
+		{&cfg.BloomAckThreshold, jc.BloomAckThreshold},
+		{&cfg.MaxMessageHistory, jc.MaxMessageHistory},
+		{&cfg.MaxCausalHistory, jc.MaxCausalHistory},
+		{&cfg.MaxResendAttempts, jc.MaxResendAttempts},
+		{&cfg.MaxIncomingBuffer, jc.MaxIncomingBuffer},
+		{&cfg.NumResponseGroups, jc.NumResponseGroups},
+		{&cfg.MaxRepairRequests, jc.MaxRepairRequests},
+		{&cfg.MaxPendingRepairs, jc.MaxPendingRepairs},
+		{&cfg.RememberDelivered, jc.RememberDelivered},
+		{&cfg.MaxContentSize, jc.MaxContentSize},
+		{&cfg.MaxChannels, jc.MaxChannels},
+		{&cfg.MaxIncomingBytes, jc.MaxIncomingBytes},
+		{&cfg.MaxLogBytes, jc.MaxLogBytes},
+		{&cfg.PersistMaxPending, jc.PersistMaxPending},
+	} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if jc.BloomFilterErrorRate != nil {
+		cfg.BloomErrorRate = *jc.BloomFilterErrorRate
+	}
+	if cfg.PersistMaxPending < 0 {
+		return fmt.Errorf("persistMaxPending must not be negative, got %d", cfg.PersistMaxPending)
+	}
+	return nil
+}
+
+// applyDurations applies the keys in milliseconds.
+func applyDurations(jc *jsonConfig, cfg *sds.Config) error {
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+		src  *int64
+	}{
+		{"resendIntervalMs", &cfg.ResendInterval, jc.ResendIntervalMs},
+		{"possiblyAckedResendIntervalMs", &cfg.PossiblyAckedResendInterval, jc.PossiblyAckedMs},
+		{"syncMessageIntervalMs", &cfg.SyncMessageInterval, jc.SyncMessageIntervalMs},
+		{"bufferSweepIntervalMs", &cfg.BufferSweepInterval, jc.BufferSweepIntervalMs},
+		{"maxDependencyWaitMs", &cfg.MaxDependencyWait, jc.MaxDependencyWaitMs},
+		{"repairTMinMs", &cfg.RepairTMin, jc.RepairTMinMs},
+		{"repairTMaxMs", &cfg.RepairTMax, jc.RepairTMaxMs},
+		{"repairSweepIntervalMs", &cfg.RepairSweepInterval, jc.RepairSweepIntervalMs},
+	} {
+		if f.src == nil {
+			continue
+		}
+		if *f.src < -maxDurationMs || *f.src > maxDurationMs {
+			return fmt.Errorf("%s out of range: %d", f.name, *f.src)
+		}
+		*f.dst = time.Duration(*f.src) * time.Millisecond
+	}
+	return nil
+}
+
+// applyLimits applies the "limits" object.
+func applyLimits(l *jsonLimits, lim *wire.Limits) error {
+	if l == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		dst  *int
+		src  *int
+	}{
+		{"maxMessageBytes", &lim.MaxMessageBytes, l.MaxMessageBytes},
+		{"maxIdBytes", &lim.MaxIDBytes, l.MaxIDBytes},
+		{"maxHintBytes", &lim.MaxHintBytes, l.MaxHintBytes},
+		{"maxHistoryEntries", &lim.MaxHistoryEntries, l.MaxHistoryEntries},
+		{"maxRepairEntries", &lim.MaxRepairEntries, l.MaxRepairEntries},
+		{"maxBloomBytes", &lim.MaxBloomBytes, l.MaxBloomBytes},
+	} {
+		if f.src == nil {
+			continue
+		}
+		if *f.src <= 0 {
+			return fmt.Errorf("limits.%s must be positive, got %d", f.name, *f.src)
+		}
+		*f.dst = *f.src
+	}
+	return nil
 }
 
 // coreFieldNames maps sds.Config field names, as the core's validation
@@ -287,15 +322,6 @@ func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
-}
-
-var logLevels = map[string]zerolog.Level{
-	"trace": zerolog.TraceLevel,
-	"debug": zerolog.DebugLevel,
-	"info":  zerolog.InfoLevel,
-	"warn":  zerolog.WarnLevel,
-	"error": zerolog.ErrorLevel,
-	"off":   zerolog.Disabled,
 }
 
 // configError rewrites encoding/json errors in the JSON names of the keys.
