@@ -24,7 +24,7 @@ type Manager struct {
 	cfg    Config
 	limits wire.Limits
 	clock  Clock
-	log    zerolog.Logger
+	logger zerolog.Logger // diagnostics; ch.log is a channel's message log
 
 	mu       sync.RWMutex // guards channels and closed
 	channels map[string]*channel
@@ -71,7 +71,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg:      cfg,
 		limits:   cfg.limits(),
 		clock:    cfg.Clock,
-		log:      cfg.Logger,
+		logger:   cfg.Logger,
 		channels: make(map[string]*channel),
 		backend:  persist.Guard(cfg.Persistence),
 	}
@@ -206,7 +206,7 @@ func (m *Manager) unlockAndDispatch(ch *channel) {
 func (m *Manager) callHandler(h EventHandler, e Event) {
 	defer func() {
 		if r := recover(); r != nil {
-			m.log.Error().Interface("panic", r).Str("event", e.Kind.String()).
+			m.logger.Error().Interface("panic", r).Str("event", e.Kind.String()).
 				Str("channel", e.ChannelID).Msg("event handler panicked")
 		}
 	}()
@@ -359,13 +359,13 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 func (m *Manager) callHintProvider(p RetrievalHintProvider, id string) (hint []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			m.log.Error().Interface("panic", r).Str("message", id).Msg("retrieval hint provider panicked")
+			m.logger.Error().Interface("panic", r).Str("message", id).Msg("retrieval hint provider panicked")
 			hint = nil
 		}
 	}()
 	hint = p(id)
 	if len(hint) > m.limits.MaxHintBytes {
-		m.log.Warn().Str("message", id).Int("bytes", len(hint)).Msg("retrieval hint over limit dropped")
+		m.logger.Warn().Str("message", id).Int("bytes", len(hint)).Msg("retrieval hint over limit dropped")
 		return nil
 	}
 	return append([]byte(nil), hint...)
@@ -605,7 +605,7 @@ func (m *Manager) buffer(ch *channel, msg wire.Message, wait waitSet, res *Unwra
 		ev := m.evictOldest(ch)
 		if ev == nil {
 			// Other channels hold the budget: this one is not kept.
-			m.log.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
+			m.logger.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
 			ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: msg.MessageID})
 			return
 		}
@@ -643,7 +643,7 @@ func (m *Manager) evictOldest(ch *channel) *pending {
 		return nil
 	}
 	ch.incoming.drop(p)
-	m.log.Debug().Str("channel", ch.id).Str("message", p.msg.MessageID).Msg("incoming buffer full; evicted the oldest message")
+	m.logger.Debug().Str("channel", ch.id).Str("message", p.msg.MessageID).Msg("incoming buffer full; evicted the oldest message")
 	ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: p.msg.MessageID})
 	return p
 }

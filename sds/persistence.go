@@ -166,14 +166,14 @@ func (m *Manager) persistResult(ch *channel, err error) {
 	s := ch.ps
 	if err != nil {
 		m.persistFailures.Add(1)
-		m.log.Warn().Err(err).Str("channel", ch.id).Int("pending", s.w.Pending()).
+		m.logger.Warn().Err(err).Str("channel", ch.id).Int("pending", s.w.Pending()).
 			Msg("persisting channel state failed; kept for retry with the next operation")
 	}
 	if b := s.w.Backlogged(); b != s.backlogged {
 		s.backlogged = b
 		if b {
 			m.persistBacklogs.Add(1)
-			m.log.Error().Str("channel", ch.id).Int("pending", s.w.Pending()).
+			m.logger.Error().Str("channel", ch.id).Int("pending", s.w.Pending()).
 				Msg("persistence backlog over its bound; a crash now loses these writes")
 			ch.emit(Event{Kind: EventPersistenceBacklog, ChannelID: ch.id})
 		}

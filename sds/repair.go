@@ -245,7 +245,7 @@ func (m *Manager) scheduleRepairs(c *channel, missing []wire.HistoryEntry, now t
 			continue
 		}
 		if c.outRepair.len() >= m.cfg.MaxPendingRepairs {
-			m.log.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
+			m.logger.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
 			return
 		}
 		t := ComputeTReq(m.cfg.ParticipantID, dep.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax)
@@ -272,7 +272,7 @@ func (m *Manager) handleRepairRequests(c *channel, reqs []wire.HistoryEntry, now
 			continue
 		}
 		if c.inRepair.len() >= m.cfg.MaxPendingRepairs {
-			m.log.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
+			m.logger.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
 			continue
 		}
 		t := ComputeTResp(pid, r.SenderID, r.MessageID, m.cfg.RepairTMax)
