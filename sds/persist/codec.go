@@ -69,7 +69,7 @@ type IncomingRepairKV struct {
 // lamportTimestamp 2 (both always written), then one field per buffer
 // entry: outgoingBuffer 3, incomingBuffer 4, outgoingRepairBuffer 5,
 // incomingRepairBuffer 6. This package stores it as keyed records (see
-// RecordsOf); the blob is for moving state to and from the Nim library.
+// recordsOf); the blob is for moving state to and from the Nim library.
 type ChannelMeta struct {
 	SchemaVersion  uint32 // 0 is written as SchemaVersion
 	Lamport        uint64 // Nim int64; the same varint
@@ -79,9 +79,9 @@ type ChannelMeta struct {
 	IncomingRepair []IncomingRepairKV
 }
 
-// NimChannelData is the Nim ChannelData (the bootstrap payload): meta 1,
+// nimChannelData is the Nim ChannelData (the bootstrap payload): meta 1,
 // one messageHistory 2 per message, oldest first.
-type NimChannelData struct {
+type nimChannelData struct {
 	Meta    ChannelMeta
 	History []wire.Message
 }
@@ -98,13 +98,13 @@ type HistoryUpdate struct {
 // Encoding
 // ---------------------------------------------------------------------------
 
-// Each record type has one encoder, its AppendTo. A record nested in
+// Each record type has one encoder, its appendTo. A record nested in
 // another is written by appendNested, which puts the length in front once
 // the record is written, so no record needs a length function of its own.
 
 // encoder is a record that appends its encoding.
 type encoder interface {
-	AppendTo(b []byte) []byte
+	appendTo(b []byte) []byte
 }
 
 // appendNested appends field num holding r's encoding. One byte is kept
@@ -113,7 +113,7 @@ type encoder interface {
 func appendNested(b []byte, num protowire.Number, r encoder) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	at := len(b)
-	b = r.AppendTo(append(b, 0))
+	b = r.appendTo(append(b, 0))
 	n := len(b) - at - 1
 	if n < 0x80 {
 		b[at] = byte(n)
@@ -127,11 +127,11 @@ func appendNested(b []byte, num protowire.Number, r encoder) []byte {
 	return b
 }
 
-// marshal returns r's encoding in a buffer of hint bytes to start with.
+// encode returns r's encoding in a buffer of hint bytes to start with.
 // The hints of the records written on every operation follow their
 // message or ids; one that falls short costs a regrowth, never a wrong
 // encoding.
-func marshal(r encoder, hint int) []byte { return r.AppendTo(make([]byte, 0, hint)) }
+func encode(r encoder, hint int) []byte { return r.appendTo(make([]byte, 0, hint)) }
 
 // messageHint is roughly what m adds to a record.
 func messageHint(m *wire.Message) int { return m.EncodedLen(wire.FormatNim) + 32 }
@@ -153,7 +153,7 @@ func appendMessageField(b []byte, num protowire.Number, m *wire.Message) []byte 
 // retrieval_hint 2 and sender_id 3 only when non-empty.
 type nimEntry wire.HistoryEntry
 
-func (e *nimEntry) AppendTo(b []byte) []byte {
+func (e *nimEntry) appendTo(b []byte) []byte {
 	b = protofield.AppendString(b, 1, e.MessageID)
 	if len(e.RetrievalHint) > 0 {
 		b = protofield.AppendBytes(b, 2, e.RetrievalHint)
@@ -164,18 +164,18 @@ func (e *nimEntry) AppendTo(b []byte) []byte {
 	return b
 }
 
-// AppendTo appends u's encoding to b.
-func (u *UnacknowledgedMessage) AppendTo(b []byte) []byte {
+// appendTo appends u's encoding to b.
+func (u *UnacknowledgedMessage) appendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &u.Message)
 	b = protofield.AppendVarint(b, 2, uint64(u.SendTimeMs))
 	return protofield.AppendVarint(b, 3, uint64(u.ResendAttempts))
 }
 
-// Marshal returns u's encoding.
-func (u *UnacknowledgedMessage) Marshal() []byte { return marshal(u, messageHint(&u.Message)) }
+// marshal returns u's encoding.
+func (u *UnacknowledgedMessage) marshal() []byte { return encode(u, messageHint(&u.Message)) }
 
-// AppendTo appends m's encoding to b.
-func (m *IncomingMessage) AppendTo(b []byte) []byte {
+// appendTo appends m's encoding to b.
+func (m *IncomingMessage) appendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &m.Message)
 	for _, d := range m.MissingDeps {
 		b = protofield.AppendString(b, 2, d)
@@ -183,46 +183,46 @@ func (m *IncomingMessage) AppendTo(b []byte) []byte {
 	return b
 }
 
-// Marshal returns m's encoding.
-func (m *IncomingMessage) Marshal() []byte {
+// marshal returns m's encoding.
+func (m *IncomingMessage) marshal() []byte {
 	hint := messageHint(&m.Message)
 	for _, d := range m.MissingDeps {
 		hint += len(d) + 3
 	}
-	return marshal(m, hint)
+	return encode(m, hint)
 }
 
-// AppendTo appends e's encoding to b.
-func (e *OutgoingRepairEntry) AppendTo(b []byte) []byte {
+// appendTo appends e's encoding to b.
+func (e *OutgoingRepairEntry) appendTo(b []byte) []byte {
 	b = appendNested(b, 1, (*nimEntry)(&e.HistEntry))
 	return protofield.AppendVarint(b, 2, uint64(e.MinTimeRepairReqMs))
 }
 
-// AppendTo appends kv's encoding to b.
-func (kv *OutgoingRepairKV) AppendTo(b []byte) []byte {
+// appendTo appends kv's encoding to b.
+func (kv *OutgoingRepairKV) appendTo(b []byte) []byte {
 	b = protofield.AppendString(b, 1, kv.MessageID)
 	return appendNested(b, 2, &kv.Entry)
 }
 
-// Marshal returns kv's encoding.
-func (kv *OutgoingRepairKV) Marshal() []byte { return marshal(kv, entryHint(&kv.Entry.HistEntry)) }
+// marshal returns kv's encoding.
+func (kv *OutgoingRepairKV) marshal() []byte { return encode(kv, entryHint(&kv.Entry.HistEntry)) }
 
-// AppendTo appends e's encoding to b.
-func (e *IncomingRepairEntry) AppendTo(b []byte) []byte {
+// appendTo appends e's encoding to b.
+func (e *IncomingRepairEntry) appendTo(b []byte) []byte {
 	b = appendNested(b, 1, (*nimEntry)(&e.HistEntry))
 	b = protofield.AppendBytes(b, 2, e.CachedMessage)
 	return protofield.AppendVarint(b, 3, uint64(e.MinTimeRepairRespMs))
 }
 
-// AppendTo appends kv's encoding to b.
-func (kv *IncomingRepairKV) AppendTo(b []byte) []byte {
+// appendTo appends kv's encoding to b.
+func (kv *IncomingRepairKV) appendTo(b []byte) []byte {
 	b = protofield.AppendString(b, 1, kv.MessageID)
 	return appendNested(b, 2, &kv.Entry)
 }
 
-// Marshal returns kv's encoding.
-func (kv *IncomingRepairKV) Marshal() []byte {
-	return marshal(kv, entryHint(&kv.Entry.HistEntry)+len(kv.Entry.CachedMessage))
+// marshal returns kv's encoding.
+func (kv *IncomingRepairKV) marshal() []byte {
+	return encode(kv, entryHint(&kv.Entry.HistEntry)+len(kv.Entry.CachedMessage))
 }
 
 func (m *ChannelMeta) version() uint32 {
@@ -252,11 +252,13 @@ func (m *ChannelMeta) Marshal() []byte {
 	for i := range m.Incoming {
 		hint += messageHint(&m.Incoming[i].Message)
 	}
-	return marshal(m, hint)
+	return encode(m, hint)
 }
 
-// AppendTo appends d's encoding (the Nim ChannelData blob) to b.
-func (d *NimChannelData) AppendTo(b []byte) []byte {
+func (m *ChannelMeta) appendTo(b []byte) []byte { return m.AppendTo(b) }
+
+// appendTo appends d's encoding (the Nim ChannelData blob) to b.
+func (d *nimChannelData) appendTo(b []byte) []byte {
 	b = appendNested(b, 1, &d.Meta)
 	for i := range d.History {
 		b = appendMessageField(b, 2, &d.History[i])
@@ -264,13 +266,13 @@ func (d *NimChannelData) AppendTo(b []byte) []byte {
 	return b
 }
 
-// Marshal returns d's encoding, the Nim ChannelData blob.
-func (d *NimChannelData) Marshal() []byte { return marshal(d, 0) }
+// marshal returns d's encoding, the Nim ChannelData blob.
+func (d *nimChannelData) marshal() []byte { return encode(d, 0) }
 
-// AppendTo appends u's encoding (the Nim HistoryUpdate blob) to b. An
+// appendTo appends u's encoding (the Nim HistoryUpdate blob) to b. An
 // empty update encodes to no bytes; the Nim encoder refuses it and callers
 // skip it.
-func (u *HistoryUpdate) AppendTo(b []byte) []byte {
+func (u *HistoryUpdate) appendTo(b []byte) []byte {
 	for i := range u.Append {
 		b = appendMessageField(b, 1, &u.Append[i])
 	}
@@ -280,8 +282,8 @@ func (u *HistoryUpdate) AppendTo(b []byte) []byte {
 	return b
 }
 
-// Marshal returns u's encoding, the Nim HistoryUpdate blob.
-func (u *HistoryUpdate) Marshal() []byte { return marshal(u, 0) }
+// marshal returns u's encoding, the Nim HistoryUpdate blob.
+func (u *HistoryUpdate) marshal() []byte { return encode(u, 0) }
 
 // IsEmpty reports whether u neither appends nor evicts.
 func (u *HistoryUpdate) IsEmpty() bool { return u == nil || len(u.Append) == 0 && len(u.Evict) == 0 }
@@ -394,12 +396,6 @@ func checkRecordSize(b []byte, lim *Limits, what string) error {
 	return nil
 }
 
-// DecodeUnacknowledged decodes an UnacknowledgedMessage blob.
-func DecodeUnacknowledged(b []byte, lim Limits) (UnacknowledgedMessage, error) {
-	lim = lim.norm()
-	return decodeUnacked(b, &lim)
-}
-
 var unackedFields = []fieldSpec{
 	bytesField(1, "message", true), varintField(2, "sendTime", true), varintField(3, "resendAttempts", false),
 }
@@ -422,12 +418,6 @@ func decodeUnacked(b []byte, lim *Limits) (UnacknowledgedMessage, error) {
 		return UnacknowledgedMessage{}, err
 	}
 	return UnacknowledgedMessage{Message: m, SendTimeMs: int64(sendMs), ResendAttempts: uint32(attempts)}, nil
-}
-
-// DecodeIncoming decodes an IncomingMessage blob.
-func DecodeIncoming(b []byte, lim Limits) (IncomingMessage, error) {
-	lim = lim.norm()
-	return decodeIncoming(b, &lim)
 }
 
 func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
@@ -505,12 +495,6 @@ func readKV(b []byte, lim *Limits, what string, specs []fieldSpec, entry []proto
 	return string(id), e, err
 }
 
-// DecodeOutgoingRepair decodes an OutgoingRepairKV blob.
-func DecodeOutgoingRepair(b []byte, lim Limits) (OutgoingRepairKV, error) {
-	lim = lim.norm()
-	return decodeOutRepair(b, &lim)
-}
-
 func decodeOutRepair(b []byte, lim *Limits) (OutgoingRepairKV, error) {
 	var f [2]protofield.Field
 	id, e, err := readKV(b, lim, "OutgoingRepairKV", outRepairFields, f[:])
@@ -518,12 +502,6 @@ func decodeOutRepair(b []byte, lim *Limits) (OutgoingRepairKV, error) {
 		return OutgoingRepairKV{}, err
 	}
 	return OutgoingRepairKV{MessageID: id, Entry: OutgoingRepairEntry{HistEntry: e, MinTimeRepairReqMs: int64(f[1].V)}}, nil
-}
-
-// DecodeIncomingRepair decodes an IncomingRepairKV blob.
-func DecodeIncomingRepair(b []byte, lim Limits) (IncomingRepairKV, error) {
-	lim = lim.norm()
-	return decodeInRepair(b, &lim)
 }
 
 func decodeInRepair(b []byte, lim *Limits) (IncomingRepairKV, error) {
@@ -606,10 +584,10 @@ func splitMeta(b []byte, lim *Limits) (*metaParts, error) {
 	return p, nil
 }
 
-// DecodeChannelMeta decodes a Nim ChannelMeta blob, refusing (with
+// decodeChannelMeta decodes a Nim ChannelMeta blob, refusing (with
 // ErrSchemaVersion) a schemaVersion other than SchemaVersion. Buffers keep
 // the blob's order; nothing in the result aliases b.
-func DecodeChannelMeta(b []byte, lim Limits) (*ChannelMeta, error) {
+func decodeChannelMeta(b []byte, lim Limits) (*ChannelMeta, error) {
 	lim = lim.norm()
 	return decodeMeta(b, &lim)
 }
@@ -684,8 +662,8 @@ func decodeHistory(hist [][]byte, lim *Limits, what string) ([]wire.Message, err
 	return out, nil
 }
 
-// DecodeNimChannelData decodes a Nim ChannelData blob.
-func DecodeNimChannelData(b []byte, lim Limits) (*NimChannelData, error) {
+// decodeNimChannelData decodes a Nim ChannelData blob.
+func decodeNimChannelData(b []byte, lim Limits) (*nimChannelData, error) {
 	lim = lim.norm()
 	mb, hist, err := nimDataParts(b, &lim)
 	if err != nil {
@@ -699,11 +677,11 @@ func DecodeNimChannelData(b []byte, lim Limits) (*NimChannelData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &NimChannelData{Meta: *meta, History: h}, nil
+	return &nimChannelData{Meta: *meta, History: h}, nil
 }
 
-// DecodeHistoryUpdate decodes a Nim HistoryUpdate blob.
-func DecodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
+// decodeHistoryUpdate decodes a Nim HistoryUpdate blob.
+func decodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
 	lim = lim.norm()
 	const what = "HistoryUpdate"
 	if err := checkBlobSize(b, &lim, what); err != nil {

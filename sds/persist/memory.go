@@ -228,7 +228,7 @@ func (m *Memory) LoadChannel(channelID string) (*ChannelData, error) {
 	for k, v := range c.hints {
 		d.Hints[k] = bytes.Clone(v)
 	}
-	lim := DefaultLimits()
+	lim := Limits{}.norm()
 	for _, s := range slices.Sorted(maps.Keys(c.hist)) {
 		msg, err := decodeMessage(c.hist[s], &lim, "stored history message")
 		if err != nil {

@@ -16,11 +16,11 @@ import (
 type buffer[T any, P interface {
 	*T
 	encoder
-	Marshal() []byte
+	marshal() []byte
 }] struct {
 	field  protowire.Number // its field in the ChannelMeta blob
 	name   string           // its name there, for errors
-	kind   Kind             // the kind of its records
+	kind   recordKind       // the kind of its records
 	decode func([]byte, *Limits) (T, error)
 	id     func(*T) string // the id an entry is keyed by
 	// named, for the repair buffers, is the id the entry's history entry
@@ -32,7 +32,7 @@ type buffer[T any, P interface {
 
 var (
 	outgoingBuffer = buffer[UnacknowledgedMessage, *UnacknowledgedMessage]{
-		field: 3, name: "outgoingBuffer", kind: KindOutgoing, decode: decodeUnacked,
+		field: 3, name: "outgoingBuffer", kind: kindOutgoing, decode: decodeUnacked,
 		id: func(u *UnacknowledgedMessage) string { return u.Message.MessageID },
 		// Send order: a channel's clock rises with every send.
 		order: func(a, b *UnacknowledgedMessage) int {
@@ -41,16 +41,16 @@ var (
 		},
 	}
 	incomingBuffer = buffer[IncomingMessage, *IncomingMessage]{
-		field: 4, name: "incomingBuffer", kind: KindIncoming, decode: decodeIncoming,
+		field: 4, name: "incomingBuffer", kind: kindIncoming, decode: decodeIncoming,
 		id: func(m *IncomingMessage) string { return m.Message.MessageID },
 	}
 	outgoingRepairBuffer = buffer[OutgoingRepairKV, *OutgoingRepairKV]{
-		field: 5, name: "outgoingRepairBuffer", kind: KindOutgoingRepair, decode: decodeOutRepair,
+		field: 5, name: "outgoingRepairBuffer", kind: kindOutgoingRepair, decode: decodeOutRepair,
 		id:    func(kv *OutgoingRepairKV) string { return kv.MessageID },
 		named: func(kv *OutgoingRepairKV) string { return kv.Entry.HistEntry.MessageID },
 	}
 	incomingRepairBuffer = buffer[IncomingRepairKV, *IncomingRepairKV]{
-		field: 6, name: "incomingRepairBuffer", kind: KindIncomingRepair, decode: decodeInRepair,
+		field: 6, name: "incomingRepairBuffer", kind: kindIncomingRepair, decode: decodeInRepair,
 		id:    func(kv *IncomingRepairKV) string { return kv.MessageID },
 		named: func(kv *IncomingRepairKV) string { return kv.Entry.HistEntry.MessageID },
 	}
@@ -129,7 +129,7 @@ func (bf *buffer[T, P]) load(recs []storedRecord, lim *Limits) ([]T, [][]byte, e
 // putUnique adds a record to r, refusing a second one under key.
 func putUnique(r map[string][]byte, key string, value []byte) error {
 	if _, dup := r[key]; dup {
-		return fmt.Errorf("%w: two %s entries with id %q", ErrMalformed, Kind(key[0]), key[1:])
+		return fmt.Errorf("%w: two %s entries with id %q", ErrMalformed, recordKind(key[0]), key[1:])
 	}
 	r[key] = value
 	return nil
@@ -141,7 +141,7 @@ func (bf *buffer[T, P]) putRecords(r map[string][]byte, es []T) error {
 		if err := bf.checkNamed(&es[i]); err != nil {
 			return err
 		}
-		if err := putUnique(r, bf.kind.key(bf.id(&es[i])), P(&es[i]).Marshal()); err != nil {
+		if err := putUnique(r, bf.kind.key(bf.id(&es[i])), P(&es[i]).marshal()); err != nil {
 			return err
 		}
 	}

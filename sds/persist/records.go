@@ -22,81 +22,81 @@ import (
 //	"I" + id   an IncomingMessage blob (incoming buffer), id = its message's id
 //	"Q" + id   an OutgoingRepairKV blob (SDS-R repair request we may send), id = its messageId
 //	"P" + id   an IncomingRepairKV blob (SDS-R repair response we may send), id = its messageId
-//	"M" + id   a MetRecord (an id marked as met), our extension: see KindMet
+//	"M" + id   a MetRecord (an id marked as met), our extension: see kindMet
 //
 // The record values of the Nim kinds are exactly the Nim encodings of the
 // entries of the Nim ChannelMeta blob, so a ChannelMeta blob is the records
-// concatenated under their field tags (AssembleChannelMeta, which leaves
+// concatenated under their field tags (assembleChannelMeta, which leaves
 // out the met records), and a ChannelMeta blob splits back into records
-// (SplitChannelMeta) without re-encoding.
+// (splitChannelMeta) without re-encoding.
 
-// Kind is the first byte of a record key.
-type Kind byte
+// recordKind is the first byte of a record key.
+type recordKind byte
 
 // Record kinds.
 const (
-	KindLamport        Kind = 'L'
-	KindOutgoing       Kind = 'O'
-	KindIncoming       Kind = 'I'
-	KindOutgoingRepair Kind = 'Q'
-	KindIncomingRepair Kind = 'P'
+	kindLamport        recordKind = 'L'
+	kindOutgoing       recordKind = 'O'
+	kindIncoming       recordKind = 'I'
+	kindOutgoingRepair recordKind = 'Q'
+	kindIncomingRepair recordKind = 'P'
 )
 
 // String returns the kind's name.
-func (k Kind) String() string {
+func (k recordKind) String() string {
 	switch k {
-	case KindLamport:
+	case kindLamport:
 		return "lamport"
-	case KindOutgoing:
+	case kindOutgoing:
 		return "outgoing"
-	case KindIncoming:
+	case kindIncoming:
 		return "incoming"
-	case KindOutgoingRepair:
+	case kindOutgoingRepair:
 		return "outgoing-repair"
-	case KindIncomingRepair:
+	case kindIncomingRepair:
 		return "incoming-repair"
-	case KindMet:
+	case kindMet:
 		return "met"
 	}
-	return fmt.Sprintf("Kind(%#x)", byte(k))
+	return fmt.Sprintf("recordKind(%#x)", byte(k))
 }
 
 // LamportKey is the key of the Lamport clock record.
-const LamportKey = string(KindLamport)
+const LamportKey = string(kindLamport)
 
 // key returns the key of the record of kind k for id.
-func (k Kind) key(id string) string { return string(k) + id }
+func (k recordKind) key(id string) string { return string(k) + id }
 
 // OutgoingKey returns the key of the outgoing-buffer record for id.
-func OutgoingKey(id string) string { return string(KindOutgoing) + id }
+func OutgoingKey(id string) string { return string(kindOutgoing) + id }
 
 // IncomingKey returns the key of the incoming-buffer record for id.
-func IncomingKey(id string) string { return string(KindIncoming) + id }
+func IncomingKey(id string) string { return string(kindIncoming) + id }
 
 // OutgoingRepairKey returns the key of the outgoing-repair record for id.
-func OutgoingRepairKey(id string) string { return string(KindOutgoingRepair) + id }
+func OutgoingRepairKey(id string) string { return string(kindOutgoingRepair) + id }
 
 // IncomingRepairKey returns the key of the incoming-repair record for id.
-func IncomingRepairKey(id string) string { return string(KindIncomingRepair) + id }
+func IncomingRepairKey(id string) string { return string(kindIncomingRepair) + id }
 
-// ParseKey splits a record key into its kind and id (empty for the Lamport
+// parseKey splits a record key into its kind and id (empty for the Lamport
 // key). It fails (ErrMalformed) for an empty key, an unknown kind, a
 // Lamport key with anything after the kind byte, and (ErrLimit) an id
 // longer than maxID (0: wire.DefaultMaxIDBytes).
-func ParseKey(key string, maxID int) (Kind, string, error) {
+func parseKey(key string, maxID int) (recordKind, string, error) {
 	if maxID <= 0 {
 		maxID = wire.DefaultMaxIDBytes
 	}
 	if key == "" {
 		return 0, "", fmt.Errorf("%w: empty record key", ErrMalformed)
 	}
-	k, id := Kind(key[0]), key[1:]
+	k, id := recordKind(key[0]), key[1:]
 	switch k {
-	case KindLamport:
+	case kindLamport:
 		if id != "" {
 			return 0, "", fmt.Errorf("%w: record key %q: the Lamport key is the single byte %q", ErrMalformed, key, LamportKey)
 		}
-	case KindOutgoing, KindIncoming, KindOutgoingRepair, KindIncomingRepair, KindMet:
+	case kindOutgoing, kindIncoming, kindOutgoingRepair, kindIncomingRepair, kindMet:
 		if len(id) > maxID {
 			return 0, "", fmt.Errorf("%w: %s record key: id of %d bytes, limit %d", ErrLimit, k, len(id), maxID)
 		}
@@ -106,11 +106,11 @@ func ParseKey(key string, maxID int) (Kind, string, error) {
 	return k, id, nil
 }
 
-// EncodeLamport returns the value of the Lamport record.
-func EncodeLamport(v uint64) []byte { return protowire.AppendVarint(nil, v) }
+// encodeLamport returns the value of the Lamport record.
+func encodeLamport(v uint64) []byte { return protowire.AppendVarint(nil, v) }
 
-// DecodeLamport decodes the value of the Lamport record.
-func DecodeLamport(b []byte) (uint64, error) {
+// decodeLamport decodes the value of the Lamport record.
+func decodeLamport(b []byte) (uint64, error) {
 	if len(b) == 0 {
 		return 0, fmt.Errorf("%w: empty Lamport record", ErrMalformed)
 	}
@@ -142,18 +142,18 @@ type decodedRecords struct {
 // id); the others by id.
 func decodeRecords(records map[string][]byte, lim *Limits) (*decodedRecords, error) {
 	d := &decodedRecords{}
-	byKind := make(map[Kind][]storedRecord)
+	byKind := make(map[recordKind][]storedRecord)
 	for key, v := range records {
-		kind, id, err := ParseKey(key, lim.Wire.MaxIDBytes)
+		kind, id, err := parseKey(key, lim.Wire.MaxIDBytes)
 		if err != nil {
 			return nil, err
 		}
 		switch kind {
-		case KindLamport:
-			if d.lamport, err = DecodeLamport(v); err != nil {
+		case kindLamport:
+			if d.lamport, err = decodeLamport(v); err != nil {
 				return nil, err
 			}
-		case KindMet: // our extension: checked, never assembled into the Nim blob
+		case kindMet: // our extension: checked, never assembled into the Nim blob
 			if _, err := decodeMet(id, v, lim); err != nil {
 				return nil, err
 			}
@@ -162,10 +162,10 @@ func decodeRecords(records map[string][]byte, lim *Limits) (*decodedRecords, err
 		}
 	}
 	var errs [4]error
-	d.out, d.outRaw, errs[0] = outgoingBuffer.load(byKind[KindOutgoing], lim)
-	d.in, d.inRaw, errs[1] = incomingBuffer.load(byKind[KindIncoming], lim)
-	d.outRep, d.outRepRaw, errs[2] = outgoingRepairBuffer.load(byKind[KindOutgoingRepair], lim)
-	d.inRep, d.inRepRaw, errs[3] = incomingRepairBuffer.load(byKind[KindIncomingRepair], lim)
+	d.out, d.outRaw, errs[0] = outgoingBuffer.load(byKind[kindOutgoing], lim)
+	d.in, d.inRaw, errs[1] = incomingBuffer.load(byKind[kindIncoming], lim)
+	d.outRep, d.outRepRaw, errs[2] = outgoingRepairBuffer.load(byKind[kindOutgoingRepair], lim)
+	d.inRep, d.inRepRaw, errs[3] = incomingRepairBuffer.load(byKind[kindIncomingRepair], lim)
 	if err := cmp.Or(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -194,13 +194,13 @@ func DecodeRecords(records map[string][]byte, lim Limits) (*ChannelMeta, error) 
 	}, nil
 }
 
-// RecordsOf returns m as a record set (the inverse of DecodeRecords, up to
+// recordsOf returns m as a record set (the inverse of DecodeRecords, up to
 // buffer order). The Lamport record is always present. It fails
 // (ErrMalformed) if two entries of a buffer share an id, or a repair entry's
 // key differs from its history entry's id.
-func RecordsOf(m *ChannelMeta) (map[string][]byte, error) {
+func recordsOf(m *ChannelMeta) (map[string][]byte, error) {
 	r := make(map[string][]byte, 1+len(m.Outgoing)+len(m.Incoming)+len(m.OutgoingRepair)+len(m.IncomingRepair))
-	r[LamportKey] = EncodeLamport(m.Lamport)
+	r[LamportKey] = encodeLamport(m.Lamport)
 	err := cmp.Or(
 		outgoingBuffer.putRecords(r, m.Outgoing),
 		incomingBuffer.putRecords(r, m.Incoming),
@@ -212,12 +212,12 @@ func RecordsOf(m *ChannelMeta) (map[string][]byte, error) {
 	return r, nil
 }
 
-// AssembleChannelMeta returns the Nim ChannelMeta blob of a record set (for
+// assembleChannelMeta returns the Nim ChannelMeta blob of a record set (for
 // export to the Nim library): schemaVersion, the Lamport record's value (0
 // without one), then the record values under their field tags, outgoing in
 // send order, the others by id. Every record is decoded and checked first,
 // as in DecodeRecords. Met records (our extension) are left out.
-func AssembleChannelMeta(records map[string][]byte, lim Limits) ([]byte, error) {
+func assembleChannelMeta(records map[string][]byte, lim Limits) ([]byte, error) {
 	lim = lim.norm()
 	d, err := decodeRecords(records, &lim)
 	if err != nil {
@@ -244,13 +244,13 @@ func (d *decodedRecords) assemble(b []byte) []byte {
 	return b
 }
 
-// SplitChannelMeta splits a Nim ChannelMeta blob into a record set (for
+// splitChannelMeta splits a Nim ChannelMeta blob into a record set (for
 // import from the Nim library), refusing an unknown schemaVersion
 // (ErrSchemaVersion). Each entry is decoded and checked; the record values
 // are copies of the entries' bytes, not re-encodings. Two entries of one
 // buffer with the same id are an error (ErrMalformed), as are repair
 // entries whose key differs from their history entry's id.
-func SplitChannelMeta(b []byte, lim Limits) (map[string][]byte, error) {
+func splitChannelMeta(b []byte, lim Limits) (map[string][]byte, error) {
 	lim = lim.norm()
 	return splitMetaRecords(b, &lim)
 }
@@ -262,7 +262,7 @@ func splitMetaRecords(b []byte, lim *Limits) (map[string][]byte, error) {
 	}
 	e := &p.entries
 	r := make(map[string][]byte, 1+len(e[3])+len(e[4])+len(e[5])+len(e[6]))
-	r[LamportKey] = EncodeLamport(p.lamport)
+	r[LamportKey] = encodeLamport(p.lamport)
 	err = cmp.Or(
 		outgoingBuffer.split(r, e[outgoingBuffer.field], lim),
 		incomingBuffer.split(r, e[incomingBuffer.field], lim),
@@ -275,7 +275,7 @@ func splitMetaRecords(b []byte, lim *Limits) (map[string][]byte, error) {
 }
 
 // ExportNim returns the Nim ChannelData blob of a loaded channel: the
-// assembled ChannelMeta (AssembleChannelMeta) and the history, oldest first.
+// assembled ChannelMeta (assembleChannelMeta) and the history, oldest first.
 // Retrieval hints and met records are not part of the Nim blob.
 func ExportNim(d *ChannelData, lim Limits) ([]byte, error) {
 	lim = lim.norm()
@@ -291,7 +291,7 @@ func ExportNim(d *ChannelData, lim Limits) ([]byte, error) {
 }
 
 // ImportNim splits a Nim ChannelData blob into the ChannelData a backend
-// would load: the meta's records (SplitChannelMeta) and the history. Store
+// would load: the meta's records (splitChannelMeta) and the history. Store
 // it with Import.
 func ImportNim(b []byte, lim Limits) (*ChannelData, error) {
 	lim = lim.norm()

@@ -109,7 +109,7 @@ func (s Suite) meta(t *testing.T) {
 	const ch = "c"
 	long := strings.Repeat("\xff", wire.DefaultMaxIDBytes)
 	var d persist.MetaDelta
-	d.Put(persist.LamportKey, persist.EncodeLamport(7))
+	d.PutLamport(7)
 	d.Put(persist.OutgoingKey("a"), []byte("A"))
 	d.Put(persist.OutgoingKey(long), []byte("long"))
 	d.Put(persist.IncomingKey("\x00bin\x00"), []byte{0, 1, 2})
@@ -120,7 +120,7 @@ func (s Suite) meta(t *testing.T) {
 	check(t, b, m, ch)
 
 	var d2 persist.MetaDelta
-	d2.Put(persist.LamportKey, persist.EncodeLamport(8)) // replace
+	d2.PutLamport(8) // replace
 	d2.Delete(persist.OutgoingKey("a"))
 	d2.Put(persist.IncomingRepairKey("p"), []byte("P"))
 	d2.Delete(persist.OutgoingKey(long))
