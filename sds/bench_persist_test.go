@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -163,13 +165,25 @@ func prefillStored(b *testing.B, backend persist.Backend, channel string, msgs [
 	}
 }
 
-// countingBackend counts the bytes handed to the backend's writes.
+// countingBackend counts the bytes handed to the backend's writes and,
+// with note set, notes what the last write held (the Writer reuses its
+// deltas).
 type countingBackend struct {
 	persist.Backend
 	bytes int64
+	note  bool
+	last  writeNote
+}
+
+// writeNote is what one write held: the keys put and deleted, the ids
+// appended and evicted, and its bytes.
+type writeNote struct {
+	puts, deletes, appends, evicts []string
+	bytes                          int64
 }
 
 func (c *countingBackend) count(d *persist.MetaDelta, u *persist.HistoryUpdate) {
+	before := c.bytes
 	if d != nil {
 		for k, v := range d.Puts {
 			c.bytes += int64(len(k) + len(v))
@@ -186,6 +200,25 @@ func (c *countingBackend) count(d *persist.MetaDelta, u *persist.HistoryUpdate) 
 			c.bytes += int64(len(id))
 		}
 	}
+	if c.note {
+		c.last = noteOf(d, u, c.bytes-before)
+	}
+}
+
+// noteOf notes what one write of n bytes holds.
+func noteOf(d *persist.MetaDelta, u *persist.HistoryUpdate, n int64) writeNote {
+	w := writeNote{bytes: n}
+	if d != nil {
+		w.puts = slices.Sorted(maps.Keys(d.Puts))
+		w.deletes = slices.Sorted(maps.Keys(d.Deletes))
+	}
+	if u != nil {
+		for i := range u.Append {
+			w.appends = append(w.appends, u.Append[i].MessageID)
+		}
+		w.evicts = slices.Clone(u.Evict)
+	}
+	return w
 }
 
 func (c *countingBackend) SaveChannelMeta(ch string, d *persist.MetaDelta) error {
