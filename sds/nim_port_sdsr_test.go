@@ -76,6 +76,7 @@ func waitTasks(clk *sds.ManualClock) { clk.WaitForTimers(3) }
 // suite "Periodic Tasks & Buffer Management"
 
 func TestNimPeriodicTasks(t *testing.T) {
+	deadline(t)
 	// Nim: asyncTest "outgoing buffer management"
 	t.Run("outgoing buffer management", func(t *testing.T) {
 		m, rec, _ := nimManagerWithChannel(t)

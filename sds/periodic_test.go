@@ -17,6 +17,7 @@ import (
 // Behaviour of the time-driven work beyond what the Nim suites cover.
 
 func TestPeriodicTasksLeaveNoGoroutine(t *testing.T) {
+	deadline(t)
 	defer goleak.VerifyNone(t)
 
 	t.Run("StopPeriodicTasks", func(t *testing.T) {
@@ -132,6 +133,7 @@ func TestPeriodicTasksLeaveNoGoroutine(t *testing.T) {
 }
 
 func TestManualClockTimers(t *testing.T) {
+	deadline(t)
 	clk := sds.NewManualClock(nimStart)
 	a, b := clk.NewTimer(2*time.Second), clk.NewTimer(time.Second)
 	if clk.Timers() != 2 {
