@@ -223,6 +223,20 @@ func (m *Manager) checkID(what, id string) error {
 	return nil
 }
 
+// checkOutgoing checks the arguments of a message to send.
+func (m *Manager) checkOutgoing(channelID, messageID string, content []byte) error {
+	if len(content) == 0 {
+		return ErrEmptyContent
+	}
+	if len(content) > m.cfg.MaxContentSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(content), m.cfg.MaxContentSize)
+	}
+	if err := m.checkID("channel id", channelID); err != nil {
+		return err
+	}
+	return m.checkID("message id", messageID)
+}
+
 // Wrap prepares content for broadcast on channelID under messageID and
 // returns the wire bytes. The message joins the outgoing buffer until a
 // peer acknowledges it.
@@ -232,16 +246,7 @@ func (m *Manager) Wrap(channelID, messageID string, content []byte) ([]byte, err
 
 // AppendWrap is Wrap appending the wire bytes to dst.
 func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []byte) ([]byte, error) {
-	if len(content) == 0 {
-		return dst, ErrEmptyContent
-	}
-	if len(content) > m.cfg.MaxContentSize {
-		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(content), m.cfg.MaxContentSize)
-	}
-	if err := m.checkID("channel id", channelID); err != nil {
-		return dst, err
-	}
-	if err := m.checkID("message id", messageID); err != nil {
+	if err := m.checkOutgoing(channelID, messageID, content); err != nil {
 		return dst, err
 	}
 	ch, err := m.lockChannel(channelID, true)
