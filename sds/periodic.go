@@ -31,18 +31,11 @@ import (
 //     fresh T_req): a request, or its answer, may have been lost.
 //   - The bloom filter rolls over if it holds too many ids.
 func (m *Manager) Sweep() {
-	now := m.clock.Now()
-	for _, ch := range m.channelList() {
-		ch.mu.Lock()
-		if ch.removed {
-			ch.mu.Unlock()
-			continue
-		}
+	m.eachChannel(func(ch *channel, now time.Time) {
 		m.sweepOutgoing(ch, now)
 		m.sweepIncoming(ch, now)
 		ch.filter.clean()
-		m.unlockAndDispatch(ch)
-	}
+	})
 }
 
 // RepairSweep does one SDS-R pass over every channel: each response whose
@@ -50,7 +43,11 @@ func (m *Manager) Sweep() {
 // message's wire bytes, re-encoded from the local log without a bloom
 // filter; one whose message has left the log meanwhile is dropped), and
 // requests more than RepairTMax past their T_req are dropped.
-func (m *Manager) RepairSweep() {
+func (m *Manager) RepairSweep() { m.eachChannel(m.sweepRepairs) }
+
+// eachChannel runs pass on every channel, locked, at the clock's current
+// time, and dispatches what each raised.
+func (m *Manager) eachChannel(pass func(ch *channel, now time.Time)) {
 	now := m.clock.Now()
 	for _, ch := range m.channelList() {
 		ch.mu.Lock()
@@ -58,7 +55,7 @@ func (m *Manager) RepairSweep() {
 			ch.mu.Unlock()
 			continue
 		}
-		m.sweepRepairs(ch, now)
+		pass(ch, now)
 		m.unlockAndDispatch(ch)
 	}
 }
