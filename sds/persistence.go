@@ -428,13 +428,12 @@ func (m *Manager) forget(ch *channel) {
 	ch.mu.Unlock()
 }
 
-// storedChannels lists the channels the backend holds, when it can tell.
+// storedChannels lists the channels the backend holds, when it can tell
+// (persist.Guard's backend asks the one underneath, and says nil, nil when
+// it cannot tell).
 func (m *Manager) storedChannels() ([]string, error) {
-	switch b := m.backend.(type) {
-	case interface{ Channels() ([]string, error) }:
+	if b, ok := m.backend.(interface{ Channels() ([]string, error) }); ok {
 		return b.Channels()
-	case interface{ Channels() []string }:
-		return b.Channels(), nil
 	}
 	return nil, nil
 }
