@@ -1,6 +1,10 @@
 package persist
 
-import "github.com/libsds-go/libsds/sds/wire"
+import (
+	"cmp"
+
+	"github.com/libsds-go/libsds/sds/wire"
+)
 
 // Limits bound what decoding one blob may cost; blobs are untrusted input
 // (a corrupted file, a blob imported from elsewhere). Decoding allocates in
@@ -41,17 +45,10 @@ const (
 
 func (l Limits) norm() Limits {
 	l.Wire = l.Wire.WithDefaults()
-	if l.MaxBlobBytes <= 0 {
-		l.MaxBlobBytes = defaultMaxBlobBytes
-	}
-	if l.MaxRecordBytes <= 0 {
-		l.MaxRecordBytes = defaultMaxRecordBytes
-	}
-	if l.MaxMissingDeps <= 0 {
-		l.MaxMissingDeps = defaultMaxMissingDeps
-	}
-	if l.MaxEntries <= 0 {
-		l.MaxEntries = defaultMaxEntries
-	}
+	// max(v, 0): a negative field means its default, as zero does.
+	l.MaxBlobBytes = cmp.Or(max(l.MaxBlobBytes, 0), defaultMaxBlobBytes)
+	l.MaxRecordBytes = cmp.Or(max(l.MaxRecordBytes, 0), defaultMaxRecordBytes)
+	l.MaxMissingDeps = cmp.Or(max(l.MaxMissingDeps, 0), defaultMaxMissingDeps)
+	l.MaxEntries = cmp.Or(max(l.MaxEntries, 0), defaultMaxEntries)
 	return l
 }
