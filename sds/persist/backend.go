@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/libsds-go/libsds/sds/wire"
@@ -130,6 +131,20 @@ func (d *MetaDelta) Len() int {
 		return 0
 	}
 	return len(d.Puts) + len(d.Deletes)
+}
+
+// ApplyTo applies d to a record set held in a map: the puts (copied; a
+// nil value stored as empty), then the deletes.
+func (d *MetaDelta) ApplyTo(records map[string][]byte) {
+	for k, v := range d.Puts {
+		records[k] = bytes.Clone(v)
+		if records[k] == nil {
+			records[k] = []byte{}
+		}
+	}
+	for k := range d.Deletes {
+		delete(records, k)
+	}
 }
 
 // IsEmpty reports whether d changes nothing.
