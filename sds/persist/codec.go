@@ -429,10 +429,7 @@ func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
 	var hasMsg bool
 	var deps []string
 	seen := map[string]struct{}{}
-	err := eachField(b, func(f *protofield.Field) error {
-		if f.Type != protowire.BytesType {
-			return nil
-		}
+	err := eachBytesField(b, func(f *protofield.Field) error {
 		switch f.Num {
 		case 1:
 			msg, hasMsg = f.Data, true
@@ -626,10 +623,7 @@ func nimDataParts(b []byte, lim *Limits) (meta []byte, hist [][]byte, err error)
 		return nil, nil, err
 	}
 	hasMeta := false
-	err = eachField(b, func(f *protofield.Field) error {
-		if f.Type != protowire.BytesType {
-			return nil
-		}
+	err = eachBytesField(b, func(f *protofield.Field) error {
 		switch f.Num {
 		case 1:
 			meta, hasMeta = f.Data, true
@@ -664,20 +658,31 @@ func decodeHistory(hist [][]byte, lim *Limits, what string) ([]wire.Message, err
 
 // decodeNimChannelData decodes a Nim ChannelData blob.
 func decodeNimChannelData(b []byte, lim Limits) (*nimChannelData, error) {
-	lim = lim.norm()
-	mb, hist, err := nimDataParts(b, &lim)
-	if err != nil {
-		return nil, err
-	}
-	meta, err := decodeMeta(mb, &lim)
-	if err != nil {
-		return nil, fmt.Errorf("ChannelData.meta: %w", err)
-	}
-	h, err := decodeHistory(hist, &lim, "ChannelData.messageHistory")
+	meta, h, err := readNimData(b, lim, decodeMeta)
 	if err != nil {
 		return nil, err
 	}
 	return &nimChannelData{Meta: *meta, History: h}, nil
+}
+
+// readNimData reads a Nim ChannelData blob: its meta through readMeta,
+// and its history.
+func readNimData[T any](b []byte, lim Limits, readMeta func([]byte, *Limits) (T, error)) (T, []wire.Message, error) {
+	var none T
+	lim = lim.norm()
+	mb, hist, err := nimDataParts(b, &lim)
+	if err != nil {
+		return none, nil, err
+	}
+	meta, err := readMeta(mb, &lim)
+	if err != nil {
+		return none, nil, fmt.Errorf("ChannelData.meta: %w", err)
+	}
+	h, err := decodeHistory(hist, &lim, "ChannelData.messageHistory")
+	if err != nil {
+		return none, nil, err
+	}
+	return meta, h, nil
 }
 
 // decodeHistoryUpdate decodes a Nim HistoryUpdate blob.
@@ -689,10 +694,7 @@ func decodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
 	}
 	var apps [][]byte
 	u := &HistoryUpdate{}
-	err := eachField(b, func(f *protofield.Field) error {
-		if f.Type != protowire.BytesType {
-			return nil
-		}
+	err := eachBytesField(b, func(f *protofield.Field) error {
 		switch f.Num {
 		case 1:
 			if len(apps) >= lim.MaxEntries {

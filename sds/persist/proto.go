@@ -3,6 +3,8 @@ package persist
 import (
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/libsds-go/libsds/sds/internal/protofield"
 )
 
@@ -26,4 +28,15 @@ func eachField(b []byte, fn func(f *protofield.Field) error) error {
 		i = ni
 	}
 	return nil
+}
+
+// eachBytesField is eachField over the length-delimited fields only (the
+// others are skipped, as a known field of the wrong type is).
+func eachBytesField(b []byte, fn func(f *protofield.Field) error) error {
+	return eachField(b, func(f *protofield.Field) error {
+		if f.Type != protowire.BytesType {
+			return nil
+		}
+		return fn(f)
+	})
 }

@@ -294,16 +294,7 @@ func ExportNim(d *ChannelData, lim Limits) ([]byte, error) {
 // would load: the meta's records (splitChannelMeta) and the history. Store
 // it with Import.
 func ImportNim(b []byte, lim Limits) (*ChannelData, error) {
-	lim = lim.norm()
-	mb, hist, err := nimDataParts(b, &lim)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := splitMetaRecords(mb, &lim)
-	if err != nil {
-		return nil, fmt.Errorf("ChannelData.meta: %w", err)
-	}
-	h, err := decodeHistory(hist, &lim, "ChannelData.messageHistory")
+	recs, h, err := readNimData(b, lim, splitMetaRecords)
 	if err != nil {
 		return nil, err
 	}
