@@ -165,66 +165,77 @@ func choose[T any](key string, src *string, options []option[T], dst *T) error {
 	return fmt.Errorf("%s must be one of %s, got %q", key, strings.Join(names, ", "), *src)
 }
 
-// applyCounts applies the integer keys.
-func applyCounts(jc *jsonConfig, cfg *sds.Config) error {
-	for _, f := range []struct {
-		dst *int
-		src *int
-	}{
-		{&cfg.BloomCapacity, jc.BloomFilterCapacity},
-		{&cfg.BloomAckThreshold, jc.BloomAckThreshold},
-		{&cfg.MaxMessageHistory, jc.MaxMessageHistory},
-		{&cfg.MaxCausalHistory, jc.MaxCausalHistory},
-		{&cfg.MaxResendAttempts, jc.MaxResendAttempts},
-		{&cfg.MaxIncomingBuffer, jc.MaxIncomingBuffer},
-		{&cfg.NumResponseGroups, jc.NumResponseGroups},
-		{&cfg.MaxRepairRequests, jc.MaxRepairRequests},
-		{&cfg.MaxPendingRepairs, jc.MaxPendingRepairs},
-		{&cfg.RememberDelivered, jc.RememberDelivered},
-		{&cfg.MaxContentSize, jc.MaxContentSize},
-		{&cfg.MaxChannels, jc.MaxChannels},
-		{&cfg.MaxIncomingBytes, jc.MaxIncomingBytes},
-		{&cfg.MaxLogBytes, jc.MaxLogBytes},
-		{&cfg.PersistMaxPending, jc.PersistMaxPending},
-	} {
-		if f.src != nil {
-			*f.dst = *f.src
+// key is one key of a table: its name, the value given (nil: absent) and
+// where it goes.
+type key[S, D any] struct {
+	name string
+	src  *S
+	dst  *D
+}
+
+// apply sets every given key of keys, through conv (which may refuse it).
+func apply[S, D any](keys []key[S, D], conv func(name string, v S) (D, error)) error {
+	for _, k := range keys {
+		if k.src == nil {
+			continue
 		}
-	}
-	if jc.BloomFilterErrorRate != nil {
-		cfg.BloomErrorRate = *jc.BloomFilterErrorRate
-	}
-	if cfg.PersistMaxPending < 0 {
-		return fmt.Errorf("persistMaxPending must not be negative, got %d", cfg.PersistMaxPending)
+		v, err := conv(k.name, *k.src)
+		if err != nil {
+			return err
+		}
+		*k.dst = v
 	}
 	return nil
 }
 
+// applyCounts applies the integer keys (the core checks their values).
+func applyCounts(jc *jsonConfig, cfg *sds.Config) error {
+	asIs := func(_ string, v int) (int, error) { return v, nil }
+	_ = apply([]key[int, int]{
+		{"bloomFilterCapacity", jc.BloomFilterCapacity, &cfg.BloomCapacity},
+		{"bloomAckThreshold", jc.BloomAckThreshold, &cfg.BloomAckThreshold},
+		{"maxMessageHistory", jc.MaxMessageHistory, &cfg.MaxMessageHistory},
+		{"maxCausalHistory", jc.MaxCausalHistory, &cfg.MaxCausalHistory},
+		{"maxResendAttempts", jc.MaxResendAttempts, &cfg.MaxResendAttempts},
+		{"maxIncomingBuffer", jc.MaxIncomingBuffer, &cfg.MaxIncomingBuffer},
+		{"numResponseGroups", jc.NumResponseGroups, &cfg.NumResponseGroups},
+		{"maxRepairRequests", jc.MaxRepairRequests, &cfg.MaxRepairRequests},
+		{"maxPendingRepairs", jc.MaxPendingRepairs, &cfg.MaxPendingRepairs},
+		{"rememberDelivered", jc.RememberDelivered, &cfg.RememberDelivered},
+		{"maxContentSize", jc.MaxContentSize, &cfg.MaxContentSize},
+		{"maxChannels", jc.MaxChannels, &cfg.MaxChannels},
+		{"maxIncomingBytes", jc.MaxIncomingBytes, &cfg.MaxIncomingBytes},
+		{"maxLogBytes", jc.MaxLogBytes, &cfg.MaxLogBytes},
+	}, asIs)
+	if jc.BloomFilterErrorRate != nil {
+		cfg.BloomErrorRate = *jc.BloomFilterErrorRate
+	}
+	notNegative := func(name string, v int) (int, error) {
+		if v < 0 {
+			return 0, fmt.Errorf("%s must not be negative, got %d", name, v)
+		}
+		return v, nil
+	}
+	return apply([]key[int, int]{{"persistMaxPending", jc.PersistMaxPending, &cfg.PersistMaxPending}}, notNegative)
+}
+
 // applyDurations applies the keys in milliseconds.
 func applyDurations(jc *jsonConfig, cfg *sds.Config) error {
-	for _, f := range []struct {
-		name string
-		dst  *time.Duration
-		src  *int64
-	}{
-		{"resendIntervalMs", &cfg.ResendInterval, jc.ResendIntervalMs},
-		{"possiblyAckedResendIntervalMs", &cfg.PossiblyAckedResendInterval, jc.PossiblyAckedMs},
-		{"syncMessageIntervalMs", &cfg.SyncMessageInterval, jc.SyncMessageIntervalMs},
-		{"bufferSweepIntervalMs", &cfg.BufferSweepInterval, jc.BufferSweepIntervalMs},
-		{"maxDependencyWaitMs", &cfg.MaxDependencyWait, jc.MaxDependencyWaitMs},
-		{"repairTMinMs", &cfg.RepairTMin, jc.RepairTMinMs},
-		{"repairTMaxMs", &cfg.RepairTMax, jc.RepairTMaxMs},
-		{"repairSweepIntervalMs", &cfg.RepairSweepInterval, jc.RepairSweepIntervalMs},
-	} {
-		if f.src == nil {
-			continue
+	return apply([]key[int64, time.Duration]{
+		{"resendIntervalMs", jc.ResendIntervalMs, &cfg.ResendInterval},
+		{"possiblyAckedResendIntervalMs", jc.PossiblyAckedMs, &cfg.PossiblyAckedResendInterval},
+		{"syncMessageIntervalMs", jc.SyncMessageIntervalMs, &cfg.SyncMessageInterval},
+		{"bufferSweepIntervalMs", jc.BufferSweepIntervalMs, &cfg.BufferSweepInterval},
+		{"maxDependencyWaitMs", jc.MaxDependencyWaitMs, &cfg.MaxDependencyWait},
+		{"repairTMinMs", jc.RepairTMinMs, &cfg.RepairTMin},
+		{"repairTMaxMs", jc.RepairTMaxMs, &cfg.RepairTMax},
+		{"repairSweepIntervalMs", jc.RepairSweepIntervalMs, &cfg.RepairSweepInterval},
+	}, func(name string, ms int64) (time.Duration, error) {
+		if ms < -maxDurationMs || ms > maxDurationMs {
+			return 0, fmt.Errorf("%s out of range: %d", name, ms)
 		}
-		if *f.src < -maxDurationMs || *f.src > maxDurationMs {
-			return fmt.Errorf("%s out of range: %d", f.name, *f.src)
-		}
-		*f.dst = time.Duration(*f.src) * time.Millisecond
-	}
-	return nil
+		return time.Duration(ms) * time.Millisecond, nil
+	})
 }
 
 // applyLimits applies the "limits" object.
@@ -232,27 +243,19 @@ func applyLimits(l *jsonLimits, lim *wire.Limits) error {
 	if l == nil {
 		return nil
 	}
-	for _, f := range []struct {
-		name string
-		dst  *int
-		src  *int
-	}{
-		{"maxMessageBytes", &lim.MaxMessageBytes, l.MaxMessageBytes},
-		{"maxIdBytes", &lim.MaxIDBytes, l.MaxIDBytes},
-		{"maxHintBytes", &lim.MaxHintBytes, l.MaxHintBytes},
-		{"maxHistoryEntries", &lim.MaxHistoryEntries, l.MaxHistoryEntries},
-		{"maxRepairEntries", &lim.MaxRepairEntries, l.MaxRepairEntries},
-		{"maxBloomBytes", &lim.MaxBloomBytes, l.MaxBloomBytes},
-	} {
-		if f.src == nil {
-			continue
+	return apply([]key[int, int]{
+		{"maxMessageBytes", l.MaxMessageBytes, &lim.MaxMessageBytes},
+		{"maxIdBytes", l.MaxIDBytes, &lim.MaxIDBytes},
+		{"maxHintBytes", l.MaxHintBytes, &lim.MaxHintBytes},
+		{"maxHistoryEntries", l.MaxHistoryEntries, &lim.MaxHistoryEntries},
+		{"maxRepairEntries", l.MaxRepairEntries, &lim.MaxRepairEntries},
+		{"maxBloomBytes", l.MaxBloomBytes, &lim.MaxBloomBytes},
+	}, func(name string, v int) (int, error) {
+		if v <= 0 {
+			return 0, fmt.Errorf("limits.%s must be positive, got %d", name, v)
 		}
-		if *f.src <= 0 {
-			return fmt.Errorf("limits.%s must be positive, got %d", f.name, *f.src)
-		}
-		*f.dst = *f.src
-	}
-	return nil
+		return v, nil
+	})
 }
 
 // coreFieldNames maps sds.Config field names, as the core's validation
