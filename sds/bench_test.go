@@ -20,16 +20,7 @@ func benchManager(b *testing.B, participant string) *sds.Manager {
 
 func benchManagerWith(b *testing.B, participant string, set func(*sds.Config)) *sds.Manager {
 	b.Helper()
-	cfg := sds.DefaultConfig()
-	set(&cfg)
-	cfg.ParticipantID = participant
-	cfg.Clock = sds.NewManualClock(time.Unix(1_700_000_000, 0))
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
+	return startManager(b, participant, sds.NewManualClock(time.Unix(1_700_000_000, 0)), set)
 }
 
 // fill wraps n messages on channel so n wait for acknowledgement.

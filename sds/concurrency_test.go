@@ -12,15 +12,7 @@ import (
 
 func newTestManager(t testing.TB, participant string) *sds.Manager {
 	t.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = participant
-	cfg.Clock = sds.NewManualClock(time.Unix(1_800_000_000, 0))
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return startManager(t, participant, sds.NewManualClock(time.Unix(1_800_000_000, 0)), nil)
 }
 
 // A handler may call back into the manager, on the same channel, without

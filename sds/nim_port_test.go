@@ -85,17 +85,7 @@ func (r *nimEvents) ids(k sds.EventKind) []string {
 func nimManager(t *testing.T, mutate func(*sds.Config)) (*sds.Manager, *nimEvents, *sds.ManualClock) {
 	t.Helper()
 	clk := sds.NewManualClock(nimStart)
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = "alice"
-	cfg.Clock = clk
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := startManager(t, "alice", clk, mutate)
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec, clk

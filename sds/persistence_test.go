@@ -31,18 +31,12 @@ const pChan = nimTestChannel
 // the managers of one test, so time carries across restarts).
 func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mutate func(*sds.Config)) (*sds.Manager, *nimEvents) {
 	t.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = "alice"
-	cfg.Clock = clk
-	cfg.Persistence = b
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := startManager(t, "alice", clk, func(c *sds.Config) {
+		c.Persistence = b
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec

@@ -5,7 +5,27 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/libsds-go/libsds/sds"
 )
+
+// startManager returns a manager for participant on clock clk, the default
+// configuration changed by set (nil: none), closed when the test ends.
+func startManager(tb testing.TB, participant string, clk sds.Clock, set func(*sds.Config)) *sds.Manager {
+	tb.Helper()
+	cfg := sds.DefaultConfig()
+	cfg.ParticipantID = participant
+	cfg.Clock = clk
+	if set != nil {
+		set(&cfg)
+	}
+	m, err := sds.NewManager(cfg)
+	if err != nil {
+		tb.Fatalf("NewManager: %v", err)
+	}
+	tb.Cleanup(func() { _ = m.Close() })
+	return m
+}
 
 // testDeadline bounds a test that can deadlock (a handler or backend that
 // blocks, a call back into the manager, the periodic goroutine): far above
