@@ -124,16 +124,17 @@ func nimIDs(entries []wire.HistoryEntry) []string {
 // tests do with SdsMessage.init + serializeMessage (Nim wire format, no
 // sender id).
 func nimPeerMessage(channelID, id string, lamport uint64, content []byte, history []wire.HistoryEntry, bloomFilter []byte) []byte {
-	msg := wire.Message{
-		MessageID:        id,
-		LamportTimestamp: lamport,
-		HasLamport:       true,
-		CausalHistory:    history,
-		ChannelID:        channelID,
-		Content:          content,
-		BloomFilter:      bloomFilter,
-	}
+	msg := peerMsg(channelID, id, lamport, content, history)
+	msg.BloomFilter = bloomFilter
 	return msg.Marshal(wire.FormatNim)
+}
+
+// peerMsg is a peer's message as the Nim tests' SdsMessage.init makes it.
+func peerMsg(channelID, id string, lamport uint64, content []byte, history []wire.HistoryEntry) wire.Message {
+	return wire.Message{
+		MessageID: id, LamportTimestamp: lamport, HasLamport: true,
+		CausalHistory: history, ChannelID: channelID, Content: content,
+	}
 }
 
 // nimPeerBloom serializes a peer's bloom filter (default parameters)

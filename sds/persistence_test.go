@@ -923,9 +923,16 @@ func TestPersistBoltStore(t *testing.T) {
 	nimUnwrap(t, m1, peer("b2", 20, "bob", entry("b1", "bob")))
 	nimUnwrap(t, m1, peer("b0", 5, "bob"))
 	m1.MarkDependenciesMet(pChan, []string{"m"})
-	before := nimState(t, m1, pChan)
-	close1()
-	m2, close2 := boltManager(t, path, clk, nil)
+	reopensTheSame(t, m1, close1, path, clk, nil)
+}
+
+// reopensTheSame closes m and its bolt store (closeAll), opens a manager on
+// the file again and checks that it holds m's state.
+func reopensTheSame(t *testing.T, m *sds.Manager, closeAll func(), path string, clk *sds.ManualClock, mutate func(*sds.Config)) {
+	t.Helper()
+	before := nimState(t, m, pChan)
+	closeAll()
+	m2, close2 := boltManager(t, path, clk, mutate)
 	mustEnsure(t, m2, pChan)
 	sameState(t, "reopened", nimState(t, m2, pChan), before)
 	close2()
@@ -1147,12 +1154,7 @@ func TestPersistLargeOwnMessagesLoad(t *testing.T) {
 		nimWrap(t, m1, pChan, fmt.Sprint("s", i), []byte{1})
 	}
 	nimWrap(t, m1, pChan, "big", make([]byte, 3<<19))
-	before := nimState(t, m1, pChan)
-	close1()
-	m2, close2 := boltManager(t, path, clk, big)
-	mustEnsure(t, m2, pChan)
-	sameState(t, "reopened", nimState(t, m2, pChan), before)
-	close2()
+	reopensTheSame(t, m1, close1, path, clk, big)
 }
 
 // A manager sending the RFC format stores the same way (messages in the
