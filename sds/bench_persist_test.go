@@ -1,17 +1,14 @@
 package sds_test
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"testing"
 
+	"github.com/libsds-go/libsds/internal/procio"
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/persist/bolt"
@@ -93,17 +90,17 @@ func benchWrapPersistent(b *testing.B, store string, waiting int) {
 	refill(0)
 	dst := make([]byte, 0, 32<<10)
 	var written, payload int64
-	w0, haveIO := wchar(b)
+	w0, haveIO := procio.Written()
 	p0 := counter.bytes
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i > 0 && i%rotateEvery == 0 {
 			b.StopTimer()
-			w1, _ := wchar(b)
+			w1, _ := procio.Written()
 			written, payload = written+w1-w0, payload+counter.bytes-p0
 			refill(i)
-			w0, _ = wchar(b)
+			w0, _ = procio.Written()
 			p0 = counter.bytes
 			b.StartTimer()
 		}
@@ -113,7 +110,7 @@ func benchWrapPersistent(b *testing.B, store string, waiting int) {
 		}
 	}
 	b.StopTimer()
-	w1, _ := wchar(b)
+	w1, _ := procio.Written()
 	written, payload = written+w1-w0, payload+counter.bytes-p0
 	b.ReportMetric(float64(payload)/float64(b.N), "payload-B/op")
 	if haveIO {
@@ -239,21 +236,4 @@ func (c *countingBackend) Apply(ch string, d *persist.MetaDelta, u *persist.Hist
 func (c *countingBackend) SaveRetrievalHint(ch, id string, hint []byte) error {
 	c.bytes += int64(len(id) + len(hint))
 	return c.Backend.SaveRetrievalHint(ch, id, hint)
-}
-
-// wchar returns the bytes this process has passed to write calls.
-func wchar(_ testing.TB) (int64, bool) {
-	f, err := os.Open("/proc/self/io")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("wchar: ")); ok {
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
