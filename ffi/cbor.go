@@ -204,19 +204,27 @@ func sdsgoCborDestroy(ctx C.uintptr_t) C.int {
 		if unpublish(ctx) != m { // another thread destroyed it meanwhile
 			return retErr
 		}
-		m.shutdown()
+		if m.shutdown() != nil { // logged: sds_destroy has no callback
+			return retErr
+		}
 		return retOK
 	})
 }
 
-// shutdown stops a manager whose context was just unpublished.
-func (m *manager) shutdown() {
+// shutdown stops a manager whose context was just unpublished. An error
+// means state the manager could not write was lost; it is logged at error
+// level, and the caller reports it too.
+func (m *manager) shutdown() error {
 	m.events.Store(nil)
 	m.hints.Store(nil)
 	m.cbor.clear()
-	m.core.Close()
+	err := m.core.Close()
+	if err != nil {
+		m.log.Error().Err(err).Msg("state lost when the manager was destroyed")
+	}
 	m.closeStore()
 	m.release() // the table's reference
+	return err
 }
 
 //export sdsgoCborAddListener

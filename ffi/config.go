@@ -29,6 +29,8 @@ type jsonConfig struct {
 	BloomFilterCapacity   *int        `json:"bloomFilterCapacity"`
 	BloomFilterErrorRate  *float64    `json:"bloomFilterErrorRate"`
 	BloomAckThreshold     *int        `json:"bloomAckThreshold"`
+	FullBloomFilter       *bool       `json:"fullBloomFilter"`
+	AckWindowMs           *int64      `json:"ackWindowMs"`
 	MaxMessageHistory     *int        `json:"maxMessageHistory"`
 	MaxCausalHistory      *int        `json:"maxCausalHistory"`
 	ResendIntervalMs      *int64      `json:"resendIntervalMs"`
@@ -111,6 +113,9 @@ func configFrom(jc *jsonConfig) (settings, error) {
 	cfg := &st.cfg
 	if jc.ParticipantID != nil {
 		cfg.ParticipantID = *jc.ParticipantID
+	}
+	if jc.FullBloomFilter != nil {
+		cfg.FullBloomFilter = *jc.FullBloomFilter
 	}
 	if jc.StorePath != nil {
 		st.storePath = *jc.StorePath
@@ -227,6 +232,7 @@ func applyDurations(jc *jsonConfig, cfg *sds.Config) error {
 		{"syncMessageIntervalMs", jc.SyncMessageIntervalMs, &cfg.SyncMessageInterval},
 		{"bufferSweepIntervalMs", jc.BufferSweepIntervalMs, &cfg.BufferSweepInterval},
 		{"maxDependencyWaitMs", jc.MaxDependencyWaitMs, &cfg.MaxDependencyWait},
+		{"ackWindowMs", jc.AckWindowMs, &cfg.AckWindow},
 		{"repairTMinMs", jc.RepairTMinMs, &cfg.RepairTMin},
 		{"repairTMaxMs", jc.RepairTMaxMs, &cfg.RepairTMax},
 		{"repairSweepIntervalMs", jc.RepairSweepIntervalMs, &cfg.RepairSweepInterval},
@@ -264,6 +270,7 @@ var coreFieldNames = strings.NewReplacer(
 	"BloomCapacity", "bloomFilterCapacity",
 	"BloomErrorRate", "bloomFilterErrorRate",
 	"BloomAckThreshold", "bloomAckThreshold",
+	"AckWindow", "ackWindowMs",
 	"MaxMessageHistory", "maxMessageHistory",
 	"MaxCausalHistory", "maxCausalHistory",
 	"PossiblyAckedResendInterval", "possiblyAckedResendIntervalMs",
@@ -345,6 +352,8 @@ func jsonKind(goKind string) string {
 		return "an integer"
 	case "float64":
 		return "a number"
+	case "bool":
+		return "true or false"
 	case "string":
 		return "a string"
 	case "struct":

@@ -30,6 +30,7 @@ func TestParseConfigDefaults(t *testing.T) {
 func TestParseConfigEveryKey(t *testing.T) {
 	text := `{"participantId":"p","wireFormat":"rfc","logLevel":"off",
 		"bloomFilterCapacity":5000,"bloomFilterErrorRate":0.01,"bloomAckThreshold":2,
+		"fullBloomFilter":true,"ackWindowMs":90000,
 		"maxMessageHistory":500,"maxCausalHistory":3,"resendIntervalMs":1500,
 		"maxResendAttempts":0,"syncMessageIntervalMs":2000,"bufferSweepIntervalMs":3000,
 		"repairTMinMs":0,"repairTMaxMs":4000,"numResponseGroups":2,
@@ -49,6 +50,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.ParticipantID = "p"
 	want.WireFormat = wire.FormatRFC
 	want.BloomCapacity, want.BloomErrorRate, want.BloomAckThreshold = 5000, 0.01, 2
+	want.FullBloomFilter, want.AckWindow = true, 90*time.Second
 	want.MaxMessageHistory, want.MaxCausalHistory = 500, 3
 	want.ResendInterval, want.MaxResendAttempts = 1500*time.Millisecond, 0
 	want.SyncMessageInterval, want.BufferSweepInterval = 2*time.Second, 3*time.Second
@@ -93,6 +95,8 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"maxChannels":0}`:                          `maxChannels must be positive, got 0`,
 		`{"maxLogBytes":-5}`:                         `maxLogBytes must be positive, got -5`,
 		`{"maxIncomingBytes":0}`:                     `maxIncomingBytes must be positive, got 0`,
+		`{"ackWindowMs":-1}`:                         `ackWindowMs must not be negative, got -1ms`,
+		`{"fullBloomFilter":1}`:                      `fullBloomFilter: expected true or false, got JSON number`,
 	}
 	for text, want := range cases {
 		_, err := parseConfig([]byte(text))

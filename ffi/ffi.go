@@ -216,9 +216,12 @@ func (c *call) replyCommaText(b []byte) {
 	c.invoke(retOK, (*C.char)(p), n)
 }
 
-// failCreate reports a failed creation; with no manager to keep it, the
-// message goes to the graveyard.
-func (e *entry) failCreate(msg string) {
+// failCreate reports a failed creation.
+func (e *entry) failCreate(msg string) { e.failDetached(msg) }
+
+// failDetached reports a failure when no manager keeps buffers any more (a
+// failed creation, a cleanup): the message goes to the graveyard.
+func (e *entry) failDetached(msg string) {
 	if e.cb.fn == 0 { // sds_create accepts a NULL callback
 		return
 	}
@@ -323,7 +326,7 @@ func sdsgoNewPersist(configJSON *C.char, p *C.SdsPersistence, cb, ud, tid C.uint
 func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C.SdsPersistence) C.uintptr_t {
 	cb, ud := e.cb.fn, e.cb.ud
 	if cb == 0 {
-		ffiLog.Warn().Msg("SdsNewReliabilityManager: missing callback")
+		ffiLog.Error().Str("function", e.name).Msg("callback is NULL: no manager created, NULL returned")
 		return 0
 	}
 	fault()
@@ -429,7 +432,10 @@ func sdsgoCleanup(ctx, cb, ud, tid C.uintptr_t) C.int {
 			defer c.end()
 			return c.reject("error cleaning up reliability manager: already cleaned up")
 		}
-		m.shutdown()
+		if err := m.shutdown(); err != nil {
+			e.failDetached("error cleaning up reliability manager: " + err.Error())
+			return retErr
+		}
 		e.replied = true
 		C.sdsgo_call(cb, retOK, nil, 0, ud)
 		return retOK
@@ -742,6 +748,7 @@ func sdsgoSetLogCallback(cb, ud C.uintptr_t) {
 	e := entry{name: "SdsSetLogCallback"}
 	defer e.recover(&ret)
 	fault()
+	logSinkChosen.Store(true)
 	if cb == 0 {
 		logSinkCallback.Store(nil)
 		return

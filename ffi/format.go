@@ -123,7 +123,9 @@ func appendByteArray(dst []byte, b []byte) []byte {
 }
 
 // appendMissingDeps appends the "missingDeps" array of the Nim library:
-// each entry's message id and its hint in base64 (sender ids are left out).
+// each entry's message id and its hint in base64, then its sender id when
+// it has one (Nim leaves sender ids out; without one the entry is Nim's
+// byte for byte).
 func appendMissingDeps(dst []byte, deps []wire.HistoryEntry) []byte {
 	dst = append(dst, '[')
 	for i, d := range deps {
@@ -134,6 +136,10 @@ func appendMissingDeps(dst []byte, deps []wire.HistoryEntry) []byte {
 		dst = appendJSONString(dst, d.MessageID)
 		dst = append(dst, `,"retrievalHint":`...)
 		dst = appendBase64String(dst, d.RetrievalHint)
+		if d.SenderID != "" {
+			dst = append(dst, `,"senderId":`...)
+			dst = appendJSONString(dst, d.SenderID)
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')

@@ -111,7 +111,8 @@ func TestUnwrapJSON(t *testing.T) {
 			{MessageID: "m\"1"},
 		},
 	}
-	want := `{"message":[104,105],"channelId":"c1","missingDeps":[{"messageId":"m0","retrievalHint":"AQJoaW50"},{"messageId":"m\"1","retrievalHint":""}]}`
+	// An entry with a sender says so after Nim's keys; one without is Nim's.
+	want := `{"message":[104,105],"channelId":"c1","missingDeps":[{"messageId":"m0","retrievalHint":"AQJoaW50","senderId":"alice"},{"messageId":"m\"1","retrievalHint":""}]}`
 	if got := string(appendUnwrapJSON(nil, &r)); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -148,6 +149,9 @@ func TestEventJSON(t *testing.T) {
 		{sds.Event{Kind: sds.EventMissingDependencies, ChannelID: "c1", MessageID: "m2",
 			MissingDeps: []wire.HistoryEntry{{MessageID: "m1", RetrievalHint: []byte("x")}, {MessageID: "m0"}}},
 			`{"eventType":"missing_dependencies","messageId":"m2","channelId":"c1","missingDeps":[{"messageId":"m1","retrievalHint":"eA=="},{"messageId":"m0","retrievalHint":""}]}`},
+		{sds.Event{Kind: sds.EventMissingDependencies, ChannelID: "c1", MessageID: "m2",
+			MissingDeps: []wire.HistoryEntry{{MessageID: "m1", SenderID: "alice"}}},
+			`{"eventType":"missing_dependencies","messageId":"m2","channelId":"c1","missingDeps":[{"messageId":"m1","retrievalHint":"","senderId":"alice"}]}`},
 		{sds.Event{Kind: sds.EventMissingDependencies, ChannelID: "c\n", MessageID: "m\t"},
 			`{"eventType":"missing_dependencies","messageId":"m\t","channelId":"c\n","missingDeps":[]}`},
 		// Nim's periodic_sync and repair_ready (no messageId there).

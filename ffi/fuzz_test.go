@@ -181,7 +181,11 @@ func FuzzUnwrapJSON(f *testing.F) {
 			if i > 0 {
 				want.WriteByte(',')
 			}
-			want.WriteString(`{"messageId":` + nimEscapeReference(d.MessageID) + `,"retrievalHint":"` + base64.StdEncoding.EncodeToString(d.RetrievalHint) + `"}`)
+			want.WriteString(`{"messageId":` + nimEscapeReference(d.MessageID) + `,"retrievalHint":"` + base64.StdEncoding.EncodeToString(d.RetrievalHint) + `"`)
+			if d.SenderID != "" {
+				want.WriteString(`,"senderId":` + nimEscapeReference(d.SenderID))
+			}
+			want.WriteString("}")
 		}
 		want.WriteString("]}")
 		if string(out) != want.String() {

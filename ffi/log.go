@@ -9,13 +9,20 @@ import "C"
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
 )
 
-// logSinkCallback is the host's SdsLogCallback (nil: logs are dropped).
+// logSinkCallback is the host's SdsLogCallback (nil: logs are dropped,
+// except as logSinkChosen says).
 var logSinkCallback atomic.Pointer[callback]
+
+// logSinkChosen is set once the host called SdsSetLogCallback. Until then
+// error lines go to stderr: a host that set up no logging still learns why
+// a constructor returned NULL or a cleanup lost state.
+var logSinkChosen atomic.Bool
 
 // logSink is the zerolog writer of every logger of the library: it hands
 // each line to the host's log callback.
@@ -26,6 +33,9 @@ func (logSink) Write(p []byte) (int, error) { return logSink{}.WriteLevel(zerolo
 func (logSink) WriteLevel(level zerolog.Level, p []byte) (int, error) {
 	cb := logSinkCallback.Load()
 	if cb == nil {
+		if level >= zerolog.ErrorLevel && level != zerolog.NoLevel && !logSinkChosen.Load() {
+			os.Stderr.Write(p)
+		}
 		return len(p), nil
 	}
 	line := bytes.TrimRight(p, "\n")

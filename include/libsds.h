@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
  * libsds.h - C ABI of libsds, the SDS (Scalable Data Sync) library.
  *
@@ -138,7 +139,9 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  *     a peer acknowledged our message m1;
  *   {"eventType":"missing_dependencies","messageId":"m2","channelId":"c1",
  *    "missingDeps":[{"messageId":"m1","retrievalHint":"<base64>"}]}
- *     m2 waits for messages this participant has not seen;
+ *     m2 waits for messages this participant has not seen; an entry whose
+ *     sender is known ends with ,"senderId":"alice" (Nim leaves it out),
+ *     in the unwrap result's "missingDeps" too, as in the binary result;
  *   {"eventType":"periodic_sync"}
  *     time to broadcast a sync message (see SdsStartPeriodicTasks);
  *   {"eventType":"repair_ready","channelId":"c1","message":"<base64>"}
@@ -167,7 +170,9 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  * participant id (which disables SDS-R; see
  * SdsNewReliabilityManagerWithConfig). Returns the context, after calling
  * callback(RET_OK, "", 0, userData). Returns NULL, calling nothing, when
- * callback is NULL. */
+ * callback is NULL (as Nim does); the reason is logged at SDS_LOG_ERROR
+ * (see "Logging": on stderr unless SdsSetLogCallback was called). The same
+ * holds for every Sds* constructor. */
 void* SdsNewReliabilityManager(SdsCallBack callback, void* userData);
 
 /* Routes this manager's events to callback with userData (NULL callback:
@@ -179,7 +184,12 @@ void SdsSetEventCallback(void* ctx, SdsCallBack callback, void* userData);
 void SdsSetRetrievalHintProvider(void* ctx, SdsRetrievalHintProvider callback, void* userData);
 
 /* Destroys the manager: callback(RET_OK, NULL, 0, userData). The context is
- * invalid from then on; calls on it still running finish normally. */
+ * invalid from then on; calls on it still running finish normally.
+ * If state could not be written before the manager closed (its store
+ * failed and the last retry failed too, or the embedded store could not
+ * be closed), that state is lost: the manager is destroyed all the same,
+ * callback(RET_ERR, "error cleaning up reliability manager: <reason>") is
+ * called, the reason is logged at SDS_LOG_ERROR, and RET_ERR returned. */
 int SdsCleanupReliabilityManager(void* ctx, SdsCallBack callback, void* userData);
 
 /* Forgets every channel and all its state. Result: "" on success. */
@@ -206,7 +216,8 @@ int SdsWrapOutgoingMessage(void* ctx,
  * Result: JSON {"message":[104,105],"channelId":"c1",
  *   "missingDeps":[{"messageId":"m0","retrievalHint":"<base64>"}]}
  * with the content as an array of byte values; missingDeps lists the
- * dependencies this participant has not seen ([] when none). Delivery is
+ * dependencies this participant has not seen ([] when none), each with
+ * ,"senderId":"..." after the hint when its sender is known. Delivery is
  * reported by "message_ready" events. See SdsUnwrapReceivedMessageBinary. */
 int SdsUnwrapReceivedMessage(void* ctx,
                     void* message,
@@ -261,6 +272,22 @@ void SdsFree(void* p);
  *   "bloomFilterErrorRate":  number in (0, 1) (0.001)
  *   "bloomAckThreshold":     integer > 0 (1): received bloom filters that
  *                            must contain our message to acknowledge it
+ *   "fullBloomFilter":       true or false (false). false: in the "nim"
+ *                            format a message carries a bloom filter of
+ *                            the ids received, sent or marked met within
+ *                            ackWindowMs, sized for bloomFilterErrorRate at
+ *                            their number, never larger than the whole
+ *                            filter (hundreds of bytes in a quiet chat).
+ *                            true: every message carries the channel's
+ *                            whole filter, byte for byte as the Nim libsds
+ *                            (18.8 KB at the defaults). "rfc" always
+ *                            carries the whole filter
+ *   "ackWindowMs":           integer >= 0 (0: the longest a peer with these
+ *                            settings waits for an acknowledgement,
+ *                            (maxResendAttempts + 1) x (resendIntervalMs +
+ *                            bufferSweepIntervalMs), plus the longer
+ *                            possiblyAckedResendIntervalMs when
+ *                            bloomAckThreshold > 1: 720000 at the defaults)
  *   "maxMessageHistory":     integer > 0 (1000)
  *   "maxCausalHistory":      integer in [0, maxMessageHistory] (10)
  *   "resendIntervalMs":      integer > 0 (60000)
@@ -531,9 +558,12 @@ void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
 /* ---- Logging -----------------------------------------------------------
  * The library's diagnostics, one JSON object per line as zerolog writes
  * them, e.g. {"level":"warn","ctx":"0x7f...","time":"...","message":"..."}
- * (without a trailing newline). Process-wide; NULL (the default) drops
- * them. Each manager filters by its "logLevel" (managers created by
- * SdsNewReliabilityManager log at "info"). The callback may run on any
+ * (without a trailing newline). Process-wide. Until the first call of
+ * SdsSetLogCallback, lines at SDS_LOG_ERROR are written to stderr (why a
+ * constructor returned NULL, state lost at cleanup, a recovered internal
+ * error) and the others dropped; after SdsSetLogCallback(NULL, ...) every
+ * line is dropped. Each manager filters by its "logLevel" (managers
+ * created by SdsNewReliabilityManager log at "info"). The callback may run on any
  * thread, on several at once; msg is NUL-terminated and valid during the
  * callback only. Do not call the library from inside it. */
 #define SDS_LOG_TRACE 0
@@ -624,7 +654,10 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  *                          (a peer acknowledged our message)
  *   "missing_dependencies" {messageId: tstr, channelId: tstr,
  *                           missingDeps: [{messageId: tstr,
- *                                          retrievalHint: bytes}]}
+ *                                          retrievalHint: bytes,
+ *                                          ? senderId: tstr}]}
+ *                          (senderId, this library's, when known; the
+ *                          unwrap result's missingDeps alike)
  *   "periodic_sync"        {placeholder: false}
  *   "repair_ready"         {message: bytes, channelId: tstr}
  * and, from this library only (their meaning is that of the JSON events
@@ -666,7 +699,10 @@ void* sds_create(const uint8_t* reqCbor, size_t reqCborLen, SdsCallBack callback
 
 /* Destroys the manager, as SdsCleanupReliabilityManager does (stops the
  * periodic tasks, closes a store, drops every listener); calls nothing.
- * Returns RET_OK, or RET_ERR for a NULL, foreign or destroyed ctx. */
+ * Returns RET_OK, or RET_ERR for a NULL, foreign or destroyed ctx, and
+ * RET_ERR when state could not be written before the manager closed (as
+ * for SdsCleanupReliabilityManager; the manager is destroyed all the same
+ * and the reason logged at SDS_LOG_ERROR). */
 int sds_destroy(void* ctx);
 
 /* Subscribes callback(RET_OK, <envelope>, len, userData) to the events
@@ -703,9 +739,11 @@ int sds_wrap_outgoing_message(void* ctx, SdsCallBack callback, void* userData, c
 
 /* reqCbor: {"req": {"message": bytes}}, received wire bytes (either format)
  * result:  {"message": bytes, "channelId": tstr,
- *           "missingDeps": [{"messageId": tstr, "retrievalHint": bytes}]}
+ *           "missingDeps": [{"messageId": tstr, "retrievalHint": bytes,
+ *                            ? "senderId": tstr}]}
  * message is the content, missingDeps the dependencies not seen yet
- * (empty array when none); delivery is reported by "message_ready". */
+ * (empty array when none; senderId when the sender is known); delivery
+ * is reported by "message_ready". */
 int sds_unwrap_received_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
 
 /* reqCbor: {"req": {"messageIds": [tstr], "channelId": tstr}}

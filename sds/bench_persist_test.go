@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkWrapPersistent measures one Wrap through a persistent manager
-// (default configuration: 18.8 KB bloom filters, which are not stored)
+// (default configuration; bloom filters are not stored)
 // with N messages already waiting for acknowledgement. Each wrap stores
 // the clock, one outgoing record and one history append, in one
 // transaction. The cost must not grow with N.

@@ -77,6 +77,20 @@ type Config struct {
 	// outgoing message before it counts as acknowledged; below that it is
 	// only "possibly acknowledged". 1 is the Nim behaviour.
 	BloomAckThreshold int
+	// FullBloomFilter makes every message carry the channel's whole
+	// rolling bloom filter, byte for byte as the Nim libsds does (18.8 KB
+	// at the default capacity). By default (false) a message in the Nim
+	// wire format carries a filter of the acknowledgement window only
+	// (AckWindow): a Nim filter sized for BloomErrorRate at the window's
+	// count, never larger than the whole one. The RFC format always
+	// carries the whole filter (its peers assume its size).
+	FullBloomFilter bool
+	// AckWindow is how long an id received, sent or marked met stays in
+	// the filter messages carry (unless FullBloomFilter): peers waiting
+	// longer than this for an acknowledgement get it only from causal
+	// histories. 0 (the default) means EffectiveAckWindow's bound,
+	// derived from the resend settings (12 minutes at the defaults).
+	AckWindow time.Duration
 
 	MaxMessageHistory int // delivered messages kept in the local log
 	// MaxLogBytes bounds the memory of the local logs of all the
@@ -232,6 +246,8 @@ func (c *Config) Validate() error {
 	switch {
 	case !(c.BloomErrorRate > 0 && c.BloomErrorRate < 1):
 		return invalidConfig("BloomErrorRate must be in (0, 1), got %v", c.BloomErrorRate)
+	case c.AckWindow < 0:
+		return invalidConfig("AckWindow must not be negative, got %v", c.AckWindow)
 	case c.MaxCausalHistory < 0 || c.MaxCausalHistory > c.MaxMessageHistory:
 		return invalidConfig("MaxCausalHistory must be in [0, MaxMessageHistory], got %d", c.MaxCausalHistory)
 	case c.OnLostDependencies != LostDeliver && c.OnLostDependencies != LostDrop:

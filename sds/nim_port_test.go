@@ -607,8 +607,19 @@ func TestNimReliabilityMechanisms(t *testing.T) {
 		if f.Contains("outgoing-1") {
 			t.Error("attached bloom snapshot contains the outgoing message itself")
 		}
-		if p := f.Params(); p.Capacity != sds.DefaultBloomCapacity {
-			t.Errorf("attached filter capacity = %d, want %d", p.Capacity, sds.DefaultBloomCapacity)
+		// By default the filter holds the acknowledgement window (41 ids
+		// here), sized for them; Nim's whole filter with FullBloomFilter.
+		if p := f.Params(); p.Capacity < 41 || p.Capacity >= sds.DefaultBloomCapacity {
+			t.Errorf("attached filter capacity = %d, want the window's (41 ids)", p.Capacity)
+		}
+		full, _, _ := nimManager(t, func(c *sds.Config) { c.FullBloomFilter = true })
+		if err := full.EnsureChannel(nimTestChannel); err != nil {
+			t.Fatal(err)
+		}
+		nimSeedBloom(t, full, nimTestChannel, 40, "delivered-")
+		f = nimAttachedBloom(t, nimWrap(t, full, nimTestChannel, "outgoing-1", []byte{1}))
+		if p := f.Params(); p.Capacity != sds.DefaultBloomCapacity || !f.Contains("delivered-39") {
+			t.Errorf("FullBloomFilter: attached filter capacity = %d, want %d", p.Capacity, sds.DefaultBloomCapacity)
 		}
 	})
 

@@ -10,7 +10,8 @@ import (
 )
 
 // SDS-R timing, exactly as the Nim library computes it (PROTOCOL.md §4),
-// with H = bloom.NimHash. Durations are whole milliseconds.
+// with H = bloom.NimHash. Durations are whole milliseconds. A manager
+// sending the RFC format uses @waku/sds's formulas instead (repair_waku.go).
 
 // absHash is abs(h) as an unsigned value; unlike Nim (which raises on
 // abs(low(int64))) it is defined for every input.
@@ -248,7 +249,7 @@ func (m *Manager) scheduleRepairs(c *channel, missing []wire.HistoryEntry, now t
 			m.logger.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
 			return
 		}
-		t := ComputeTReq(m.cfg.ParticipantID, dep.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax)
+		t := m.repairTReq(dep.MessageID)
 		c.outRepair.add(*dep, now.Add(t))
 	}
 }
@@ -268,14 +269,14 @@ func (m *Manager) handleRepairRequests(c *channel, reqs []wire.HistoryEntry, now
 			continue
 		}
 		if c.inRepair.get(r.MessageID) != nil ||
-			!IsInResponseGroup(pid, r.SenderID, r.MessageID, m.cfg.NumResponseGroups) {
+			!m.repairInGroup(r.SenderID, r.MessageID) {
 			continue
 		}
 		if c.inRepair.len() >= m.cfg.MaxPendingRepairs {
 			m.logger.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
 			continue
 		}
-		t := ComputeTResp(pid, r.SenderID, r.MessageID, m.cfg.RepairTMax)
+		t := m.repairTResp(r.SenderID, r.MessageID)
 		c.inRepair.add(*r, now.Add(t))
 	}
 }

@@ -416,6 +416,34 @@ TEST(cbor_create_extended_config) {
 	capture_reset(&c);
 }
 
+TEST(cbor_bloom_filter_config) {
+	/* "fullBloomFilter" (a CBOR true) restores Nim's whole filter; by
+	 * default a message carries the acknowledgement window's. */
+	Cbor r = {0};
+	Capture c = {0};
+	cb_map(&r, 1);
+	cb_text(&r, "config");
+	cb_map(&r, 2);
+	cb_text(&r, "participantId");
+	cb_text(&r, "erin");
+	cb_text(&r, "fullBloomFilter");
+	cb_hex(&r, "f5");
+	void* full = create(&r, &c);
+	ASSERT(full != NULL);
+	CHECK_INT(c.ret, RET_OK);
+	void* compact = cbor_manager("frank");
+	uint8_t* w;
+	CHECK(cwrap(full, "hi", "m1", "room", &w) > 18000);
+	free(w);
+	long n = cwrap(compact, "hi", "m1", "room", &w);
+	CHECK(n > 0 && n < 200);
+	free(w);
+	CHECK_INT(sds_destroy(full), RET_OK);
+	CHECK_INT(sds_destroy(compact), RET_OK);
+	cb_free(&r);
+	capture_reset(&c);
+}
+
 static const struct {
 	CborFn fn;
 	const char* reqType;
@@ -608,7 +636,8 @@ TEST(cbor_results_bytes) {
 	long n2 = cwrap(a, "two", "m2", "room", &w2);
 	ASSERT(n1 > 0 && n2 > 0);
 
-	/* b gets m2 first: m1 is missing, with no hint (none provided). */
+	/* b gets m2 first: m1 is missing, with no hint (none provided), sent
+	 * by alice (senderId: ours, after Nim's keys; COMPATIBILITY.md C13). */
 	CHECK_INT(cunwrap(b, w2, (size_t)n2, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
 	cb_map(&want, 3);
@@ -618,11 +647,13 @@ TEST(cbor_results_bytes) {
 	cb_text(&want, "room");
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
-	cb_map(&want, 2);
+	cb_map(&want, 3);
 	cb_text(&want, "messageId");
 	cb_text(&want, "m1");
 	cb_text(&want, "retrievalHint");
 	cb_bytes(&want, "", 0); /* 0x40: an empty seq[byte] */
+	cb_text(&want, "senderId");
+	cb_text(&want, "alice");
 	CHECK_BYTES(c.msg, c.len, &want);
 	CHECK(capture_intact(&c));
 
@@ -638,7 +669,7 @@ TEST(cbor_results_bytes) {
 	cb_text(&want, "room");
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
-	cb_hex(&want, "a2696d6573736167654964626d316d72657472696576616c48696e7440");
+	cb_hex(&want, "a3696d6573736167654964626d316d72657472696576616c48696e74406873656e646572496465616c696365");
 	CHECK_BYTES(eb.ev[i], eb.len[i], &want);
 	CHECK_INT(cev_count(&eb, "message_ready"), 0);
 
@@ -783,11 +814,13 @@ TEST(cbor_retrieval_hints) {
 	cb_text(&want, "room");
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
-	cb_map(&want, 2);
+	cb_map(&want, 3);
 	cb_text(&want, "messageId");
 	cb_text(&want, "m1");
 	cb_text(&want, "retrievalHint");
 	cb_bytes(&want, "hint-m1-7", 9);
+	cb_text(&want, "senderId");
+	cb_text(&want, "alice");
 	CHECK_BYTES(c.msg, c.len, &want);
 	int i = cev_nth(&eb, "missing_dependencies", 0);
 	ASSERT(i >= 0);

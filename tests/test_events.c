@@ -18,7 +18,9 @@ static void want_ready(char* dst, size_t cap, const char* id, const char* ch) {
 }
 
 /* The expected unwrap result and events for a fresh receiver of a message
- * of the Nim vectors: every causal-history entry is missing. */
+ * of the Nim vectors: every causal-history entry is missing. An entry with
+ * a sender id says so ("senderId", which the Nim library leaves out;
+ * docs/COMPATIBILITY.md A10), as the binary result does. */
 static void vec_expect(const VecMessage* m, char* res, size_t rcap, char* ev, size_t ecap) {
 	char deps[4096] = "[";
 	for (int i = 0; i < m->historyLen; i++) {
@@ -27,7 +29,12 @@ static void vec_expect(const VecMessage* m, char* res, size_t rcap, char* ev, si
 		json_string(deps, sizeof deps, h->id, strlen(h->id));
 		appendf(deps, sizeof deps, ",\"retrievalHint\":\"");
 		base64(deps, sizeof deps, (const uint8_t*)h->hint, h->hintLen);
-		appendf(deps, sizeof deps, "\"}");
+		appendf(deps, sizeof deps, "\"");
+		if (h->sender[0]) {
+			appendf(deps, sizeof deps, ",\"senderId\":");
+			json_string(deps, sizeof deps, h->sender, strlen(h->sender));
+		}
+		appendf(deps, sizeof deps, "}");
 	}
 	appendf(deps, sizeof deps, "]");
 
@@ -52,7 +59,8 @@ static void vec_expect(const VecMessage* m, char* res, size_t rcap, char* ev, si
 }
 
 /* Messages produced by the Nim library, unwrapped by a fresh manager:
- * result and events byte for byte as the Nim library would give them. */
+ * result and events byte for byte as the Nim library would give them
+ * (plus the sender ids, see vec_expect). */
 TEST(nim_vectors_unwrap) {
 	for (int i = 0; i < VEC_MESSAGES; i++) {
 		const VecMessage* m = &vec_messages[i];

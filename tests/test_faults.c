@@ -208,6 +208,80 @@ TEST(faults_every_callback_fails) {
 	cleanup(a);
 }
 
+/* Records the lines logged at SDS_LOG_ERROR. */
+static void error_lines(int level, const char* msg, size_t len, void* ud) {
+	if (level == SDS_LOG_ERROR) events_cb(RET_OK, msg, len, ud);
+}
+
+/* A manager whose store failed its last writes. */
+static void* manager_with_lost_writes(Store* s, SdsPersistence* p) {
+	store_init(s, p);
+	void* a = new_persist(p);
+	CHECK_INT(try_wrap(a, "m1", "ch", NULL), RET_OK);
+	s->failAll = 1; /* m2's writes wait for a retry that fails at cleanup */
+	CHECK_INT(try_wrap(a, "m2", "ch", NULL), RET_OK);
+	return a;
+}
+
+/* State a cleanup could not write is lost: the host is told (RET_ERR, the
+ * reason in the callback and in the log), and the manager is gone. */
+TEST(faults_cleanup_reports_lost_writes) {
+	Events lines;
+	events_init(&lines);
+	SdsSetLogCallback(error_lines, &lines);
+	Store s;
+	SdsPersistence p;
+	void* a = manager_with_lost_writes(&s, &p);
+	Capture c = {0};
+	CHECK_INT(SdsCleanupReliabilityManager(a, capture_cb, &c), RET_ERR);
+	CHECK_INT(c.calls, 1);
+	CHECK_INT(c.ret, RET_ERR);
+	const char* prefix = "error cleaning up reliability manager: ";
+	CHECK(c.msg != NULL && strncmp(c.msg, prefix, strlen(prefix)) == 0 && strstr(c.msg, "writes lost") != NULL);
+	CHECK(capture_intact(&c));
+	capture_reset(&c);
+	CHECK_INT(lines.n, 1);
+	CHECK(lines.n == 1 && strstr(lines.ev[0], "writes lost") != NULL);
+	CHECK_INT(SdsResetReliabilityManager(a, capture_cb, &c), RET_ERR); /* destroyed all the same */
+	CHECK_INT(c.calls, 0);
+	/* sds_destroy has no callback: RET_ERR and the log line. */
+	events_clear(&lines);
+	void* b = manager_with_lost_writes(&s, &p);
+	CHECK_INT(sds_destroy(b), RET_ERR);
+	CHECK_INT(lines.n, 1);
+	CHECK(lines.n == 1 && strstr(lines.ev[0], "writes lost") != NULL);
+	CHECK_INT(sds_destroy(b), RET_ERR);
+	/* A store that works: RET_OK, nothing logged. */
+	events_clear(&lines);
+	store_init(&s, &p);
+	void* d = new_persist(&p);
+	CHECK_INT(try_wrap(d, "m1", "ch", NULL), RET_OK);
+	CHECK_INT(SdsCleanupReliabilityManager(d, capture_cb, &c), RET_OK);
+	CHECK_INT(c.ret, RET_OK);
+	capture_reset(&c);
+	CHECK_INT(lines.n, 0);
+	SdsSetLogCallback(NULL, NULL);
+	events_clear(&lines);
+}
+
+/* A constructor given no callback returns NULL and logs why. */
+TEST(faults_constructor_without_callback_logs) {
+	Events lines;
+	events_init(&lines);
+	SdsSetLogCallback(error_lines, &lines);
+	SdsPersistence p;
+	Store s;
+	store_init(&s, &p);
+	CHECK(SdsNewReliabilityManager(NULL, NULL) == NULL);
+	CHECK(SdsNewReliabilityManagerWithConfig("{}", NULL, NULL) == NULL);
+	CHECK(SdsNewReliabilityManagerWithPersistence("{}", &p, NULL, NULL) == NULL);
+	CHECK_INT(lines.n, 3);
+	for (int i = 0; i < lines.n && i < 3; i++) CHECK(strstr(lines.ev[i], "callback is NULL") != NULL);
+	CHECK(lines.n >= 2 && strstr(lines.ev[1], "SdsNewReliabilityManagerWithConfig") != NULL);
+	SdsSetLogCallback(NULL, NULL);
+	events_clear(&lines);
+}
+
 typedef struct {
 	void* ctx;
 	const char* channel;

@@ -11,10 +11,17 @@
 //
 //	import "github.com/libsds-go/libsds/bindings/sds"
 //
+// This package is a Go module of its own (it depends on go.uber.org/zap,
+// which the library's module does not).
+//
 // # What behaves the same
 //
-// NewReliabilityManager creates a manager with the Nim library's defaults
-// and an empty participant id; WrapOutgoingMessage returns the wire bytes
+// NewReliabilityManager(*zap.Logger) creates a manager with the Nim
+// library's defaults and an empty participant id (it can be passed where a
+// func(*zap.Logger) (*ReliabilityManager, error) is expected);
+// EventCallbacks has the five fields of the C binding (OnMessageReady,
+// OnMessageSent, OnMissingDependencies, OnPeriodicSync,
+// RetrievalHintProvider); WrapOutgoingMessage returns the wire bytes
 // (the Nim wire format, byte for byte); UnwrapReceivedMessage returns an
 // UnwrappedMessage whose three pointers are always set, with the content,
 // the channel id and the missing dependencies (an empty, non-nil slice when
@@ -33,11 +40,15 @@
 //     manager's own goroutine. Callbacks may call back into the manager.
 //     Code written for the C binding, which waits for callbacks with a
 //     timeout, works unchanged.
-//   - NewReliabilityManager takes a Logger, an interface that *zap.Logger
-//     satisfies, so existing calls compile without this module depending
-//     on zap; the package does not log through it. Diagnostics of the core
-//     go to Config.Logger (zerolog) when created with
-//     NewReliabilityManagerWithConfig.
+//   - The logger given to NewReliabilityManager receives the core's
+//     diagnostics (a panicking callback, a failing store, an ignored bloom
+//     filter), each at its level with its fields; nil discards them.
+//     OnCallbackError does nothing (no library callback can fail here).
+//     With NewReliabilityManagerWithConfig they go to Config.Logger
+//     (zerolog).
+//   - HistoryEntry has a SenderID (the participant that sent the entry's
+//     message, when the entry names one; JSON "senderId", omitted when
+//     empty), the same in the unwrap result and in OnMissingDependencies.
 //   - Errors wrap the core's sentinel errors, re-exported here
 //     (ErrDuplicateMessageID, ErrUnknownChannel, ErrDecode, ErrClosed, ...),
 //     so errors.Is works; the text after "error <Method>: " is the core's.

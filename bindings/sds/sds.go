@@ -8,6 +8,7 @@ import (
 
 	core "github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
+	"go.uber.org/zap"
 )
 
 // EventChanBufferSize is kept for source compatibility with the C binding;
@@ -27,13 +28,6 @@ var (
 )
 
 var errEmptyReliabilityManager = errors.New("empty reliability manager")
-
-// Logger is what NewReliabilityManager accepts as its logger: nil or a
-// *zap.Logger (which has this method), so that calls written for the C
-// binding compile unchanged. This package does not log through it.
-type Logger interface {
-	Sync() error
-}
 
 // Config is the core's configuration (github.com/libsds-go/libsds/sds),
 // for NewReliabilityManagerWithConfig.
@@ -89,7 +83,6 @@ type EventCallbacks struct {
 // concurrent use.
 type ReliabilityManager struct {
 	m         *core.Manager
-	logger    Logger
 	callbacks atomic.Pointer[EventCallbacks]
 	// closed is set by Cleanup: the core's Reset of a closed manager
 	// without persistence succeeds, where its documentation (and this
@@ -99,14 +92,14 @@ type ReliabilityManager struct {
 
 // NewReliabilityManager creates a manager with the Nim library's defaults
 // and an empty participant id, as the C library's SdsNewReliabilityManager
-// does. logger may be nil; see Logger.
-func NewReliabilityManager(logger Logger) (*ReliabilityManager, error) {
-	rm, err := NewReliabilityManagerWithConfig(DefaultConfig())
-	if err != nil {
-		return nil, err
+// does. The core's diagnostics (a panicking callback, a failing store, a
+// message ignored) go to logger at its level; nil discards them.
+func NewReliabilityManager(logger *zap.Logger) (*ReliabilityManager, error) {
+	cfg := DefaultConfig()
+	if logger != nil {
+		cfg.Logger = zapLogger(logger)
 	}
-	rm.logger = logger
-	return rm, nil
+	return NewReliabilityManagerWithConfig(cfg)
 }
 
 // NewReliabilityManagerWithConfig creates a manager from a core
@@ -216,7 +209,7 @@ func historyEntries(deps []wire.HistoryEntry) []HistoryEntry {
 		if hint == nil {
 			hint = []byte{}
 		}
-		out[i] = HistoryEntry{MessageID: MessageID(d.MessageID), RetrievalHint: hint}
+		out[i] = HistoryEntry{MessageID: MessageID(d.MessageID), RetrievalHint: hint, SenderID: d.SenderID}
 	}
 	return out
 }
@@ -254,7 +247,7 @@ func (rm *ReliabilityManager) OnEvent(eventStr string) {
 	case "missing_dependencies":
 		e.Kind = core.EventMissingDependencies
 		for _, d := range ev.MissingDeps {
-			e.MissingDeps = append(e.MissingDeps, wire.HistoryEntry{MessageID: string(d.MessageID), RetrievalHint: d.RetrievalHint})
+			e.MissingDeps = append(e.MissingDeps, wire.HistoryEntry{MessageID: string(d.MessageID), RetrievalHint: d.RetrievalHint, SenderID: d.SenderID})
 		}
 	case "periodic_sync":
 		e.Kind = core.EventPeriodicSync

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	core "github.com/libsds-go/libsds/sds"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // newRM creates a manager with NewReliabilityManager (the C binding's
@@ -129,22 +132,23 @@ func expectEvents(t *testing.T, r *recorder, want ...string) {
 	}
 }
 
-// syncer has the one method of *zap.Logger that Logger asks for.
-type syncer struct{ synced bool }
-
-func (s *syncer) Sync() error { s.synced = true; return nil }
-
-// A logger shaped like *zap.Logger is accepted, and left alone.
-func TestNewReliabilityManagerTakesALogger(t *testing.T) {
-	var log syncer
-	rm, err := NewReliabilityManager(&log)
+// The core's diagnostics reach the *zap.Logger given to
+// NewReliabilityManager, at their level, with their fields.
+func TestNewReliabilityManagerLogsToZap(t *testing.T) {
+	obs, logs := observer.New(zapcore.InfoLevel)
+	rm, err := NewReliabilityManager(zap.New(obs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rm.Cleanup()
-	unwrap(t, rm, wrap(t, rm, "log", "l1", "x"))
-	if log.synced {
-		t.Error("the logger was used")
+	rm.RegisterCallbacks(EventCallbacks{OnMessageReady: func(MessageID, string) { panic("boom") }})
+	unwrap(t, rm, wrap(t, newRM(t), "log", "l1", "x")) // the handler's panic is contained and logged
+	got := logs.FilterMessageSnippet("panicked").All()
+	if len(got) != 1 {
+		t.Fatalf("logged %d panic lines, want 1: %+v", len(got), logs.All())
+	}
+	if got[0].Level != zapcore.ErrorLevel || got[0].ContextMap()["panic"] != "boom" {
+		t.Errorf("entry %+v, want error level with panic=boom", got[0])
 	}
 }
 
@@ -747,4 +751,30 @@ func TestConcurrentManagers(t *testing.T) {
 	if n := ready.Load(); n != 400 {
 		t.Errorf("ready events = %d, want 400", n)
 	}
+}
+
+// A missing dependency names its sender the same way in the unwrap result,
+// in OnMissingDependencies, and through OnEvent from the C library's JSON.
+func TestMissingDependencySender(t *testing.T) {
+	clk := core.NewManualClock(time.Unix(1_700_000_000, 0))
+	alice := newClocked(t, clk, func(c *Config) { c.ParticipantID = "alice" })
+	bob := newRM(t)
+	var fromEvent [][]HistoryEntry
+	bob.RegisterCallbacks(EventCallbacks{
+		OnMissingDependencies: func(_ MessageID, deps []HistoryEntry, _ string) { fromEvent = append(fromEvent, deps) },
+	})
+	wrap(t, alice, "c", "m1", "one")
+	res := unwrap(t, bob, wrap(t, alice, "c", "m2", "two"))
+	want := []HistoryEntry{{MessageID: "m1", RetrievalHint: []byte{}, SenderID: "alice"}}
+	if !slices.EqualFunc(*res.MissingDeps, want, sameEntry) {
+		t.Errorf("unwrap result %+v, want %+v", *res.MissingDeps, want)
+	}
+	bob.OnEvent(`{"eventType":"missing_dependencies","messageId":"m2","channelId":"c","missingDeps":[{"messageId":"m1","retrievalHint":"","senderId":"alice"}]}`)
+	if len(fromEvent) != 2 || !slices.EqualFunc(fromEvent[0], want, sameEntry) || !slices.EqualFunc(fromEvent[1], want, sameEntry) {
+		t.Errorf("OnMissingDependencies got %+v, want %+v twice", fromEvent, want)
+	}
+}
+
+func sameEntry(a, b HistoryEntry) bool {
+	return a.MessageID == b.MessageID && bytes.Equal(a.RetrievalHint, b.RetrievalHint) && a.SenderID == b.SenderID
 }

@@ -3,13 +3,16 @@ package sds
 // MessageID identifies a message within its channel.
 type MessageID string
 
-// HistoryEntry names a message of a causal history: its id and the
+// HistoryEntry names a message of a causal history: its id, the
 // retrieval hint its sender attached (for example a transport-level
-// message hash, usable to fetch the message from a store), empty if none.
-// In JSON the hint is base64, as the C library writes it.
+// message hash, usable to fetch the message from a store), empty if none,
+// and the participant id of its sender when the entry names one (SDS-R; an
+// addition of this package). In JSON the hint is base64, as the C library
+// writes it.
 type HistoryEntry struct {
 	MessageID     MessageID `json:"messageId"`
 	RetrievalHint []byte    `json:"retrievalHint"`
+	SenderID      string    `json:"senderId,omitempty"`
 }
 
 // UnwrappedMessage is the result of UnwrapReceivedMessage. The pointers

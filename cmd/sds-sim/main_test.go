@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libsds-go/libsds/internal/sim"
 )
 
 // TestMain lets the test binary stand in for sds-sim when run() starts
@@ -76,6 +78,11 @@ func TestSweepReport(t *testing.T) {
 	if !strings.Contains(out.String(), "groups") || strings.Count(out.String(), "\n3 ") != 2 {
 		t.Errorf("sweep table:\n%s", out.String())
 	}
+	// The header names the values swept, not the -groups flag (1).
+	if head, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(head, "swept over 1, 3 response group(s)") ||
+		strings.Contains(head, "; 1 response group(s)") {
+		t.Errorf("sweep header: %s", head)
+	}
 	md, _ := os.ReadFile(filepath.Join(dir, fileSummary))
 	if !bytes.Contains(md, []byte("## Sweep over groups")) || !bytes.Contains(md, []byte(fileSweep)) {
 		t.Errorf("summary:\n%s", md)
@@ -109,7 +116,8 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := run([]string{"-sweep", "help"}, &out, &out); err != nil || !strings.Contains(out.String(), "participants") {
+	if err := run([]string{"-sweep", "help"}, &out, &out); err != nil || !strings.Contains(out.String(), "participants") ||
+		!strings.Contains(out.String(), "name=a,b,c") || !strings.Contains(out.String(), "name=from:to:step") {
 		t.Errorf("-sweep help: %v\n%s", err, out.String())
 	}
 	pt, err := parsePartition("at=5m,for=2m,groups=3")
@@ -169,4 +177,43 @@ func mustExecutable(t *testing.T) string {
 		t.Skip(err)
 	}
 	return exe
+}
+
+// A swept parameter is described by its values, whether or not the setup
+// line names it otherwise.
+func TestDescribeSweptSetup(t *testing.T) {
+	o := &Output{Settings: map[string]string{"loss": "0.2", "participants": "100", "size": "64"}}
+	if d := describeSetup(o); !strings.Contains(d, "loss 0.2") {
+		t.Errorf("no sweep: %s", d)
+	}
+	o.Sweep = &sim.Sweep{Param: "loss", Values: []float64{0, 0.25, 0.5}}
+	if d := describeSetup(o); strings.Contains(d, "loss 0.2") || !strings.Contains(d, "loss swept over 0, 0.25, 0.5") {
+		t.Errorf("loss sweep: %s", d)
+	}
+	o.Sweep = &sim.Sweep{Param: "size", Values: []float64{16, 256}}
+	if d := describeSetup(o); !strings.HasSuffix(d, "; size swept over 16, 256") {
+		t.Errorf("size sweep: %s", d)
+	}
+}
+
+// Axis labels carry no trailing zeros ("500", not "500.00").
+func TestPlainTicks(t *testing.T) {
+	for _, r := range [][2]float64{{0, 1000}, {0, 1}, {0, 0.05}, {3, 47}} {
+		var labels []string
+		for _, tk := range (plainTicks{}).Ticks(r[0], r[1]) {
+			if tk.Label == "" {
+				continue
+			}
+			labels = append(labels, tk.Label)
+			if strings.Contains(tk.Label, ".") && (strings.HasSuffix(tk.Label, "0") || strings.HasSuffix(tk.Label, ".")) {
+				t.Errorf("range %v: label %q", r, tk.Label)
+			}
+		}
+		if len(labels) < 2 {
+			t.Errorf("range %v: labels %q", r, labels)
+		}
+	}
+	if got := (plainTicks{}).Ticks(0, 1000); got[0].Label != "0" {
+		t.Errorf("first label %q, want 0", got[0].Label)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -36,9 +37,39 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.Title.Text = title
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
+	p.X.Tick.Marker, p.Y.Tick.Marker = plainTicks{}, plainTicks{}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	return p
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros:
+// "500" and "0", not "500.00" and "0.00".
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i, t := range ticks {
+		if strings.Contains(t.Label, ".") && !strings.ContainsAny(t.Label, "eE") {
+			ticks[i].Label = strings.TrimSuffix(strings.TrimRight(t.Label, "0"), ".")
+		}
+	}
+	return ticks
+}
+
+func peak(counts []int) int {
+	if len(counts) == 0 {
+		return 0
+	}
+	return slices.Max(counts)
+}
+
+// legendRoom raises p's Y maximum so that a legend of rows entries at the
+// top sits above the curves (whose maximum is dataMax) instead of on them.
+func legendRoom(p *plot.Plot, dataMax float64, rows int) {
+	if dataMax > 0 {
+		p.Y.Max = dataMax * (1 + 0.12*float64(rows))
+	}
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dash []vg.Length, points bool) error {
@@ -166,6 +197,7 @@ func repairsOverTime(runs []RunOutput, path string) error {
 	per := fmt.Sprintf("per %g s", bin)
 	top := newPlot("Repairs, repair requests and resends over time", "virtual time (min)", "broadcasts "+per)
 	bottom := newPlot("Deliveries over time", "virtual time (min)", "deliveries "+per)
+	topMax, bottomMax, topRows := 0, 0, 0
 	for _, r := range runs {
 		s := r.Result.Series
 		c := modeColor(r.Result.SDSR)
@@ -183,8 +215,15 @@ func repairsOverTime(runs []RunOutput, path string) error {
 		if err := addLine(bottom, r.Label, series(s.Deliveries, bin), c, nil, false); err != nil {
 			return err
 		}
+		topMax, topRows = max(topMax, peak(s.Resends)), topRows+1
+		if r.Result.SDSR {
+			topMax, topRows = max(topMax, peak(s.Repairs), peak(s.RepairRequests)), topRows+2
+		}
+		bottomMax = max(bottomMax, peak(s.Deliveries))
 	}
 	top.Y.Min, bottom.Y.Min = 0, 0
+	legendRoom(top, float64(topMax), topRows)
+	legendRoom(bottom, float64(bottomMax), len(runs))
 	return saveTiles(path, 9*vg.Inch, 8*vg.Inch, 2, 1, []*plot.Plot{top, bottom})
 }
 

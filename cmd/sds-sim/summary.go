@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -121,11 +124,35 @@ func (t table) markdown(w io.Writer) {
 	}
 }
 
+// setupFormat and setupKeys describe a run's settings (flag names).
+const setupFormat = "%s participants, %s messages at %s msg/s each on %s channel(s); loss %s, delay %s + jitter %s; bloom %s ids at %s, history %s, log %s; T_min %s, T_max %s, %s response group(s); seed %s"
+
+var setupKeys = []string{"participants", "messages", "rate", "channels", "loss", "delay", "jitter",
+	"bloom", "bloom-error", "history", "log", "tmin", "tmax", "groups", "seed"}
+
+// describeSetup names the settings of the runs. A swept parameter shows
+// the values it took, not the flag the sweep overrode.
 func describeSetup(o *Output) string {
 	s := o.Settings
-	return fmt.Sprintf("%s participants, %s messages at %s msg/s each on %s channel(s); loss %s, delay %s + jitter %s; bloom %s ids at %s, history %s, log %s; T_min %s, T_max %s, %s response group(s); seed %s",
-		s["participants"], s["messages"], s["rate"], s["channels"], s["loss"], s["delay"], s["jitter"],
-		s["bloom"], s["bloom-error"], s["history"], s["log"], s["tmin"], s["tmax"], s["groups"], s["seed"])
+	swept := ""
+	if o.Sweep != nil {
+		vals := make([]string, len(o.Sweep.Values))
+		for i, v := range o.Sweep.Values {
+			vals[i] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		swept = "swept over " + strings.Join(vals, ", ")
+		s = maps.Clone(s)
+		s[o.Sweep.Param] = swept
+	}
+	args := make([]any, len(setupKeys))
+	for i, k := range setupKeys {
+		args[i] = s[k]
+	}
+	text := fmt.Sprintf(setupFormat, args...)
+	if o.Sweep != nil && !slices.Contains(setupKeys, o.Sweep.Param) {
+		text += "; " + o.Sweep.Param + " " + swept
+	}
+	return text
 }
 
 func printSummary(w io.Writer, o *Output) {

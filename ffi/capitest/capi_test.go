@@ -58,7 +58,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := b.Unwrap(wire2)
-	want := `{"message":[116,119,111],"channelId":"c","missingDeps":[{"messageId":"m1","retrievalHint":"aDptMQ=="}]}`
+	want := `{"message":[116,119,111],"channelId":"c","missingDeps":[{"messageId":"m1","retrievalHint":"aDptMQ==","senderId":"alice"}]}`
 	if res.Msg != want {
 		t.Errorf("unwrap:\n got %s\nwant %s", res.Msg, want)
 	}

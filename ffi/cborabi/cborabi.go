@@ -209,10 +209,12 @@ type WrapResponse struct {
 	Message []byte `cbor:"message"`
 }
 
-// MissingDep is SdsMissingDep.
+// MissingDep is SdsMissingDep, plus the sender id when the entry has one
+// (without it, Nim's encoding byte for byte).
 type MissingDep struct {
 	MessageID     string `cbor:"messageId"`
 	RetrievalHint []byte `cbor:"retrievalHint"`
+	SenderID      string `cbor:"senderId,omitempty"`
 }
 
 // UnwrapResponse is SdsUnwrapResponse.
@@ -268,7 +270,7 @@ func EncodeText(s string) []byte { return Marshal(s) }
 func missingDeps(deps []wire.HistoryEntry) []MissingDep {
 	out := make([]MissingDep, len(deps))
 	for i, d := range deps {
-		out[i] = MissingDep{MessageID: d.MessageID, RetrievalHint: d.RetrievalHint}
+		out[i] = MissingDep{MessageID: d.MessageID, RetrievalHint: d.RetrievalHint, SenderID: d.SenderID}
 	}
 	return out
 }

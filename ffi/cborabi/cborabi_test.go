@@ -69,10 +69,11 @@ func TestResponses(t *testing.T) {
 	r := sds.UnwrapResult{Content: []byte("hi"), ChannelID: "c1"}
 	check(t, "unwrap no deps", EncodeUnwrap(&r),
 		"a3"+tx("message")+bs([]byte("hi"))+tx("channelId")+tx("c1")+tx("missingDeps")+"80")
-	r.MissingDeps = []wire.HistoryEntry{{MessageID: "m0", RetrievalHint: []byte{1, 2}, SenderID: "dropped"}, {MessageID: "m1"}}
+	// A sender id follows Nim's keys; without one the entry is Nim's.
+	r.MissingDeps = []wire.HistoryEntry{{MessageID: "m0", RetrievalHint: []byte{1, 2}, SenderID: "alice"}, {MessageID: "m1"}}
 	check(t, "unwrap deps", EncodeUnwrap(&r),
 		"a3"+tx("message")+bs([]byte("hi"))+tx("channelId")+tx("c1")+tx("missingDeps")+"82"+
-			"a2"+tx("messageId")+tx("m0")+tx("retrievalHint")+"420102"+
+			"a3"+tx("messageId")+tx("m0")+tx("retrievalHint")+"420102"+tx("senderId")+tx("alice")+
 			"a2"+tx("messageId")+tx("m1")+tx("retrievalHint")+"40")
 	check(t, "context", EncodeText("140737488355328"), "6f"+hex.EncodeToString([]byte("140737488355328")))
 }

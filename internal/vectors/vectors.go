@@ -1,16 +1,23 @@
-// Package vectors loads the shared test vectors produced by the Nim libsds
-// and by the TypeScript SDS implementation (../shared/vectors beside the
-// repository, or the directory named by SDS_VECTORS_DIR).
+// Package vectors loads the test vectors produced by the Nim libsds and by
+// the TypeScript SDS implementation. They are committed in data/ and
+// embedded, so the tests need nothing beside the repository: a copy of
+// the project's shared vectors (README.md and the two files it describes)
+// and js_sdsr_vectors.json, SDS-R timing produced by @waku/sds 0.0.8
+// itself with jsgen/sdsr.mjs.
 package vectors
 
 import (
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 )
+
+// Files holds the vector files: data/*.json and data/README.md.
+//
+//go:embed data
+var Files embed.FS
 
 // Nim is nim_sds_vectors.json.
 type Nim struct {
@@ -64,28 +71,10 @@ type Nim struct {
 		ContentHex       string   `json:"content_hex"`
 		CausalHistoryIDs []string `json:"causalHistoryIds"`
 	} `json:"decode_cases"`
-	TReq []struct {
-		ParticipantID string `json:"participantId"`
-		MessageID     string `json:"messageId"`
-		TMinMs        int64  `json:"tMinMs"`
-		TMaxMs        int64  `json:"tMaxMs"`
-		TReqMs        int64  `json:"tReqMs"`
-	} `json:"t_req"`
-	TResp []struct {
-		ParticipantID string `json:"participantId"`
-		SenderID      string `json:"senderId"`
-		MessageID     string `json:"messageId"`
-		TMaxMs        int64  `json:"tMaxMs"`
-		TRespMs       int64  `json:"tRespMs"`
-	} `json:"t_resp"`
-	ResponseGroup []struct {
-		ParticipantID string `json:"participantId"`
-		SenderID      string `json:"senderId"`
-		MessageID     string `json:"messageId"`
-		NumGroups     int    `json:"numGroups"`
-		InGroup       bool   `json:"inGroup"`
-	} `json:"response_group"`
-	Snapshot struct {
+	TReq          []TReqRow          `json:"t_req"`
+	TResp         []TRespRow         `json:"t_resp"`
+	ResponseGroup []ResponseGroupRow `json:"response_group"`
+	Snapshot      struct {
 		ChannelMetaEmptyHex string `json:"channel_meta_empty_hex"`
 		ChannelMetaFullHex  string `json:"channel_meta_full_hex"`
 		ChannelDataHex      string `json:"channel_data_hex"`
@@ -134,37 +123,63 @@ type JS struct {
 	} `json:"hashN"`
 }
 
-// Dir finds the shared vectors directory: $SDS_VECTORS_DIR, else
-// ../shared/vectors beside the repository root (the directory with go.mod).
-func Dir() (string, error) {
-	if d := os.Getenv("SDS_VECTORS_DIR"); d != "" {
-		return d, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared", "vectors"), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("vectors: no go.mod above %s", wd)
-		}
-	}
+// JSRepair is js_sdsr_vectors.json: @waku/sds's T_req and T_resp offsets
+// (ms) and response-group membership, for inputs of the Nim sections.
+type JSRepair struct {
+	Note          string             `json:"note"`
+	TReq          []TReqRow          `json:"t_req"`
+	TResp         []TRespRow         `json:"t_resp"`
+	ResponseGroup []ResponseGroupRow `json:"response_group"`
+}
+
+// TReqRow is an SDS-R request backoff (ms). Error is set, instead of
+// TReqMs, where the producing library threw.
+type TReqRow struct {
+	ParticipantID string `json:"participantId"`
+	MessageID     string `json:"messageId"`
+	TMinMs        int64  `json:"tMinMs"`
+	TMaxMs        int64  `json:"tMaxMs"`
+	TReqMs        int64  `json:"tReqMs"`
+	Error         string `json:"error"`
+}
+
+// TRespRow is an SDS-R response backoff (ms); Error as in TReqRow.
+type TRespRow struct {
+	ParticipantID string `json:"participantId"`
+	SenderID      string `json:"senderId"`
+	MessageID     string `json:"messageId"`
+	TMaxMs        int64  `json:"tMaxMs"`
+	TRespMs       int64  `json:"tRespMs"`
+	Error         string `json:"error"`
+}
+
+// ResponseGroupRow is an SDS-R response-group membership.
+type ResponseGroupRow struct {
+	ParticipantID string `json:"participantId"`
+	SenderID      string `json:"senderId"`
+	MessageID     string `json:"messageId"`
+	NumGroups     int    `json:"numGroups"`
+	InGroup       bool   `json:"inGroup"`
 }
 
 var (
-	nimOnce, jsOnce sync.Once
-	nim             Nim
-	js              JS
-	nimErr, jsErr   error
+	nimOnce, jsOnce, jsRepairOnce sync.Once
+	nim                           Nim
+	js                            JS
+	jsRepair                      JSRepair
+	nimErr, jsErr, jsRepairErr    error
 )
 
 // LoadNim parses nim_sds_vectors.json once.
 func LoadNim() (*Nim, error) {
 	nimOnce.Do(func() { nimErr = load("nim_sds_vectors.json", &nim) })
 	return &nim, nimErr
+}
+
+// LoadJSRepair parses js_sdsr_vectors.json once.
+func LoadJSRepair() (*JSRepair, error) {
+	jsRepairOnce.Do(func() { jsRepairErr = load("js_sdsr_vectors.json", &jsRepair) })
+	return &jsRepair, jsRepairErr
 }
 
 // LoadJS parses js_sds_vectors.json once.
@@ -174,13 +189,9 @@ func LoadJS() (*JS, error) {
 }
 
 func load(name string, into any) error {
-	dir, err := Dir()
+	raw, err := Files.ReadFile("data/" + name)
 	if err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		return fmt.Errorf("vectors: %w (set SDS_VECTORS_DIR or place shared/ beside the repository)", err)
+		return fmt.Errorf("vectors: %w", err)
 	}
 	return json.Unmarshal(raw, into)
 }

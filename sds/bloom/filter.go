@@ -44,15 +44,25 @@ func New(capacity int, errorRate float64) (*Filter, error) {
 }
 
 func newFromParams(p Params) *Filter {
-	return &Filter{
-		capacity:  p.Capacity,
-		errorRate: p.ErrorRate,
-		// Nim: uint64(errorRate * 1_000_000), a truncating conversion.
-		errPPM: uint64(p.ErrorRate * 1_000_000),
-		k:      p.K,
-		m:      int64(p.MBits),
-		bits:   make([]byte, p.Words*8),
+	f := new(Filter)
+	f.reinit(p)
+	return f
+}
+
+// reinit makes f an empty filter with parameters p, reusing its bit array
+// when it fits without holding on to much more memory than p needs.
+func (f *Filter) reinit(p Params) {
+	f.capacity, f.errorRate = p.Capacity, p.ErrorRate
+	// Nim: uint64(errorRate * 1_000_000), a truncating conversion.
+	f.errPPM = uint64(p.ErrorRate * 1_000_000)
+	f.k, f.m = p.K, int64(p.MBits)
+	n := p.Words * 8
+	if c := cap(f.bits); c >= n && c <= 2*n+64 {
+		f.bits = f.bits[:n]
+		clear(f.bits)
+		return
 	}
+	f.bits = make([]byte, n)
 }
 
 // Params reports the filter's parameters; for a decoded filter, as received
@@ -75,15 +85,21 @@ func (f *Filter) AddKey(k Key) {
 		return
 	}
 	a, b := base(k.h1, k.h2, m)
-	bits := f.bits
+	f.setIndexes(a, b)
+}
+
+// setIndexes sets the k bits of an id whose first index is a and step b
+// (both mod mBits, as base returns them).
+func (f *Filter) setIndexes(a, b int64) {
+	m, bits := f.m, f.bits
 	if a >= 0 && b >= 0 {
-		// abs(a+i*b) mod m == (a+i*b) mod m here: step instead of divide.
+		// abs(a+i*b) mod m == (a+i*b) mod m here: step instead of divide,
+		// without a branch (x+b < 2m; m-1-x < 0 exactly when x >= m).
 		x := a
 		for i := 0; i < f.k; i++ {
 			bits[x>>3] |= 1 << (x & 7)
-			if x += b; x >= m {
-				x -= m
-			}
+			x += b
+			x -= m & ((m - 1 - x) >> 63)
 		}
 		return
 	}

@@ -7,7 +7,8 @@ with ctypes only (no compiled extension).
         res = m.unwrap(received)                       # res.content, res.missing_deps
 
 The library is found by the ``library`` argument, the ``LIBSDS_PATH``
-environment variable, or this checkout's ``build/libsds.so``.
+environment variable, the copy an installed package carries, this
+checkout's ``build/libsds.so``, or the installed library (``make install``).
 
 Do not use the library across fork() without exec: it runs threads of its
 own that a forked child does not have. In a forked child every call raises
@@ -26,6 +27,7 @@ from ._ffi import (
     SDS_LOG_WARN,
     Library,
     default_library_path,
+    find_library,
     load_library,
 )
 from .manager import (

@@ -7,6 +7,7 @@ rather than a crash.
 """
 
 import ctypes
+import ctypes.util
 import os
 import threading
 
@@ -159,10 +160,26 @@ _PROTOTYPES = {
 }
 
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The copy of build/libsds.so an installed package carries (setup.py).
+BUNDLED_LIBRARY = os.path.join(_HERE, "libsds.so")
+
+
 def default_library_path():
     """The library this checkout builds: ``<repo>/build/libsds.so``."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.normpath(os.path.join(here, "..", "..", "..", "build", "libsds.so"))
+    return os.path.normpath(os.path.join(_HERE, "..", "..", "..", "build", "libsds.so"))
+
+
+def find_library():
+    """Where libsds is: the copy this package carries, else this
+    checkout's ``build/libsds.so``, else the installed library (``make
+    install``, found as the system finds libraries: its name, e.g.
+    ``libsds.so.0``), else None."""
+    for path in (BUNDLED_LIBRARY, default_library_path()):
+        if os.path.exists(path):
+            return path
+    return ctypes.util.find_library("sds")
 
 
 class Library:
@@ -191,16 +208,22 @@ def load_library(path=None):
     """Loads libsds once per path and returns it.
 
     The path is, in this order: the argument, the environment variable
-    ``LIBSDS_PATH``, then ``build/libsds.so`` of this checkout."""
-    path = path or os.environ.get(ENV_VAR) or default_library_path()
-    path = os.path.abspath(path)
+    ``LIBSDS_PATH``, then :func:`find_library`."""
+    path = path or os.environ.get(ENV_VAR)
+    if path:
+        path = os.path.abspath(path)
+        if not os.path.exists(path):
+            raise OSError(f"libsds not found at {path}")
+    else:
+        path = find_library()
+        if path is None:
+            raise OSError(
+                f"libsds not found: not in this package, not at {default_library_path()}, "
+                f"not installed (make install); build it with `make`, or set {ENV_VAR}"
+            )
     with _libs_lock:
         lib = _libs.get(path)
         if lib is None:
-            if not os.path.exists(path):
-                raise OSError(
-                    f"libsds not found at {path}: build it with `make lib`, or set {ENV_VAR}"
-                )
             lib = _libs[path] = Library(path)
         return lib
 

@@ -18,6 +18,7 @@ library itself, refuse to work in a forked child (:class:`ForkError`).
 import atexit
 import base64
 import collections
+import collections.abc
 import ctypes
 import enum
 import itertools
@@ -124,21 +125,36 @@ def _check_fork():
 # ---- typed values ---------------------------------------------------------------
 
 
-def _enc(s: Optional[Id]) -> Optional[bytes]:
-    """An id for C: str as UTF-8 (surrogate escapes give back any byte)."""
+def _enc(s: Optional[Id], what: str = "an id") -> Optional[bytes]:
+    """An id for C: str as UTF-8 (surrogate escapes give back any byte).
+    None passes (the library rejects it with its own reason)."""
     if s is None or isinstance(s, bytes):
         return s
-    return s.encode("utf-8", "surrogateescape")
+    if isinstance(s, str):
+        return s.encode("utf-8", "surrogateescape")
+    raise TypeError(f"{what} must be str or bytes, not {type(s).__name__}")
 
 
 def _dec(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
 
 
-def _content(data) -> bytes:
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    return bytes(data)
+def _content(data, what: str = "content") -> bytes:
+    """Bytes-like data (bytes, bytearray, memoryview, ...) as bytes; a str
+    is refused, as its encoding would be a guess."""
+    if not isinstance(data, str):
+        try:
+            return memoryview(data).tobytes()
+        except TypeError:
+            pass
+    raise TypeError(f"{what} must be bytes-like (bytes, bytearray, memoryview), not {type(data).__name__}")
+
+
+def _check_handler(handler):
+    if handler is not None and not callable(handler) and not callable(getattr(handler, "put", None)):
+        raise TypeError(
+            f"an event handler must be a callable, a queue (an object with put()) or None, not {type(handler).__name__}"
+        )
 
 
 def _at(p, n) -> bytes:
@@ -175,7 +191,8 @@ class WireFormat(enum.IntEnum):
 @dataclass(frozen=True)
 class HistoryEntry:
     """A causal-history entry: a message this participant has not seen
-    (``missing_deps``). ``sender_id`` is known from binary results only."""
+    (``missing_deps``), with the participant id of its sender ("" when the
+    entry names none), in unwrap results and events alike."""
 
     message_id: str
     retrieval_hint: bytes = b""
@@ -207,7 +224,7 @@ class Event:
             message_id=d.get("messageId"),
             channel_id=d.get("channelId"),
             missing_deps=tuple(
-                HistoryEntry(e["messageId"], base64.b64decode(e.get("retrievalHint", "")))
+                HistoryEntry(e["messageId"], base64.b64decode(e.get("retrievalHint", "")), e.get("senderId", ""))
                 for e in d.get("missingDeps", ())
             ),
             message=base64.b64decode(msg) if isinstance(msg, str) else None,
@@ -413,6 +430,7 @@ class ReliabilityManager:
     ):
         self._ctx = None
         self._closed = True  # until created
+        _check_handler(on_event)
         _check_fork()
         self._lib = load_library(library)
         self._lock = threading.Lock()
@@ -534,6 +552,7 @@ class ReliabilityManager:
     def set_event_handler(self, handler: Optional[Handler]):
         """Routes events to handler (a callable taking an :class:`Event`,
         or a queue), or drops them (None)."""
+        _check_handler(handler)
         self._handler = handler
         if handler is None:
             self._lib.SdsSetEventCallback(self._h(), _ffi.SdsCallBack(), None)
@@ -558,6 +577,8 @@ class ReliabilityManager:
     def set_retrieval_hint_provider(self, provider: Optional[Callable[[str], Optional[BytesLike]]]):
         """provider(message_id) returns the retrieval hint (bytes or str)
         of a message this manager sent or delivered, or None."""
+        if provider is not None and not callable(provider):
+            raise TypeError(f"a retrieval hint provider must be callable or None, not {type(provider).__name__}")
         if provider is None:
             self._lib.SdsSetRetrievalHintProvider(self._h(), _ffi.SdsRetrievalHintProvider(), None)
             return
@@ -567,7 +588,7 @@ class ReliabilityManager:
                 h = provider(_dec(message_id))
                 if h is None:
                     return
-                h = _content(h)
+                h = h.encode("utf-8") if isinstance(h, str) else _content(h, "a retrieval hint")
                 hint[0] = _ffi.c_malloc_copy(h)  # the library frees it
                 hint_len[0] = len(h)
             except Exception as e:
@@ -609,7 +630,7 @@ class ReliabilityManager:
     def unwrap(self, wire: BytesLike) -> UnwrapResult:
         """Processes a received message; delivery is reported by
         ``message_ready`` events (and ``delivered`` for this one)."""
-        data = bytes(wire)
+        data = _content(wire, "wire")
         res = ctypes.POINTER(_ffi.SdsUnwrapResult)()
         err = ctypes.c_void_p()
         ret = self._lib.SdsUnwrapReceivedMessageBinary(self._h(), data, len(data), ctypes.byref(res), ctypes.byref(err))
@@ -657,7 +678,7 @@ class ReliabilityManager:
     def unwrap_json(self, wire: BytesLike) -> str:
         """As :meth:`unwrap`, through SdsUnwrapReceivedMessage: the JSON
         {"message":[...],"channelId":...,"missingDeps":[...]}."""
-        data = bytes(wire)
+        data = _content(wire, "wire")
         return _dec(_check(*_call(self._lib.SdsUnwrapReceivedMessage, self._h(), data, len(data))))
 
     # -- the rest
@@ -665,9 +686,12 @@ class ReliabilityManager:
     def mark_dependencies_met(self, channel_id: Optional[Id], message_ids: Sequence[Optional[Id]]):
         """The application obtained these messages some other way: what
         waited on them is delivered. Fails for an unknown channel."""
-        ids = [_enc(i) for i in message_ids]
+        if isinstance(message_ids, (str, bytes)) or not isinstance(message_ids, collections.abc.Iterable):
+            raise TypeError(f"message_ids must be a sequence of ids, not {type(message_ids).__name__}")
+        channel = _enc(channel_id, "channel_id")
+        ids = [_enc(i, "a message id") for i in message_ids]
         arr = (ctypes.c_char_p * max(len(ids), 1))(*ids)
-        _check(*_call(self._lib.SdsMarkDependenciesMet, self._h(), arr, len(ids), _enc(channel_id)))
+        _check(*_call(self._lib.SdsMarkDependenciesMet, self._h(), arr, len(ids), channel))
 
     def reset(self):
         """Forgets every channel and all its state (persisted state too)."""

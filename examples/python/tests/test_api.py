@@ -3,6 +3,7 @@
 import ctypes
 import json
 import os
+import queue as queue_module
 import subprocess
 import sys
 import unittest
@@ -11,7 +12,7 @@ import libsds
 from libsds import ReliabilityManager as M
 from libsds import _ffi
 
-from .util import Capture, lib, pb_fields
+from .util import Capture, Events, lib, pb_fields
 
 
 class TestLibrary(unittest.TestCase):
@@ -27,7 +28,7 @@ class TestLibrary(unittest.TestCase):
             self.assertEqual(m.library.path, path)
         with self.assertRaises(OSError) as cm:
             libsds.load_library("/nonexistent/libsds.so")
-        self.assertIn("LIBSDS_PATH", str(cm.exception))
+        self.assertIn("/nonexistent/libsds.so", str(cm.exception))
         # The environment variable, in a fresh interpreter.
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         code = "import libsds; print(libsds.load_library().path)"
@@ -38,6 +39,21 @@ class TestLibrary(unittest.TestCase):
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("/nonexistent/x.so", out.stderr)
+
+    def test_installed_library(self):
+        """With no copy in the package and none in the checkout, the
+        library is found as the system finds libraries (here through
+        LD_LIBRARY_PATH, as for a library installed in a non-system prefix)."""
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        code = ("import libsds\nfrom libsds import _ffi\n"
+                "_ffi.BUNDLED_LIBRARY = '/nonexistent/bundled.so'\n"
+                "_ffi.default_library_path = lambda: '/nonexistent/libsds.so'\n"
+                "lib = libsds.load_library(); print(lib.path, lib.version)")
+        env = dict(os.environ, PYTHONPATH=here, LD_LIBRARY_PATH=os.path.dirname(lib().path))
+        env.pop("LIBSDS_PATH", None)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), ["libsds.so.0", lib().version])
 
 
 class TestCreate(unittest.TestCase):
@@ -262,6 +278,91 @@ class TestArguments(unittest.TestCase):
         self.m.mark_dependencies_met("c1", [])
 
 
+class TestTypes(unittest.TestCase):
+    """Arguments of the wrong type fail at the call, with TypeError, and
+    change nothing."""
+
+    def test_event_handler(self):
+        for bad in ("oops", 42, object()):
+            with self.assertRaises(TypeError):
+                M(on_event=bad)
+            with M() as m, self.assertRaises(TypeError):
+                m.set_event_handler(bad)
+        with self.assertRaises(TypeError), M() as m:
+            m.set_retrieval_hint_provider("hint")
+        with M(on_event=Events()) as m:  # a callable, or a queue, still do
+            m.set_event_handler(queue_module.Queue())
+            m.set_event_handler(None)
+
+    def test_mark_dependencies_met_swapped(self):
+        with M() as m:
+            m.wrap("c1", "m0", b"x")
+            with self.assertRaises(TypeError):
+                m.mark_dependencies_met(["m1"], "c1")
+            with self.assertRaises(TypeError):
+                m.mark_dependencies_met("c1", "m1")  # a str is not a list of ids
+            with self.assertRaises(TypeError):
+                m.mark_dependencies_met("c1", [1])
+            m.mark_dependencies_met("c1", ["m1"])
+
+    def test_contents_and_ids(self):
+        with M() as m:
+            for content in ("text", 3, None, ["a"]):
+                with self.assertRaises(TypeError):
+                    m.wrap("c1", "m1", content)
+                with self.assertRaises(TypeError):
+                    m.wrap_text("c1", "m1", content)
+            with self.assertRaises(TypeError):
+                m.wrap("c1", 7, b"x")
+            with self.assertRaises(TypeError):
+                m.wrap(["c1"], "m1", b"x")
+            with self.assertRaises(TypeError):
+                m.unwrap("not bytes")
+            with self.assertRaises(TypeError):
+                m.unwrap(12)
+            m.wrap("c1", "m1", b"x")  # m1 was not used by the failed calls
+
+
+class TestNullCallback(unittest.TestCase):
+    """A constructor given no callback returns NULL; the reason goes to
+    stderr until the host sets a log callback (include/libsds.h, "Logging")."""
+
+    def run_fresh(self, code):
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=here, LIBSDS_PATH=lib().path)
+        prelude = "import ctypes, libsds; L = libsds.load_library(); N = libsds._ffi.SdsCallBack()\n"
+        return subprocess.run([sys.executable, "-c", prelude + code], env=env, capture_output=True, text=True,
+                              check=True, timeout=60)
+
+    def test_logged_to_stderr(self):
+        out = self.run_fresh("print(L.SdsNewReliabilityManager(N, None))")
+        self.assertEqual(out.stdout.strip(), "None")
+        lines = out.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, out.stderr)
+        line = json.loads(lines[0])
+        self.assertEqual((line["level"], line["function"]), ("error", "SdsNewReliabilityManager"))
+        self.assertIn("callback is NULL", line["message"])
+
+    def test_silenced_by_log_callback(self):
+        out = self.run_fresh("L.SdsSetLogCallback(libsds._ffi.SdsLogCallback(), None)\n"
+                             "print(L.SdsNewReliabilityManagerWithConfig(b'{}', N, None))")
+        self.assertEqual((out.stdout.strip(), out.stderr), ("None", ""))
+
+
+class TestMissingDependencySender(unittest.TestCase):
+    def test_same_in_result_text_and_event(self):
+        ev = Events()
+        with M(participant_id="alice") as a, M(on_event=ev) as b, M() as t:
+            a.wrap("c", "m1", b"one")
+            w2 = a.wrap("c", "m2", b"two")
+            r = b.unwrap(w2)
+            want = (libsds.HistoryEntry("m1", b"", "alice"),)
+            self.assertEqual(r.missing_deps, want)
+            self.assertEqual(ev.of("missing_dependencies")[0].missing_deps, want)
+            self.assertEqual(json.loads(t.unwrap_json(w2))["missingDeps"],
+                             [{"messageId": "m1", "retrievalHint": "", "senderId": "alice"}])
+
+
 class TestOperations(unittest.TestCase):
     def test_reset(self):
         with M() as m:
@@ -282,7 +383,7 @@ class TestOperations(unittest.TestCase):
             self.assertEqual(pb_fields(wire, 1), [b"msg-1"])
             self.assertEqual(pb_fields(wire, 4), [b"chan-1"])
             self.assertEqual(pb_fields(wire, 5), [b"hello"])
-            self.assertGreater(len(pb_fields(wire, 6)[0]), 18000)  # the default filter
+            self.assertLess(len(pb_fields(wire, 6)[0]), 200)  # the default filter: the window's (test_bloom.py)
             self.assertEqual(pb_fields(wire, 3), [])  # first message: no history
             # The second names the first; the binary path gives the same shape.
             w2 = m.wrap("chan-1", "msg-2", b"again")

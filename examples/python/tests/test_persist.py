@@ -36,6 +36,26 @@ class Flaky(SqlitePersistence):
         super().load_channel(channel, loader)
 
 
+class TestCloseReportsLoss(unittest.TestCase):
+    """State that could not be written by the time the manager closes is
+    lost: close() raises, and the manager is closed all the same."""
+
+    def test_close_raises(self):
+        with tempfile.TemporaryDirectory() as d:
+            store = Flaky(os.path.join(d, "sds.sqlite"))
+            m = M(participant_id="alice", persistence=store)
+            m.wrap("c1", "m1", b"one")
+            store.fail_save = True
+            m.wrap("c1", "m2", b"two")  # its save waits for a retry
+            with self.assertRaises(libsds.OperationError) as cm:
+                m.close()
+            self.assertTrue(cm.exception.message.startswith("error cleaning up reliability manager: "))
+            self.assertIn("writes lost", cm.exception.message)
+            self.assertTrue(m.closed)
+            m.close()  # closing again does nothing
+            store.close()
+
+
 class TestSqlitePersistence(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()

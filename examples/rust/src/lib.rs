@@ -64,7 +64,8 @@ impl std::error::Error for Error {}
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// A causal-history entry: a message id, the retrieval hint its sender
-/// attached (empty if none) and, in the RFC format, the sender's id.
+/// attached (empty if none) and the id of its sender ("" when the entry
+/// names none), the same in unwrap results and events.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HistoryEntry {
     pub message_id: String,
@@ -171,7 +172,10 @@ impl Event {
                     deps.push(HistoryEntry {
                         message_id: d.get("messageId")?.as_str()?.to_string(),
                         retrieval_hint: json::base64_decode(d.get("retrievalHint")?.as_str()?)?,
-                        sender_id: String::new(),
+                        sender_id: match d.get("senderId") {
+                            Some(s) => s.as_str()?.to_string(),
+                            None => String::new(),
+                        },
                     });
                 }
                 Event::MissingDependencies {

@@ -88,6 +88,29 @@ fn missing_dependencies_then_mark_met() {
 }
 
 #[test]
+fn missing_dependency_names_its_sender_in_result_and_event() {
+    let alice = Manager::with_config(&Config::new().participant_id("alice")).unwrap();
+    let bob = Manager::new().unwrap();
+    let events = record(&bob);
+    alice.wrap(b"one", "s1", "room").unwrap();
+    let got = bob.unwrap(&alice.wrap(b"two", "s2", "room").unwrap()).unwrap();
+    let want = vec![HistoryEntry {
+        message_id: "s1".into(),
+        sender_id: "alice".into(),
+        ..Default::default()
+    }];
+    assert_eq!(got.missing_deps, want);
+    assert_eq!(
+        take(&events),
+        vec![Event::MissingDependencies {
+            message_id: "s2".into(),
+            channel_id: "room".into(),
+            missing_deps: want,
+        }]
+    );
+}
+
+#[test]
 fn late_message_releases_the_waiting_one_in_causal_order() {
     let alice = Manager::new().unwrap();
     let bob = Manager::new().unwrap();
