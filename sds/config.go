@@ -246,8 +246,6 @@ func (c *Config) Validate() error {
 	switch {
 	case !(c.BloomErrorRate > 0 && c.BloomErrorRate < 1):
 		return invalidConfig("BloomErrorRate must be in (0, 1), got %v", c.BloomErrorRate)
-	case c.AckWindow < 0:
-		return invalidConfig("AckWindow must not be negative, got %v", c.AckWindow)
 	case c.MaxCausalHistory < 0 || c.MaxCausalHistory > c.MaxMessageHistory:
 		return invalidConfig("MaxCausalHistory must be in [0, MaxMessageHistory], got %d", c.MaxCausalHistory)
 	case c.OnLostDependencies != LostDeliver && c.OnLostDependencies != LostDrop:
@@ -303,20 +301,27 @@ func (c *Config) validateCounts() error {
 	return nil
 }
 
-// validateDurations checks the intervals and waits, all positive.
+// validateDurations checks the intervals and waits: each positive, or not
+// negative where 0 picks a default (zeroOK).
 func (c *Config) validateDurations() error {
 	for _, f := range []struct {
-		name string
-		v    time.Duration
+		name   string
+		v      time.Duration
+		zeroOK bool
 	}{
-		{"ResendInterval", c.ResendInterval},
-		{"PossiblyAckedResendInterval", c.PossiblyAckedResendInterval},
-		{"MaxDependencyWait", c.MaxDependencyWait},
-		{"SyncMessageInterval", c.SyncMessageInterval},
-		{"BufferSweepInterval", c.BufferSweepInterval},
-		{"RepairSweepInterval", c.RepairSweepInterval},
+		{"ResendInterval", c.ResendInterval, false},
+		{"PossiblyAckedResendInterval", c.PossiblyAckedResendInterval, false},
+		{"MaxDependencyWait", c.MaxDependencyWait, false},
+		{"SyncMessageInterval", c.SyncMessageInterval, false},
+		{"BufferSweepInterval", c.BufferSweepInterval, false},
+		{"RepairSweepInterval", c.RepairSweepInterval, false},
+		{"AckWindow", c.AckWindow, true},
 	} {
-		if f.v <= 0 {
+		switch {
+		case f.v > 0 || f.v == 0 && f.zeroOK:
+		case f.zeroOK:
+			return invalidConfig("%s must not be negative, got %v", f.name, f.v)
+		default:
 			return invalidConfig("%s must be positive, got %v", f.name, f.v)
 		}
 	}
