@@ -15,6 +15,7 @@ package ffi
 import "C"
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -211,18 +212,19 @@ func sdsgoCborDestroy(ctx C.uintptr_t) C.int {
 	})
 }
 
-// shutdown stops a manager whose context was just unpublished. An error
-// means state the manager could not write was lost; it is logged at error
-// level, and the caller reports it too.
+// shutdown stops a manager whose context was just unpublished, then
+// closes its embedded store. An error means state may be lost (writes the
+// manager could not make, or a store that failed to close); it is logged
+// at error level, and the caller reports it too.
 func (m *manager) shutdown() error {
 	m.events.Store(nil)
 	m.hints.Store(nil)
 	m.cbor.clear()
 	err := m.core.Close()
+	err = errors.Join(err, m.closeStore())
 	if err != nil {
 		m.log.Error().Err(err).Msg("state lost when the manager was destroyed")
 	}
-	m.closeStore()
 	m.release() // the table's reference
 	return err
 }

@@ -369,7 +369,9 @@ func startManager(e *entry, st settings, invalidPrefix string) *manager {
 		m.core, err = sds.NewManager(st.cfg)
 	}
 	if err != nil {
-		m.closeStore()
+		if cerr := m.closeStore(); cerr != nil {
+			m.log.Error().Err(cerr).Msg("closing the store of a manager not created failed")
+		}
 		publish(id, nil)
 		if errors.Is(err, sds.ErrPersistence) {
 			e.failCreate("Failed creating reliability manager: " + err.Error())

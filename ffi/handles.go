@@ -7,13 +7,13 @@ import "C"
 
 import (
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
 	"github.com/libsds-go/libsds/sds"
-	"github.com/libsds-go/libsds/sds/persist/bolt"
 )
 
 // Context values. The host holds a void* per manager; ours are addresses in
@@ -33,7 +33,7 @@ type manager struct {
 	ctx   uintptr
 	core  *sds.Manager
 	log   zerolog.Logger
-	store *bolt.Store // the embedded store ("storePath"), closed with core
+	store io.Closer // the embedded store ("storePath"), closed after core
 
 	// refs counts the table's reference and one per call running on the
 	// manager; the last release retires the buffers kept for the host.

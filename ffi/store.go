@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist/bolt"
@@ -34,7 +35,7 @@ func (st *settings) useHostPersistence(p *C.SdsPersistence, conflict string) err
 // openStore opens the embedded store at st.storePath, if set, as st's
 // backend; the error is an sds.ErrPersistence, as the core reports a store
 // that fails.
-func (st *settings) openStore() (*bolt.Store, error) {
+func (st *settings) openStore() (io.Closer, error) {
 	if st.storePath == "" {
 		return nil, nil
 	}
@@ -47,13 +48,16 @@ func (st *settings) openStore() (*bolt.Store, error) {
 }
 
 // closeStore closes the embedded store of m, if it has one, once its core
-// is closed.
-func (m *manager) closeStore() {
+// is closed. An error is an sds.ErrPersistence: what the store had not
+// made durable may be lost, as when Close loses writes.
+func (m *manager) closeStore() error {
 	if m.store == nil {
-		return
+		return nil
 	}
-	if err := m.store.Close(); err != nil {
-		m.log.Error().Err(err).Msg("closing the store failed")
-	}
+	err := m.store.Close()
 	m.store = nil
+	if err != nil {
+		return fmt.Errorf("%w: close store: %w", sds.ErrPersistence, err)
+	}
+	return nil
 }
