@@ -21,8 +21,8 @@ import (
 // the clock, one outgoing record and one history append, in one
 // transaction. The cost must not grow with N.
 //
-//   - store=bolt: the embedded store as Config.StorePath opens it (every
-//     transaction fsynced);
+//   - store=bolt: the embedded store, bolt.Open (every transaction
+//     fsynced);
 //   - store=bolt-nosync: the same without fsync (the CPU and I/O volume
 //     without the disk's latency);
 //   - store=memory: persist.Memory (the manager's own cost of building and
