@@ -14,10 +14,11 @@ import (
 
 func TestParseConfigDefaults(t *testing.T) {
 	for _, text := range []string{"", "  ", "{}", " { } "} {
-		cfg, level, err := parseConfig([]byte(text))
+		st, err := parseConfig([]byte(text))
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
+		cfg, level := st.cfg, st.level
 		def := sds.DefaultConfig()
 		if cfg.ParticipantID != "" || cfg.BloomCapacity != def.BloomCapacity || cfg.MaxCausalHistory != def.MaxCausalHistory ||
 			cfg.WireFormat != wire.FormatNim || level != zerolog.InfoLevel {
@@ -42,10 +43,11 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"repairResponseWindowMs":21,"repairResponseGraceMs":22,"logRetentionMs":0,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
-	cfg, level, err := parseConfig([]byte(text))
+	st, err := parseConfig([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, level := st.cfg, st.level
 	want := sds.DefaultConfig()
 	want.ParticipantID = "p"
 	want.WireFormat = wire.FormatRFC
@@ -58,7 +60,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.MaxRepairRequests, want.RepairSweepInterval, want.MaxContentSize = 0, 5*time.Second, 100
 	want.PossiblyAckedResendInterval, want.MaxDependencyWait = 7*time.Millisecond, 8*time.Millisecond
 	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs, want.RememberDelivered = sds.LostDrop, 9, 10, 15
-	want.StorePath, want.PersistMaxPending = "/tmp/x.db", 16
+	want.PersistMaxPending = 16
 	want.MaxChannels, want.MaxIncomingBytes, want.MaxLogBytes = 17, 18, 19
 	want.RepairPolicy, want.RepairRequestSync, want.RepairRetryInterval = sds.RepairRFC, false, 20*time.Millisecond
 	want.RepairResponseWindow, want.RepairResponseGrace, want.LogRetention = 21*time.Millisecond, 22*time.Millisecond, 0
@@ -69,8 +71,8 @@ func TestParseConfigEveryKey(t *testing.T) {
 	if fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)
 	}
-	if level != zerolog.Disabled {
-		t.Errorf("level %v", level)
+	if level != zerolog.Disabled || st.storePath != "/tmp/x.db" {
+		t.Errorf("level %v, storePath %q", level, st.storePath)
 	}
 }
 
@@ -84,7 +86,7 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"a":}`:                                     `invalid character`,
 		`{}x`:                                        `unexpected data after the JSON object`,
 		`{"maxCausalHistory":true}`:                  `maxCausalHistory: expected an integer, got JSON bool`,
-		`{"repairPolicy":"fast"}`:                    `repairPolicy: unknown repair policy "fast" (want "prompt" or "rfc")`,
+		`{"repairPolicy":"fast"}`:                    `repairPolicy must be "prompt" or "rfc", got "fast"`,
 		`{"repairrequestsync":true}`:                 `unknown key "repairrequestsync"`,
 		`{"repairRequestSync":1}`:                    `repairRequestSync: expected true or false, got JSON number`,
 		`{"repairRetryIntervalMs":0}`:                `repairRetryIntervalMs must be positive`,
@@ -106,7 +108,7 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"fullBloomFilter":1}`:                      `fullBloomFilter: expected true or false, got JSON number`,
 	}
 	for text, want := range cases {
-		_, _, err := parseConfig([]byte(text))
+		_, err := parseConfig([]byte(text))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", text, err, want)
 		}

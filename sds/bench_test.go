@@ -22,16 +22,7 @@ func benchManager(b *testing.B, participant string) *sds.Manager {
 
 func benchManagerWith(b *testing.B, participant string, set func(*sds.Config)) *sds.Manager {
 	b.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = participant
-	cfg.Clock = sds.NewManualClock(time.Unix(1_700_000_000, 0))
-	set(&cfg)
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
+	return startManager(b, participant, sds.NewManualClock(time.Unix(1_700_000_000, 0)), set)
 }
 
 // fill wraps n messages on channel so n wait for acknowledgement.
@@ -49,17 +40,22 @@ func fill(b *testing.B, m *sds.Manager, channel string, n int) {
 // every rotateEvery iterations, outside the timer.
 const rotateEvery = 20_000
 
+// BenchmarkWrap measures AppendWrap into a reused buffer with N of our
+// messages waiting for acknowledgement. Each wrap adds one, so a channel
+// filled to N takes over (outside the timer) every max(100, N/4) wraps,
+// as in BenchmarkWrapPersistent: N to 1.25 N waiting (0 to 100 at N = 0).
 func BenchmarkWrap(b *testing.B) {
 	for _, waiting := range []int{0, 500, 2000, 10000} {
 		b.Run(fmt.Sprintf("unacked=%d", waiting), func(b *testing.B) {
 			m := benchManager(b, "alice")
 			channel := "c0"
 			fill(b, m, channel, waiting)
+			refillEvery := max(100, waiting/4)
 			dst := make([]byte, 0, 32<<10)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if i > 0 && i%rotateEvery == 0 {
+				if i > 0 && i%refillEvery == 0 {
 					b.StopTimer()
 					m.RemoveChannel(channel)
 					channel = fmt.Sprintf("c%d", i)

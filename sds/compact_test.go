@@ -7,6 +7,7 @@ package sds_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -464,12 +465,12 @@ func TestReceivedCompactFilters(t *testing.T) {
 	}
 	good := map[protowire.Number]uint64{2: 40, 3: 1000, 4: uint64(p.K), 5: uint64(p.MBits)}
 	with := func(n protowire.Number, v uint64) map[protowire.Number]uint64 {
-		f := maps(good)
+		f := maps.Clone(good)
 		f[n] = v
 		return f
 	}
 	without := func(n protowire.Number) map[protowire.Number]uint64 {
-		f := maps(good)
+		f := maps.Clone(good)
 		delete(f, n)
 		return f
 	}
@@ -500,12 +501,4 @@ func TestReceivedCompactFilters(t *testing.T) {
 			t.Errorf("%s: acknowledged %v, want %v", c.name, got, c.acks)
 		}
 	}
-}
-
-func maps(m map[protowire.Number]uint64) map[protowire.Number]uint64 {
-	out := make(map[protowire.Number]uint64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

@@ -21,8 +21,9 @@
 // as events too. SDS-R keeps the RFC's formulas; by default it asks and
 // answers within seconds (RepairPolicy, in repair_policy.go).
 //
-// Channel state can be made durable (Config.Persistence, any
-// persist.Backend, or Config.StorePath, the embedded bolt store): a channel
+// Channel state can be made durable (Config.Persistence: any
+// persist.Backend the caller opens, such as the embedded store of package
+// sds/persist/bolt, which the caller also closes): a channel
 // is loaded when first used, and every operation writes what it changed,
 // in one transaction, before its events reach the application, so after a
 // crash the application is never ahead of the store. Store failures never

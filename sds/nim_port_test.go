@@ -88,6 +88,19 @@ func nimRules(cfg *sds.Config) {
 	cfg.LogRetention = 0
 }
 
+// withNimRules returns a config setter that applies nimRules, then each
+// non-nil set in turn.
+func withNimRules(set ...func(*sds.Config)) func(*sds.Config) {
+	return func(cfg *sds.Config) {
+		nimRules(cfg)
+		for _, f := range set {
+			if f != nil {
+				f(cfg)
+			}
+		}
+	}
+}
+
 // nimManager builds a manager as the Nim suites' setup does
 // (newReliabilityManager(participantId = "alice")), on a manual clock, with
 // an event recorder installed. mutate, if non-nil, adjusts the config first.
@@ -95,18 +108,7 @@ func nimRules(cfg *sds.Config) {
 func nimManager(t *testing.T, mutate func(*sds.Config)) (*sds.Manager, *nimEvents, *sds.ManualClock) {
 	t.Helper()
 	clk := sds.NewManualClock(nimStart)
-	cfg := sds.DefaultConfig()
-	nimRules(&cfg)
-	cfg.ParticipantID = "alice"
-	cfg.Clock = clk
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := startManager(t, "alice", clk, withNimRules(mutate))
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec, clk
@@ -145,16 +147,17 @@ func nimIDs(entries []wire.HistoryEntry) []string {
 // tests do with SdsMessage.init + serializeMessage (Nim wire format, no
 // sender id).
 func nimPeerMessage(channelID, id string, lamport uint64, content []byte, history []wire.HistoryEntry, bloomFilter []byte) []byte {
-	msg := wire.Message{
-		MessageID:        id,
-		LamportTimestamp: lamport,
-		HasLamport:       true,
-		CausalHistory:    history,
-		ChannelID:        channelID,
-		Content:          content,
-		BloomFilter:      bloomFilter,
-	}
+	msg := peerMsg(channelID, id, lamport, content, history)
+	msg.BloomFilter = bloomFilter
 	return msg.Marshal(wire.FormatNim)
+}
+
+// peerMsg is a peer's message as the Nim tests' SdsMessage.init makes it.
+func peerMsg(channelID, id string, lamport uint64, content []byte, history []wire.HistoryEntry) wire.Message {
+	return wire.Message{
+		MessageID: id, LamportTimestamp: lamport, HasLamport: true,
+		CausalHistory: history, ChannelID: channelID, Content: content,
+	}
 }
 
 // nimPeerBloom serializes a peer's bloom filter (default parameters)

@@ -249,7 +249,7 @@ func (m *Manager) scheduleRepairs(c *channel, missing []wire.HistoryEntry, now t
 			continue
 		}
 		if c.outRepair.len() >= m.cfg.MaxPendingRepairs {
-			m.log.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
+			m.logger.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
 			return
 		}
 		t := m.repairTReq(dep.MessageID)

@@ -201,7 +201,7 @@ func (m *Manager) scheduleResponse(c *channel, le *logEntry, r *wire.HistoryEntr
 		}
 	}
 	if c.inRepair.len() >= m.cfg.MaxPendingRepairs {
-		m.log.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
+		m.logger.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
 		return
 	}
 	c.inRepair.add(*r, now.Add(m.responseDelay(r)))
@@ -290,7 +290,7 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 	if c.ownSent[0].at.After(settled) {
 		return
 	}
-	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.log)
+	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.logger)
 	if rf == nil {
 		return
 	}
