@@ -55,11 +55,8 @@ type jsonConfig struct {
 	StorePath             *string     `json:"storePath"`
 	PersistMaxPending     *int        `json:"persistMaxPending"`
 	Limits                *jsonLimits `json:"limits"`
-	jsonRepairConfig
-}
 
-// jsonRepairConfig is the SDS-R policy's part of the configuration.
-type jsonRepairConfig struct {
+	// SDS-R's local policy.
 	RepairPolicy           *string `json:"repairPolicy"`
 	RepairRequestSync      *bool   `json:"repairRequestSync"`
 	RepairRetryIntervalMs  *int64  `json:"repairRetryIntervalMs"`
@@ -352,12 +349,6 @@ func checkKeys(text []byte, t reflect.Type, prefix string) error {
 func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct { // its fields are the outer object's
-			if g, ok := fieldByJSONName(f.Type, name); ok {
-				return g, true
-			}
-			continue
-		}
 		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name {
 			return f, true
 		}
