@@ -17,17 +17,7 @@ const pc = nimTestChannel
 // name, on clk, recording its events.
 func promptPeer(t *testing.T, clk *sds.ManualClock, name string, mutate func(*sds.Config)) (*sds.Manager, *nimEvents) {
 	t.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = name
-	cfg.Clock = clk
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := startManager(t, name, clk, mutate)
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	if err := m.EnsureChannel(pc); err != nil {
