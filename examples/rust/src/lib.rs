@@ -165,6 +165,13 @@ impl Event {
         let id = || s("messageId");
         let ch = || s("channelId");
         let bytes = |k: &str| json::base64_decode(v.get(k)?.as_str()?);
+        let strings = |k: &str| -> Option<Vec<String>> {
+            v.get(k)?
+                .as_array()?
+                .iter()
+                .map(|x| x.as_str().map(str::to_string))
+                .collect()
+        };
         Some(match v.get("eventType")?.as_str()? {
             "message_ready" => Event::MessageReady {
                 message_id: id()?,
@@ -210,12 +217,7 @@ impl Event {
             "dependencies_lost" => Event::DependenciesLost {
                 message_id: id()?,
                 channel_id: ch()?,
-                lost: v
-                    .get("lost")?
-                    .as_array()?
-                    .iter()
-                    .map(|x| x.as_str().map(str::to_string))
-                    .collect::<Option<_>>()?,
+                lost: strings("lost")?,
             },
             "incoming_evicted" => Event::IncomingEvicted {
                 message_id: id()?,
@@ -225,12 +227,7 @@ impl Event {
             "repair_request" => Event::RepairRequest {
                 message_id: id()?,
                 channel_id: ch()?,
-                requested: v
-                    .get("requested")?
-                    .as_array()?
-                    .iter()
-                    .map(|x| x.as_str().map(str::to_string))
-                    .collect::<Option<_>>()?,
+                requested: strings("requested")?,
                 message: bytes("message")?,
             },
             _ => return None,
