@@ -40,8 +40,9 @@ type channel struct {
 	ps *chanStore // the channel's store; nil without persistence
 
 	clock Clock // Config.Clock, to date log entries (Config.LogRetention)
-	// ownSent lists our own messages in send order, while in the log, for
-	// answering what a peer's sync shows it lacks (answerSyncGaps).
+	// ownSent lists our own messages in send order, while in the log and
+	// within the acknowledgement window (forgetOwn), for answering what a
+	// peer's sync shows it lacks (answerSyncGaps).
 	ownSent []ownMessage
 	heard   heardRequests // SDS-R requests of others, for scheduleResponse
 	// behind is set when a received message showed a whole causal

@@ -261,33 +261,44 @@ type ownMessage struct {
 	at    time.Time
 }
 
-// noteOwn records a message we sent (RepairPrompt), forgetting those
-// that left the log.
+// noteOwn records a message we sent (RepairPrompt).
 func (m *Manager) noteOwn(c *channel, id string, key bloom.Key, now time.Time) {
 	if m.cfg.RepairPolicy != RepairPrompt || !m.sdsrEnabled() {
 		return
 	}
+	m.forgetOwn(c, now)
+	c.ownSent = append(c.ownSent, ownMessage{id: id, probe: bloom.NewProbe(key), at: now})
+}
+
+// forgetOwn drops from c.ownSent the messages that left the log or were
+// sent an acknowledgement window ago or longer (Config.EffectiveAckWindow):
+// a peer with our settings keeps an id in its filter for that long after
+// receiving it, and no longer (a compact filter), so an older one is
+// absent from every peer's filter and its absence says nothing.
+func (m *Manager) forgetOwn(c *channel, now time.Time) {
+	window := m.cfg.EffectiveAckWindow()
 	i := 0
-	for i < len(c.ownSent) && !c.log.contains(c.ownSent[i].id) {
+	for i < len(c.ownSent) && (now.Sub(c.ownSent[i].at) >= window || !c.log.contains(c.ownSent[i].id)) {
 		i++
 	}
 	if i > 0 {
 		c.ownSent = append(c.ownSent[:0], c.ownSent[i:]...)
 	}
-	c.ownSent = append(c.ownSent, ownMessage{id: id, probe: bloom.NewProbe(key), at: now})
 }
 
 // answerSyncGaps answers, as their original sender, our messages that the
 // bloom filter of a peer's sync message lacks and that were sent at least
 // syncGapAge ago (younger ones may still be on their way or under
-// repair): the peer missed them, perhaps many at once, offline.
+// repair), but within the acknowledgement window (forgetOwn): the peer
+// missed them, perhaps many at once, offline.
 func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Format, now time.Time) {
 	if !m.sdsrEnabled() || m.cfg.RepairPolicy != RepairPrompt || len(c.ownSent) == 0 ||
 		msg.SenderID == "" || msg.SenderID == m.cfg.ParticipantID {
 		return
 	}
+	m.forgetOwn(c, now)
 	settled := now.Add(-m.syncGapAge())
-	if c.ownSent[0].at.After(settled) {
+	if len(c.ownSent) == 0 || c.ownSent[0].at.After(settled) {
 		return
 	}
 	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.logger)

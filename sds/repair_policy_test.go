@@ -330,6 +330,31 @@ func TestSyncGapsAnswered(t *testing.T) {
 	}
 }
 
+// Since #14 a Nim-format peer's filter holds only the ids it received
+// within its acknowledgement window. Our messages older than that, still
+// in our log, are absent from every peer's filter: a periodic sync must
+// not make us rebroadcast them. A recent one the peer really lacks is
+// still answered.
+func TestSyncGapsIgnoreMessagesPastTheAckWindow(t *testing.T) {
+	clk := sds.NewManualClock(nimStart)
+	alice, rec := promptPeer(t, clk, "alice", nil)
+	bob, _ := promptPeer(t, clk, "bob", nil)
+	for _, id := range []string{"a1", "a2", "a3"} {
+		nimUnwrap(t, bob, nimWrap(t, alice, pc, id, []byte{1}))
+	}
+	clk.Advance(sds.DefaultConfig().EffectiveAckWindow() + time.Minute)
+	nimUnwrap(t, bob, nimWrap(t, alice, pc, "a4", []byte{4}))
+	nimWrap(t, alice, pc, "a5", []byte{5}) // bob misses it
+	clk.Advance(sds.DefaultRepairTMax + sds.DefaultRepairRetryInterval)
+	sync, err := bob.WrapSync(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nimUnwrap(t, alice, sync)
+	alice.RepairSweep()
+	nimEqualIDs(t, "repaired", rec.ids(sds.EventRepairReady), []string{"a5"})
+}
+
 // A message showing a whole causal history missing puts us behind: the
 // next request sync is a full one (causal history and bloom filter), so
 // that peers answer all we lack; the ones after it are small again.
