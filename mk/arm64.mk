@@ -8,6 +8,8 @@
 #
 # ARCH names a Go GOARCH; the host's own (amd64 here) is the plain build in
 # build/. Every other target works with ARCH too (make ARCH=arm64 install).
+# Only an ARCH given on make's command line counts: one in the environment
+# (kernel builds export theirs) is not ours.
 # This fragment sorts first in mk/, so B is set before any rule names it.
 CROSS_CC_arm64 := aarch64-linux-gnu-gcc
 CROSS_CC_amd64 := x86_64-linux-gnu-gcc
@@ -23,6 +25,7 @@ arch_dir = $(if $(filter $(1),$(HOST_ARCH)),$(B),$(B)/$(1))
 # here (none on such a machine).
 arch_run = $(if $(filter $(1),$(HOST_ARCH)),,$(QEMU_$(1)))
 
+ifeq ($(origin ARCH),command line)
 ifneq ($(ARCH),)
 ifneq ($(ARCH),$(HOST_ARCH))
 CC := $(or $(CROSS_CC_$(ARCH)),$(error ARCH=$(ARCH): not one of $(patsubst CROSS_CC_%,%,$(filter CROSS_CC_%,$(.VARIABLES)))))
@@ -33,6 +36,7 @@ $(B)/libsds.so $(B)/libsds.a: export GOOS := linux
 $(B)/libsds.so $(B)/libsds.a: export GOARCH := $(ARCH)
 $(B)/libsds.so $(B)/libsds.a: export CGO_ENABLED := 1
 $(B)/libsds.so $(B)/libsds.a: export CC := $(CC)
+endif
 endif
 endif
 

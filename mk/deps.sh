@@ -21,7 +21,7 @@ need() { # need PACKAGES... unless the check before it succeeded
 }
 command -v cc >/dev/null 2>&1 || need gcc libc6-dev
 cross_arm64=""
-if [ "$(uname -m)" != aarch64 ] && { [ "$part" = test ] || [ "${ARCH:-}" = arm64 ]; }; then
+if [ "$(uname -m 2>/dev/null)" != aarch64 ] && { [ "$part" = test ] || [ "${ARCH:-}" = arm64 ]; }; then
 	cross_arm64=1
 	{ command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && [ -f /usr/aarch64-linux-gnu/include/stdio.h ]; } ||
 		need gcc-aarch64-linux-gnu libc6-dev-arm64-cross
