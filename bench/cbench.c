@@ -13,8 +13,9 @@
  *   channels N   20 rounds over N channels of one manager: a wraps one
  *                message on each channel and b unwraps it at once (peak
  *                RSS is then mostly the state of 2 x N channels)
- * Content: 100 bytes; managers: SdsNewReliabilityManager (the defaults,
- * ~18.8 KB of bloom filter in every message).
+ * Content: 100 bytes; managers: SdsNewReliabilityManager (the defaults: a
+ * message's bloom filter holds the ids of the last 12 minutes, here every
+ * id the channel has seen, up to the whole ~18.8 KB filter).
  *
  * By default the Nim-compatible functions are used: the wrap result is the
  * comma-separated text, which the host parses back into bytes (reported

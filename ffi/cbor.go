@@ -15,6 +15,7 @@ package ffi
 import "C"
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -170,24 +171,19 @@ func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (c
 		r.Config = &cborConfig{}
 	}
 	const invalid = "Failed creating reliability manager: invalid config: "
-	cfg, level, err := configFrom(&r.Config.jsonConfig)
+	st, err := configFrom(&r.Config.jsonConfig)
 	if err != nil {
 		e.failCreate(invalid + err.Error())
 		return 0
 	}
 	if addr := r.Config.PersistenceAddr; addr != 0 {
-		if cfg.StorePath != "" {
-			e.failCreate(invalid + "storePath cannot be used with persistenceAddr")
-			return 0
-		}
-		b, err := newHostBackend(C.sdsgo_persistence_at(C.uintptr_t(addr)), cfg.PersistLimits())
-		if err != nil {
+		p := C.sdsgo_persistence_at(C.uintptr_t(addr))
+		if err := st.useHostPersistence(p, "storePath cannot be used with persistenceAddr"); err != nil {
 			e.failCreate(invalid + err.Error())
 			return 0
 		}
-		cfg.Persistence = b
 	}
-	m := startManager(&e, cfg, level, invalid)
+	m := startManager(&e, st, invalid)
 	if m == nil {
 		return 0
 	}
@@ -203,32 +199,29 @@ func sdsgoCborCreate(req unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (c
 }
 
 //export sdsgoCborDestroy
-func sdsgoCborDestroy(ctx C.uintptr_t) (ret C.int) {
+func sdsgoCborDestroy(ctx C.uintptr_t) C.int {
 	e := entry{name: "sds_destroy"}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if unpublish(ctx) != m { // another thread destroyed it meanwhile
-		return retErr
-	}
-	if m.shutdown() != nil { // logged: sds_destroy has no callback
-		return retErr
-	}
-	return retOK
+	return e.run(ctx, returning(retErr), func(m *manager) C.int {
+		if unpublish(ctx) != m { // another thread destroyed it meanwhile
+			return retErr
+		}
+		if m.shutdown() != nil { // logged: sds_destroy has no callback
+			return retErr
+		}
+		return retOK
+	})
 }
 
-// shutdown stops a manager whose context was just unpublished. An error
-// means state the manager could not write was lost; it is logged at error
-// level, and the caller reports it too.
+// shutdown stops a manager whose context was just unpublished, then
+// closes its embedded store. An error means state may be lost (writes the
+// manager could not make, or a store that failed to close); it is logged
+// at error level, and the caller reports it too.
 func (m *manager) shutdown() error {
 	m.events.Store(nil)
 	m.hints.Store(nil)
 	m.cbor.clear()
 	err := m.core.Close()
+	err = errors.Join(err, m.closeStore())
 	if err != nil {
 		m.log.Error().Err(err).Msg("state lost when the manager was destroyed")
 	}
@@ -237,59 +230,77 @@ func (m *manager) shutdown() error {
 }
 
 //export sdsgoCborAddListener
-func sdsgoCborAddListener(ctx C.uintptr_t, name *C.char, cb, ud C.uintptr_t) (id C.uint64_t) {
-	var ret C.int
+func sdsgoCborAddListener(ctx C.uintptr_t, name *C.char, cb, ud C.uintptr_t) C.uint64_t {
 	e := entry{name: "sds_add_event_listener"}
-	defer func() {
-		if ret != 0 {
-			id = 0
+	var id uint64
+	e.run(ctx, returning(retErr), func(m *manager) C.int {
+		if cb == 0 {
+			return retErr
 		}
-	}()
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return 0
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return 0
-	}
-	var event string
-	if name != nil {
-		event = C.GoString(name)
-	}
-	return C.uint64_t(m.cbor.add(event, callback{cb, ud}))
+		var event string
+		if name != nil {
+			event = C.GoString(name)
+		}
+		id = m.cbor.add(event, callback{cb, ud})
+		return retOK
+	})
+	return C.uint64_t(id) // 0 when it failed
 }
 
 //export sdsgoCborRemoveListener
-func sdsgoCborRemoveListener(ctx C.uintptr_t, id C.uint64_t) (ret C.int) {
+func sdsgoCborRemoveListener(ctx C.uintptr_t, id C.uint64_t) C.int {
 	e := entry{name: "sds_remove_event_listener"}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return 1
-	}
-	defer m.release()
-	fault()
-	if id == 0 || !m.cbor.remove(uint64(id)) {
-		return 1
+	ret := e.run(ctx, returning(retErr), func(m *manager) C.int {
+		if id == 0 || !m.cbor.remove(uint64(id)) {
+			return retErr
+		}
+		return retOK
+	})
+	if ret != retOK {
+		return 1 // nim-ffi's failure
 	}
 	return 0
 }
 
-// The request-taking functions, by SDSGO_CBOR_* operation.
+// cborRequest is a request being answered: its call and its bytes, which
+// decode consumes.
+type cborRequest struct {
+	c                *call
+	reqType, request string // its type, and its name in error messages
+	sb               *[]byte
+	data             []byte
+	bad              string // a reason the bytes cannot be decoded, found before decoding
+}
+
+// decode decodes the request into v, answering a failure itself.
+func (r *cborRequest) decode(v any) bool {
+	if r.bad == "" {
+		if err := cborabi.Decode(r.data, v); err != nil {
+			r.bad = err.Error()
+		}
+		putScratch(r.sb, r.data)
+	}
+	if r.bad != "" {
+		r.c.replyString(retErr, "CBOR decode failed for "+r.reqType+": "+r.bad)
+		return false
+	}
+	return true
+}
+
+// The request-taking functions, by SDSGO_CBOR_* operation; run answers
+// the request (decoding failures included) and returns RET_OK.
 var cborOps = [...]struct {
 	name, reqType, request string
+	run                    func(r *cborRequest)
 }{
-	C.SDSGO_CBOR_WRAP:           {"sds_wrap_outgoing_message", cborabi.TypeWrap, "wrap"},
-	C.SDSGO_CBOR_UNWRAP:         {"sds_unwrap_received_message", cborabi.TypeUnwrap, "unwrap"},
-	C.SDSGO_CBOR_MARK:           {"sds_mark_dependencies_met", cborabi.TypeMarkDeps, "mark-dependencies"},
-	C.SDSGO_CBOR_RESET:          {"sds_reset", cborabi.TypeReset, "reset"},
-	C.SDSGO_CBOR_START:          {"sds_start_periodic_tasks", cborabi.TypeStartPeriodic, "start-periodic-tasks"},
-	C.SDSGO_CBOR_HINTS:          {"sds_set_retrieval_hint_provider", cborabi.TypeHintProvider, "set-retrieval-hint-provider"},
-	C.SDSGO_CBOR_WRAP_SYNC:      {"sds_wrap_sync_message", cborabi.TypeWrapSync, "wrap-sync"},
-	C.SDSGO_CBOR_WRAP_EPHEMERAL: {"sds_wrap_ephemeral_message", cborabi.TypeWrapEphemeral, "wrap-ephemeral"},
+	C.SDSGO_CBOR_WRAP:           {"sds_wrap_outgoing_message", cborabi.TypeWrap, "wrap", cborWrap},
+	C.SDSGO_CBOR_UNWRAP:         {"sds_unwrap_received_message", cborabi.TypeUnwrap, "unwrap", cborUnwrap},
+	C.SDSGO_CBOR_MARK:           {"sds_mark_dependencies_met", cborabi.TypeMarkDeps, "mark-dependencies", cborMark},
+	C.SDSGO_CBOR_RESET:          {"sds_reset", cborabi.TypeReset, "reset", cborReset},
+	C.SDSGO_CBOR_START:          {"sds_start_periodic_tasks", cborabi.TypeStartPeriodic, "start-periodic-tasks", cborStart},
+	C.SDSGO_CBOR_HINTS:          {"sds_set_retrieval_hint_provider", cborabi.TypeHintProvider, "set-retrieval-hint-provider", cborHints},
+	C.SDSGO_CBOR_WRAP_SYNC:      {"sds_wrap_sync_message", cborabi.TypeWrapSync, "wrap-sync", cborWrapSync},
+	C.SDSGO_CBOR_WRAP_EPHEMERAL: {"sds_wrap_ephemeral_message", cborabi.TypeWrapEphemeral, "wrap-ephemeral", cborWrapEphemeral},
 }
 
 // sdsgoCborCall runs one request-taking function. Checked in nim-ffi's
@@ -299,117 +310,115 @@ var cborOps = [...]struct {
 // thread).
 //
 //export sdsgoCborCall
-func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.size_t, tid C.uintptr_t) (ret C.int) {
-	spec := cborOps[op]
+func sdsgoCborCall(op C.int, ctx, cb, ud C.uintptr_t, req unsafe.Pointer, n C.size_t, tid C.uintptr_t) C.int {
+	spec := &cborOps[op]
 	e := entry{name: spec.name, cb: callback{cb, ud}}
-	defer e.recover(&ret)
 	if cb == 0 {
 		return retMissingCallback
 	}
-	m := acquire(ctx)
-	if m == nil {
+	invalid := func() C.int {
 		e.failCreate(errCborInvalidCtx) // no manager to keep the message
 		return retErr
 	}
-	defer m.release()
-	fault()
-	c := m.begin(tid, &e)
-	defer c.end()
-	sb, data, bad := requestBytes(req, n)
-	decode := func(v any) bool {
-		if bad == "" {
-			if err := cborabi.Decode(data, v); err != nil {
-				bad = err.Error()
-			}
-			putScratch(sb, data)
-		}
-		if bad != "" {
-			c.replyString(retErr, "CBOR decode failed for "+spec.reqType+": "+bad)
-			return false
-		}
-		return true
-	}
-	fail := func(err error) C.int {
-		c.replyString(retErr, "error processing "+spec.request+" request: "+err.Error())
+	return e.withResult(ctx, tid, invalid, func(c *call) C.int {
+		r := cborRequest{c: c, reqType: spec.reqType, request: spec.request}
+		r.sb, r.data, r.bad = requestBytes(req, n)
+		spec.run(&r)
 		return retOK
+	})
+}
+
+func cborWrap(r *cborRequest) {
+	var w cborabi.WrapEnvelope
+	if !r.decode(&w) {
+		return
 	}
-	switch op {
-	case C.SDSGO_CBOR_WRAP, C.SDSGO_CBOR_WRAP_EPHEMERAL:
-		var r cborabi.WrapEnvelope
-		if !decode(&r) {
-			return retOK
-		}
-		sb := getScratch()
-		var out []byte
-		var err error
-		if op == C.SDSGO_CBOR_WRAP {
-			out, err = m.core.AppendWrap((*sb)[:0], r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
-		} else {
-			out, err = m.core.WrapEphemeral(r.Req.ChannelID, r.Req.MessageID, r.Req.Message)
-		}
-		if err != nil {
-			putScratch(sb, out)
-			return fail(err)
-		}
-		c.replyWrap(out)
-		putScratch(sb, out)
-	case C.SDSGO_CBOR_WRAP_SYNC:
-		var r cborabi.SyncEnvelope
-		if !decode(&r) {
-			return retOK
-		}
-		out, err := m.core.WrapSync(r.Req.ChannelID)
-		if err != nil {
-			return fail(err)
-		}
-		c.replyWrap(out)
-	case C.SDSGO_CBOR_UNWRAP:
-		var r cborabi.UnwrapEnvelope
-		if !decode(&r) {
-			return retOK
-		}
-		res, err := m.core.Unwrap(r.Req.Message)
-		if err != nil {
-			return fail(err)
-		}
-		c.reply(retOK, cborabi.EncodeUnwrap(&res))
-	case C.SDSGO_CBOR_MARK:
-		var r cborabi.MarkDependenciesEnvelope
-		if !decode(&r) {
-			return retOK
-		}
-		if err := m.core.MarkDependenciesMet(r.Req.ChannelID, r.Req.MessageIDs); err != nil {
-			return fail(err)
-		}
-		c.reply(retOK, cborabi.EncodeText(""))
-	case C.SDSGO_CBOR_RESET, C.SDSGO_CBOR_START:
-		var r cborabi.UnitRequest
-		if !decode(&r) {
-			return retOK
-		}
-		op := m.core.Reset
-		if spec.reqType == cborabi.TypeStartPeriodic {
-			op = m.core.StartPeriodicTasks
-		}
-		if err := op(); err != nil {
-			return fail(err)
-		}
-		c.reply(retOK, cborabi.EncodeText(""))
-	case C.SDSGO_CBOR_HINTS:
-		var r cborabi.HintProviderEnvelope
-		if !decode(&r) {
-			return retOK
-		}
-		if r.Req.CallbackAddr == 0 {
-			m.hints.Store(nil)
-			m.core.SetRetrievalHintProvider(nil)
-		} else {
-			m.hints.Store(&callback{C.uintptr_t(r.Req.CallbackAddr), C.uintptr_t(r.Req.UserDataAddr)})
-			m.core.SetRetrievalHintProvider(m.retrievalHint)
-		}
-		c.reply(retOK, cborabi.EncodeText(""))
+	sb := getScratch()
+	out, err := r.c.m.core.AppendWrap((*sb)[:0], w.Req.ChannelID, w.Req.MessageID, w.Req.Message)
+	r.replyWrap(out, err)
+	putScratch(sb, out)
+}
+
+func cborWrapEphemeral(r *cborRequest) {
+	var w cborabi.WrapEnvelope
+	if r.decode(&w) {
+		out, err := r.c.m.core.WrapEphemeral(w.Req.ChannelID, w.Req.MessageID, w.Req.Message)
+		r.replyWrap(out, err)
 	}
-	return retOK
+}
+
+func cborWrapSync(r *cborRequest) {
+	var w cborabi.SyncEnvelope
+	if r.decode(&w) {
+		out, err := r.c.m.core.WrapSync(w.Req.ChannelID)
+		r.replyWrap(out, err)
+	}
+}
+
+func cborUnwrap(r *cborRequest) {
+	var u cborabi.UnwrapEnvelope
+	if !r.decode(&u) {
+		return
+	}
+	res, err := r.c.m.core.Unwrap(u.Req.Message)
+	if err != nil {
+		r.c.fail(r.request, err)
+		return
+	}
+	r.c.reply(retOK, cborabi.EncodeUnwrap(&res))
+}
+
+func cborMark(r *cborRequest) {
+	var mk cborabi.MarkDependenciesEnvelope
+	if r.decode(&mk) {
+		r.replyUnit(r.c.m.core.MarkDependenciesMet(mk.Req.ChannelID, mk.Req.MessageIDs))
+	}
+}
+
+func cborReset(r *cborRequest) {
+	var u cborabi.UnitRequest
+	if r.decode(&u) {
+		r.replyUnit(r.c.m.core.Reset())
+	}
+}
+
+func cborStart(r *cborRequest) {
+	var u cborabi.UnitRequest
+	if r.decode(&u) {
+		r.replyUnit(r.c.m.core.StartPeriodicTasks())
+	}
+}
+
+func cborHints(r *cborRequest) {
+	var h cborabi.HintProviderEnvelope
+	if !r.decode(&h) {
+		return
+	}
+	var p *callback
+	if h.Req.CallbackAddr != 0 {
+		p = &callback{C.uintptr_t(h.Req.CallbackAddr), C.uintptr_t(h.Req.UserDataAddr)}
+	}
+	r.c.m.setHintProvider(p)
+	r.replyUnit(nil)
+}
+
+// replyUnit answers an operation without a result: the empty CBOR text,
+// or its error.
+func (r *cborRequest) replyUnit(err error) {
+	if err != nil {
+		r.c.fail(r.request, err)
+		return
+	}
+	r.c.reply(retOK, cborabi.EncodeText(""))
+}
+
+// replyWrap answers a wrap: SdsWrapResponse{message: wire}, or its error.
+func (r *cborRequest) replyWrap(wire []byte, err error) {
+	if err != nil {
+		r.c.fail(r.request, err)
+		return
+	}
+	r.c.replyWrap(wire)
 }
 
 // replyWrap answers SdsWrapResponse{message: wire}, assembled straight into

@@ -2,11 +2,13 @@ package ffi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,8 @@ type jsonConfig struct {
 	BloomFilterCapacity   *int        `json:"bloomFilterCapacity"`
 	BloomFilterErrorRate  *float64    `json:"bloomFilterErrorRate"`
 	BloomAckThreshold     *int        `json:"bloomAckThreshold"`
+	FullBloomFilter       *bool       `json:"fullBloomFilter"`
+	AckWindowMs           *int64      `json:"ackWindowMs"`
 	MaxMessageHistory     *int        `json:"maxMessageHistory"`
 	MaxCausalHistory      *int        `json:"maxCausalHistory"`
 	ResendIntervalMs      *int64      `json:"resendIntervalMs"`
@@ -65,147 +69,199 @@ type jsonLimits struct {
 // maxDurationMs keeps milliseconds clear of time.Duration overflow.
 const maxDurationMs = int64(time.Duration(1<<62) / time.Millisecond)
 
-// parseConfig turns the JSON text into a validated sds.Config (Logger and
-// Clock left to the caller) and the log level. Empty text means "{}".
-func parseConfig(text []byte) (sds.Config, zerolog.Level, error) {
-	cfg := sds.DefaultConfig()
-	level := zerolog.InfoLevel
+// settings is what a constructor's configuration sets: the core's
+// configuration (Logger and Clock left to the caller), the log level, and
+// the embedded store to open, if any (the core opens no store).
+type settings struct {
+	cfg       sds.Config
+	level     zerolog.Level
+	storePath string
+}
+
+func defaultSettings() settings {
+	return settings{cfg: sds.DefaultConfig(), level: zerolog.InfoLevel}
+}
+
+// parseConfig turns the JSON text into validated settings. Empty text
+// means "{}".
+func parseConfig(text []byte) (settings, error) {
 	if len(bytes.TrimSpace(text)) == 0 {
-		return cfg, level, nil
+		return defaultSettings(), nil
 	}
 	if bytes.TrimSpace(text)[0] != '{' {
-		return cfg, level, errors.New("not a JSON object")
+		return settings{}, errors.New("not a JSON object")
 	}
 	if err := checkKeys(text, reflect.TypeOf(jsonConfig{}), ""); err != nil {
-		return cfg, level, err
+		return settings{}, err
 	}
 	var jc jsonConfig
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&jc); err != nil {
-		return cfg, level, configError(err)
+		return settings{}, configError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return cfg, level, errors.New("unexpected data after the JSON object")
+		return settings{}, errors.New("unexpected data after the JSON object")
 	}
 	return configFrom(&jc)
 }
 
 // configFrom applies the fields of jc that are set to the defaults and
 // validates the result (shared by the JSON and the CBOR configuration).
-func configFrom(jc *jsonConfig) (sds.Config, zerolog.Level, error) {
-	cfg := sds.DefaultConfig()
-	level := zerolog.InfoLevel
-	var bad error
-	setInt := func(dst *int, src *int) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	setMs := func(dst *time.Duration, src *int64, name string) {
-		if src == nil {
-			return
-		}
-		if *src < -maxDurationMs || *src > maxDurationMs {
-			if bad == nil {
-				bad = fmt.Errorf("%s out of range: %d", name, *src)
-			}
-			return
-		}
-		*dst = time.Duration(*src) * time.Millisecond
-	}
+func configFrom(jc *jsonConfig) (settings, error) {
+	st := defaultSettings()
+	cfg := &st.cfg
 	if jc.ParticipantID != nil {
 		cfg.ParticipantID = *jc.ParticipantID
 	}
-	if jc.WireFormat != nil {
-		switch *jc.WireFormat {
-		case "nim":
-			cfg.WireFormat = wire.FormatNim
-		case "rfc":
-			cfg.WireFormat = wire.FormatRFC
-		default:
-			return cfg, level, fmt.Errorf(`wireFormat must be "nim" or "rfc", got %q`, *jc.WireFormat)
-		}
+	if jc.FullBloomFilter != nil {
+		cfg.FullBloomFilter = *jc.FullBloomFilter
 	}
-	if jc.LogLevel != nil {
-		var ok bool
-		if level, ok = logLevels[*jc.LogLevel]; !ok {
-			return cfg, level, fmt.Errorf(`logLevel must be one of "trace", "debug", "info", "warn", "error", "off", got %q`, *jc.LogLevel)
-		}
+	if jc.StorePath != nil {
+		st.storePath = *jc.StorePath
 	}
-	setInt(&cfg.BloomCapacity, jc.BloomFilterCapacity)
+	err := cmp.Or(
+		choose("wireFormat", jc.WireFormat, wireFormats, &cfg.WireFormat),
+		choose("logLevel", jc.LogLevel, logLevels, &st.level),
+		choose("onLostDependencies", jc.OnLostDependencies, lostPolicies, &cfg.OnLostDependencies),
+		applyCounts(jc, cfg),
+		applyDurations(jc, cfg),
+		applyLimits(jc.Limits, &cfg.Limits))
+	if err != nil {
+		return settings{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return settings{}, coreConfigError(err)
+	}
+	return st, nil
+}
+
+// option is one value a string key may name.
+type option[T any] struct {
+	name  string
+	value T
+}
+
+var (
+	wireFormats  = []option[wire.Format]{{"nim", wire.FormatNim}, {"rfc", wire.FormatRFC}}
+	lostPolicies = []option[sds.LostDependencyPolicy]{{"deliver", sds.LostDeliver}, {"drop", sds.LostDrop}}
+	logLevels    = []option[zerolog.Level]{
+		{"trace", zerolog.TraceLevel}, {"debug", zerolog.DebugLevel}, {"info", zerolog.InfoLevel},
+		{"warn", zerolog.WarnLevel}, {"error", zerolog.ErrorLevel}, {"off", zerolog.Disabled},
+	}
+)
+
+// choose sets *dst to the option src names (nothing when src is nil).
+func choose[T any](key string, src *string, options []option[T], dst *T) error {
+	if src == nil {
+		return nil
+	}
+	names := make([]string, len(options))
+	for i, o := range options {
+		if o.name == *src {
+			*dst = o.value
+			return nil
+		}
+		names[i] = strconv.Quote(o.name)
+	}
+	if len(names) == 2 {
+		return fmt.Errorf("%s must be %s or %s, got %q", key, names[0], names[1], *src)
+	}
+	return fmt.Errorf("%s must be one of %s, got %q", key, strings.Join(names, ", "), *src)
+}
+
+// key is one key of a table: its name, the value given (nil: absent) and
+// where it goes.
+type key[S, D any] struct {
+	name string
+	src  *S
+	dst  *D
+}
+
+// apply sets every given key of keys, through conv (which may refuse it).
+func apply[S, D any](keys []key[S, D], conv func(name string, v S) (D, error)) error {
+	for _, k := range keys {
+		if k.src == nil {
+			continue
+		}
+		v, err := conv(k.name, *k.src)
+		if err != nil {
+			return err
+		}
+		*k.dst = v
+	}
+	return nil
+}
+
+// applyCounts applies the integer keys (the core checks their values).
+func applyCounts(jc *jsonConfig, cfg *sds.Config) error {
+	asIs := func(_ string, v int) (int, error) { return v, nil }
+	_ = apply([]key[int, int]{
+		{"bloomFilterCapacity", jc.BloomFilterCapacity, &cfg.BloomCapacity},
+		{"bloomAckThreshold", jc.BloomAckThreshold, &cfg.BloomAckThreshold},
+		{"maxMessageHistory", jc.MaxMessageHistory, &cfg.MaxMessageHistory},
+		{"maxCausalHistory", jc.MaxCausalHistory, &cfg.MaxCausalHistory},
+		{"maxResendAttempts", jc.MaxResendAttempts, &cfg.MaxResendAttempts},
+		{"maxIncomingBuffer", jc.MaxIncomingBuffer, &cfg.MaxIncomingBuffer},
+		{"numResponseGroups", jc.NumResponseGroups, &cfg.NumResponseGroups},
+		{"maxRepairRequests", jc.MaxRepairRequests, &cfg.MaxRepairRequests},
+		{"maxPendingRepairs", jc.MaxPendingRepairs, &cfg.MaxPendingRepairs},
+		{"rememberDelivered", jc.RememberDelivered, &cfg.RememberDelivered},
+		{"maxContentSize", jc.MaxContentSize, &cfg.MaxContentSize},
+		{"maxChannels", jc.MaxChannels, &cfg.MaxChannels},
+		{"maxIncomingBytes", jc.MaxIncomingBytes, &cfg.MaxIncomingBytes},
+		{"maxLogBytes", jc.MaxLogBytes, &cfg.MaxLogBytes},
+	}, asIs)
 	if jc.BloomFilterErrorRate != nil {
 		cfg.BloomErrorRate = *jc.BloomFilterErrorRate
 	}
-	setInt(&cfg.BloomAckThreshold, jc.BloomAckThreshold)
-	setInt(&cfg.MaxMessageHistory, jc.MaxMessageHistory)
-	setInt(&cfg.MaxCausalHistory, jc.MaxCausalHistory)
-	setMs(&cfg.ResendInterval, jc.ResendIntervalMs, "resendIntervalMs")
-	setInt(&cfg.MaxResendAttempts, jc.MaxResendAttempts)
-	setMs(&cfg.PossiblyAckedResendInterval, jc.PossiblyAckedMs, "possiblyAckedResendIntervalMs")
-	setMs(&cfg.SyncMessageInterval, jc.SyncMessageIntervalMs, "syncMessageIntervalMs")
-	setMs(&cfg.BufferSweepInterval, jc.BufferSweepIntervalMs, "bufferSweepIntervalMs")
-	setMs(&cfg.MaxDependencyWait, jc.MaxDependencyWaitMs, "maxDependencyWaitMs")
-	if jc.OnLostDependencies != nil {
-		switch *jc.OnLostDependencies {
-		case "deliver":
-			cfg.OnLostDependencies = sds.LostDeliver
-		case "drop":
-			cfg.OnLostDependencies = sds.LostDrop
-		default:
-			return cfg, level, fmt.Errorf(`onLostDependencies must be "deliver" or "drop", got %q`, *jc.OnLostDependencies)
+	notNegative := func(name string, v int) (int, error) {
+		if v < 0 {
+			return 0, fmt.Errorf("%s must not be negative, got %d", name, v)
 		}
+		return v, nil
 	}
-	setInt(&cfg.MaxIncomingBuffer, jc.MaxIncomingBuffer)
-	setMs(&cfg.RepairTMin, jc.RepairTMinMs, "repairTMinMs")
-	setMs(&cfg.RepairTMax, jc.RepairTMaxMs, "repairTMaxMs")
-	setInt(&cfg.NumResponseGroups, jc.NumResponseGroups)
-	setInt(&cfg.MaxRepairRequests, jc.MaxRepairRequests)
-	setMs(&cfg.RepairSweepInterval, jc.RepairSweepIntervalMs, "repairSweepIntervalMs")
-	setInt(&cfg.MaxPendingRepairs, jc.MaxPendingRepairs)
-	setInt(&cfg.RememberDelivered, jc.RememberDelivered)
-	setInt(&cfg.MaxContentSize, jc.MaxContentSize)
-	setInt(&cfg.MaxChannels, jc.MaxChannels)
-	setInt(&cfg.MaxIncomingBytes, jc.MaxIncomingBytes)
-	setInt(&cfg.MaxLogBytes, jc.MaxLogBytes)
-	if jc.StorePath != nil {
-		cfg.StorePath = *jc.StorePath
-	}
-	if jc.PersistMaxPending != nil {
-		if *jc.PersistMaxPending < 0 {
-			return cfg, level, fmt.Errorf("persistMaxPending must not be negative, got %d", *jc.PersistMaxPending)
+	return apply([]key[int, int]{{"persistMaxPending", jc.PersistMaxPending, &cfg.PersistMaxPending}}, notNegative)
+}
+
+// applyDurations applies the keys in milliseconds.
+func applyDurations(jc *jsonConfig, cfg *sds.Config) error {
+	return apply([]key[int64, time.Duration]{
+		{"resendIntervalMs", jc.ResendIntervalMs, &cfg.ResendInterval},
+		{"possiblyAckedResendIntervalMs", jc.PossiblyAckedMs, &cfg.PossiblyAckedResendInterval},
+		{"syncMessageIntervalMs", jc.SyncMessageIntervalMs, &cfg.SyncMessageInterval},
+		{"bufferSweepIntervalMs", jc.BufferSweepIntervalMs, &cfg.BufferSweepInterval},
+		{"maxDependencyWaitMs", jc.MaxDependencyWaitMs, &cfg.MaxDependencyWait},
+		{"ackWindowMs", jc.AckWindowMs, &cfg.AckWindow},
+		{"repairTMinMs", jc.RepairTMinMs, &cfg.RepairTMin},
+		{"repairTMaxMs", jc.RepairTMaxMs, &cfg.RepairTMax},
+		{"repairSweepIntervalMs", jc.RepairSweepIntervalMs, &cfg.RepairSweepInterval},
+	}, func(name string, ms int64) (time.Duration, error) {
+		if ms < -maxDurationMs || ms > maxDurationMs {
+			return 0, fmt.Errorf("%s out of range: %d", name, ms)
 		}
-		cfg.PersistMaxPending = *jc.PersistMaxPending
+		return time.Duration(ms) * time.Millisecond, nil
+	})
+}
+
+// applyLimits applies the "limits" object.
+func applyLimits(l *jsonLimits, lim *wire.Limits) error {
+	if l == nil {
+		return nil
 	}
-	if l := jc.Limits; l != nil {
-		for _, f := range []struct {
-			name string
-			dst  *int
-			src  *int
-		}{
-			{"maxMessageBytes", &cfg.Limits.MaxMessageBytes, l.MaxMessageBytes},
-			{"maxIdBytes", &cfg.Limits.MaxIDBytes, l.MaxIDBytes},
-			{"maxHintBytes", &cfg.Limits.MaxHintBytes, l.MaxHintBytes},
-			{"maxHistoryEntries", &cfg.Limits.MaxHistoryEntries, l.MaxHistoryEntries},
-			{"maxRepairEntries", &cfg.Limits.MaxRepairEntries, l.MaxRepairEntries},
-			{"maxBloomBytes", &cfg.Limits.MaxBloomBytes, l.MaxBloomBytes},
-		} {
-			if f.src == nil {
-				continue
-			}
-			if *f.src <= 0 {
-				return cfg, level, fmt.Errorf("limits.%s must be positive, got %d", f.name, *f.src)
-			}
-			*f.dst = *f.src
+	return apply([]key[int, int]{
+		{"maxMessageBytes", l.MaxMessageBytes, &lim.MaxMessageBytes},
+		{"maxIdBytes", l.MaxIDBytes, &lim.MaxIDBytes},
+		{"maxHintBytes", l.MaxHintBytes, &lim.MaxHintBytes},
+		{"maxHistoryEntries", l.MaxHistoryEntries, &lim.MaxHistoryEntries},
+		{"maxRepairEntries", l.MaxRepairEntries, &lim.MaxRepairEntries},
+		{"maxBloomBytes", l.MaxBloomBytes, &lim.MaxBloomBytes},
+	}, func(name string, v int) (int, error) {
+		if v <= 0 {
+			return 0, fmt.Errorf("limits.%s must be positive, got %d", name, v)
 		}
-	}
-	if bad != nil {
-		return cfg, level, bad
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, level, coreConfigError(err)
-	}
-	return cfg, level, nil
+		return v, nil
+	})
 }
 
 // coreFieldNames maps sds.Config field names, as the core's validation
@@ -214,6 +270,7 @@ var coreFieldNames = strings.NewReplacer(
 	"BloomCapacity", "bloomFilterCapacity",
 	"BloomErrorRate", "bloomFilterErrorRate",
 	"BloomAckThreshold", "bloomAckThreshold",
+	"AckWindow", "ackWindowMs",
 	"MaxMessageHistory", "maxMessageHistory",
 	"MaxCausalHistory", "maxCausalHistory",
 	"PossiblyAckedResendInterval", "possiblyAckedResendIntervalMs",
@@ -236,7 +293,6 @@ var coreFieldNames = strings.NewReplacer(
 	"MaxLogBytes", "maxLogBytes",
 	"ParticipantID", "participantId",
 	"PersistMaxPending", "persistMaxPending",
-	"StorePath", "storePath",
 )
 
 // coreConfigError restates an error of the core's configuration checks in
@@ -278,15 +334,6 @@ func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-var logLevels = map[string]zerolog.Level{
-	"trace": zerolog.TraceLevel,
-	"debug": zerolog.DebugLevel,
-	"info":  zerolog.InfoLevel,
-	"warn":  zerolog.WarnLevel,
-	"error": zerolog.ErrorLevel,
-	"off":   zerolog.Disabled,
-}
-
 // configError rewrites encoding/json errors in the JSON names of the keys.
 func configError(err error) error {
 	var te *json.UnmarshalTypeError
@@ -305,6 +352,8 @@ func jsonKind(goKind string) string {
 		return "an integer"
 	case "float64":
 		return "a number"
+	case "bool":
+		return "true or false"
 	case "string":
 		return "a string"
 	case "struct":

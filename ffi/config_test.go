@@ -14,10 +14,11 @@ import (
 
 func TestParseConfigDefaults(t *testing.T) {
 	for _, text := range []string{"", "  ", "{}", " { } "} {
-		cfg, level, err := parseConfig([]byte(text))
+		st, err := parseConfig([]byte(text))
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
+		cfg, level := st.cfg, st.level
 		def := sds.DefaultConfig()
 		if cfg.ParticipantID != "" || cfg.BloomCapacity != def.BloomCapacity || cfg.MaxCausalHistory != def.MaxCausalHistory ||
 			cfg.WireFormat != wire.FormatNim || level != zerolog.InfoLevel {
@@ -29,6 +30,7 @@ func TestParseConfigDefaults(t *testing.T) {
 func TestParseConfigEveryKey(t *testing.T) {
 	text := `{"participantId":"p","wireFormat":"rfc","logLevel":"off",
 		"bloomFilterCapacity":5000,"bloomFilterErrorRate":0.01,"bloomAckThreshold":2,
+		"fullBloomFilter":true,"ackWindowMs":90000,
 		"maxMessageHistory":500,"maxCausalHistory":3,"resendIntervalMs":1500,
 		"maxResendAttempts":0,"syncMessageIntervalMs":2000,"bufferSweepIntervalMs":3000,
 		"repairTMinMs":0,"repairTMaxMs":4000,"numResponseGroups":2,
@@ -39,14 +41,16 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"maxChannels":17,"maxIncomingBytes":18,"maxLogBytes":19,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
-	cfg, level, err := parseConfig([]byte(text))
+	st, err := parseConfig([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, level := st.cfg, st.level
 	want := sds.DefaultConfig()
 	want.ParticipantID = "p"
 	want.WireFormat = wire.FormatRFC
 	want.BloomCapacity, want.BloomErrorRate, want.BloomAckThreshold = 5000, 0.01, 2
+	want.FullBloomFilter, want.AckWindow = true, 90*time.Second
 	want.MaxMessageHistory, want.MaxCausalHistory = 500, 3
 	want.ResendInterval, want.MaxResendAttempts = 1500*time.Millisecond, 0
 	want.SyncMessageInterval, want.BufferSweepInterval = 2*time.Second, 3*time.Second
@@ -54,7 +58,7 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.MaxRepairRequests, want.RepairSweepInterval, want.MaxContentSize = 0, 5*time.Second, 100
 	want.PossiblyAckedResendInterval, want.MaxDependencyWait = 7*time.Millisecond, 8*time.Millisecond
 	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs, want.RememberDelivered = sds.LostDrop, 9, 10, 15
-	want.StorePath, want.PersistMaxPending = "/tmp/x.db", 16
+	want.PersistMaxPending = 16
 	want.MaxChannels, want.MaxIncomingBytes, want.MaxLogBytes = 17, 18, 19
 	want.Limits = wire.Limits{MaxMessageBytes: 1000, MaxIDBytes: 10, MaxHintBytes: 11,
 		MaxHistoryEntries: 12, MaxRepairEntries: 13, MaxBloomBytes: 14}
@@ -63,8 +67,8 @@ func TestParseConfigEveryKey(t *testing.T) {
 	if fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)
 	}
-	if level != zerolog.Disabled {
-		t.Errorf("level %v", level)
+	if level != zerolog.Disabled || st.storePath != "/tmp/x.db" {
+		t.Errorf("level %v, storePath %q", level, st.storePath)
 	}
 }
 
@@ -91,9 +95,11 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"maxChannels":0}`:                          `maxChannels must be positive, got 0`,
 		`{"maxLogBytes":-5}`:                         `maxLogBytes must be positive, got -5`,
 		`{"maxIncomingBytes":0}`:                     `maxIncomingBytes must be positive, got 0`,
+		`{"ackWindowMs":-1}`:                         `ackWindowMs must not be negative, got -1ms`,
+		`{"fullBloomFilter":1}`:                      `fullBloomFilter: expected true or false, got JSON number`,
 	}
 	for text, want := range cases {
-		_, _, err := parseConfig([]byte(text))
+		_, err := parseConfig([]byte(text))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", text, err, want)
 		}

@@ -32,8 +32,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/rs/zerolog"
-
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -336,24 +334,18 @@ func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C
 	if withConfig && configJSON != nil {
 		text = C.GoBytes(unsafe.Pointer(configJSON), C.int(C.strlen(configJSON)))
 	}
-	cfg, level, err := parseConfig(text)
+	st, err := parseConfig(text)
 	if err != nil {
 		e.failCreate("invalid config: " + err.Error())
 		return 0
 	}
 	if hostPersist {
-		if cfg.StorePath != "" {
-			e.failCreate("invalid config: storePath cannot be used with the host's persistence")
-			return 0
-		}
-		b, err := newHostBackend(p, cfg.PersistLimits())
-		if err != nil {
+		if err := st.useHostPersistence(p, "storePath cannot be used with the host's persistence"); err != nil {
 			e.failCreate("invalid config: " + err.Error())
 			return 0
 		}
-		cfg.Persistence = b
 	}
-	m := startManager(e, cfg, level, "invalid config: ")
+	m := startManager(e, st, "invalid config: ")
 	if m == nil {
 		return 0
 	}
@@ -362,18 +354,24 @@ func newManager(e *entry, configJSON *C.char, withConfig, hostPersist bool, p *C
 	return C.uintptr_t(m.ctx)
 }
 
-// startManager creates the manager of a constructor and publishes its
-// context, or reports the failure (a configuration the core rejects is
+// startManager creates the manager of a constructor (opening its embedded
+// store, if any) and publishes its context, or reports the failure (a configuration the core rejects is
 // reported as invalidPrefix + reason) and returns nil.
-func startManager(e *entry, cfg sds.Config, level zerolog.Level, invalidPrefix string) *manager {
+func startManager(e *entry, st settings, invalidPrefix string) *manager {
 	id, err := reserveCtx()
 	if err != nil {
 		e.failCreate("Failed creating reliability manager: " + err.Error())
 		return nil
 	}
-	m := &manager{ctx: id, log: newLogger(level, id)}
-	cfg.Logger = m.log
-	if m.core, err = sds.NewManager(cfg); err != nil {
+	m := &manager{ctx: id, log: newLogger(st.level, id)}
+	st.cfg.Logger = m.log
+	if m.store, err = st.openStore(); err == nil {
+		m.core, err = sds.NewManager(st.cfg)
+	}
+	if err != nil {
+		if cerr := m.closeStore(); cerr != nil {
+			m.log.Error().Err(cerr).Msg("closing the store of a manager not created failed")
+		}
 		publish(id, nil)
 		if errors.Is(err, sds.ErrPersistence) {
 			e.failCreate("Failed creating reliability manager: " + err.Error())
@@ -389,70 +387,61 @@ func startManager(e *entry, cfg sds.Config, level zerolog.Level, invalidPrefix s
 
 //export sdsgoSetEventCallback
 func sdsgoSetEventCallback(ctx, cb, ud C.uintptr_t) {
-	var ret C.int
 	e := entry{name: "SdsSetEventCallback"}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		ffiLog.Warn().Msg("SdsSetEventCallback: invalid context")
-		return
-	}
-	defer m.release()
-	fault()
+	e.run(ctx, e.warnInvalid, func(m *manager) C.int {
+		m.events.Store(callbackOrNil(cb, ud))
+		return retOK
+	})
+}
+
+// callbackOrNil is the callback cb with ud, or nil for a NULL cb.
+func callbackOrNil(cb, ud C.uintptr_t) *callback {
 	if cb == 0 {
-		m.events.Store(nil)
-		return
+		return nil
 	}
-	m.events.Store(&callback{cb, ud})
+	return &callback{cb, ud}
 }
 
 //export sdsgoSetRetrievalHintProvider
 func sdsgoSetRetrievalHintProvider(ctx, cb, ud C.uintptr_t) {
-	var ret C.int
 	e := entry{name: "SdsSetRetrievalHintProvider"}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		ffiLog.Warn().Msg("SdsSetRetrievalHintProvider: invalid context")
-		return
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		m.hints.Store(nil)
+	e.run(ctx, e.warnInvalid, func(m *manager) C.int {
+		m.setHintProvider(callbackOrNil(cb, ud))
+		return retOK
+	})
+}
+
+// setHintProvider makes h (nil: none) the manager's retrieval-hint
+// provider.
+func (m *manager) setHintProvider(h *callback) {
+	m.hints.Store(h)
+	if h == nil {
 		m.core.SetRetrievalHintProvider(nil)
 		return
 	}
-	m.hints.Store(&callback{cb, ud})
 	m.core.SetRetrievalHintProvider(m.retrievalHint)
 }
 
 //export sdsgoCleanup
-func sdsgoCleanup(ctx, cb, ud, tid C.uintptr_t) (ret C.int) {
+func sdsgoCleanup(ctx, cb, ud, tid C.uintptr_t) C.int {
 	e := entry{name: "SdsCleanupReliabilityManager", cb: callback{cb, ud}}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return retMissingCallback
-	}
-	if unpublish(ctx) != m { // another thread cleaned it up meanwhile
-		c := m.begin(tid, &e)
-		defer c.end()
-		c.replyString(retErr, "error cleaning up reliability manager: already cleaned up")
-		return retErr
-	}
-	if err := m.shutdown(); err != nil {
-		e.failDetached("error cleaning up reliability manager: " + err.Error())
-		return retErr
-	}
-	e.replied = true
-	C.sdsgo_call(cb, retOK, nil, 0, ud)
-	return retOK
+	return e.run(ctx, returning(retErr), func(m *manager) C.int {
+		if cb == 0 {
+			return retMissingCallback
+		}
+		if unpublish(ctx) != m { // another thread cleaned it up meanwhile
+			c := m.begin(tid, &e)
+			defer c.end()
+			return c.reject("error cleaning up reliability manager: already cleaned up")
+		}
+		if err := m.shutdown(); err != nil {
+			e.failDetached("error cleaning up reliability manager: " + err.Error())
+			return retErr
+		}
+		e.replied = true
+		C.sdsgo_call(cb, retOK, nil, 0, ud)
+		return retOK
+	})
 }
 
 //export sdsgoReset
@@ -462,26 +451,15 @@ func sdsgoReset(ctx, cb, ud, tid C.uintptr_t) C.int {
 
 // simpleCall is an entry point that runs op on the manager and replies
 // empty, or with op's error under Nim's request name.
-func simpleCall(name, request string, ctx, cb, ud, tid C.uintptr_t, op func(*sds.Manager) error) (ret C.int) {
+func simpleCall(name, request string, ctx, cb, ud, tid C.uintptr_t, op func(*sds.Manager) error) C.int {
 	e := entry{name: name, cb: callback{cb, ud}}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return retMissingCallback
-	}
-	c := m.begin(tid, &e)
-	defer c.end()
-	if err := op(m.core); err != nil {
-		c.replyString(retErr, "error processing "+request+" request: "+err.Error())
+	return e.withResult(ctx, tid, returning(retErr), func(c *call) C.int {
+		if err := op(c.m.core); err != nil {
+			return c.fail(request, err)
+		}
+		c.replyEmpty()
 		return retOK
-	}
-	c.replyEmpty()
-	return retOK
+	})
 }
 
 // wrapKinds names the wraps by SDSGO_* kind: the entry point, and the
@@ -516,6 +494,15 @@ func checkWrapArgs(msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char)
 		return errNullChannelID
 	case *channelID == 0:
 		return errEmptyChannel
+	}
+	return checkInput(msg, n)
+}
+
+// checkInput checks the bytes the host passes: n of them at msg.
+func checkInput(msg unsafe.Pointer, n C.size_t) string {
+	switch {
+	case msg == nil && n > 0:
+		return errNullMessage
 	case n > maxInputLen:
 		return errTooLarge
 	}
@@ -530,119 +517,83 @@ func bytesAt(p unsafe.Pointer, n C.size_t) []byte {
 }
 
 //export sdsgoWrap
-func sdsgoWrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, cb, ud, tid C.uintptr_t, kind C.int) (ret C.int) {
+func sdsgoWrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, cb, ud, tid C.uintptr_t, kind C.int) C.int {
 	e := entry{name: wrapKinds[kind].name, cb: callback{cb, ud}}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return retMissingCallback
-	}
-	c := m.begin(tid, &e)
-	defer c.end()
-	if bad := checkWrapArgs(msg, n, messageID, channelID); bad != "" {
-		c.replyString(retErr, bad)
-		return retErr
-	}
-	sb := getScratch()
-	out, err := m.wrap(kind, (*sb)[:0], channelID, messageID, bytesAt(msg, n))
-	if err != nil {
+	return e.withResult(ctx, tid, returning(retErr), func(c *call) C.int {
+		if bad := checkWrapArgs(msg, n, messageID, channelID); bad != "" {
+			return c.reject(bad)
+		}
+		sb := getScratch()
+		out, err := c.m.wrap(kind, (*sb)[:0], channelID, messageID, bytesAt(msg, n))
+		if err != nil {
+			putScratch(sb, out)
+			return c.fail(wrapKinds[kind].request, err)
+		}
+		c.replyCommaText(out)
 		putScratch(sb, out)
-		c.replyString(retErr, "error processing "+wrapKinds[kind].request+" request: "+err.Error())
 		return retOK
-	}
-	c.replyCommaText(out)
-	putScratch(sb, out)
-	return retOK
+	})
 }
 
 //export sdsgoUnwrap
-func sdsgoUnwrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) (ret C.int) {
+func sdsgoUnwrap(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, cb, ud, tid C.uintptr_t) C.int {
 	e := entry{name: "SdsUnwrapReceivedMessage", cb: callback{cb, ud}}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return retMissingCallback
-	}
-	c := m.begin(tid, &e)
-	defer c.end()
-	if msg == nil && n > 0 {
-		c.replyString(retErr, errNullMessage)
-		return retErr
-	}
-	if n > maxInputLen {
-		c.replyString(retErr, errTooLarge)
-		return retErr
-	}
-	// The core copies what it keeps out of the input (see sds/wire.Decode).
-	res, err := m.core.Unwrap(bytesAt(msg, n))
-	if err != nil {
-		c.replyString(retErr, "error processing UNWRAP_MESSAGE request: "+err.Error())
+	return e.withResult(ctx, tid, returning(retErr), func(c *call) C.int {
+		if bad := checkInput(msg, n); bad != "" {
+			return c.reject(bad)
+		}
+		// The core copies what it keeps out of the input (see sds/wire.Decode).
+		res, err := c.m.core.Unwrap(bytesAt(msg, n))
+		if err != nil {
+			return c.fail("UNWRAP_MESSAGE", err)
+		}
+		sb := getScratch()
+		text := appendUnwrapJSON((*sb)[:0], &res)
+		c.reply(retOK, text)
+		putScratch(sb, text)
 		return retOK
-	}
-	sb := getScratch()
-	text := appendUnwrapJSON((*sb)[:0], &res)
-	c.reply(retOK, text)
-	putScratch(sb, text)
-	return retOK
+	})
 }
 
 //export sdsgoMarkDependenciesMet
-func sdsgoMarkDependenciesMet(ctx C.uintptr_t, ids **C.char, count C.size_t, channelID *C.char, cb, ud, tid C.uintptr_t) (ret C.int) {
+func sdsgoMarkDependenciesMet(ctx C.uintptr_t, ids **C.char, count C.size_t, channelID *C.char, cb, ud, tid C.uintptr_t) C.int {
 	e := entry{name: "SdsMarkDependenciesMet", cb: callback{cb, ud}}
-	defer e.recover(&ret)
-	m := acquire(ctx)
-	if m == nil {
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if cb == 0 {
-		return retMissingCallback
-	}
-	c := m.begin(tid, &e)
-	defer c.end()
-	var bad string
+	return e.withResult(ctx, tid, returning(retErr), func(c *call) C.int {
+		messageIDs, bad := markArgs(ids, count, channelID)
+		if bad != "" {
+			return c.reject(bad)
+		}
+		if err := c.m.core.MarkDependenciesMet(C.GoString(channelID), messageIDs); err != nil {
+			return c.fail("MARK_DEPENDENCIES_MET", err)
+		}
+		c.replyEmpty()
+		return retOK
+	})
+}
+
+// markArgs applies the Nim library's argument checks of
+// SdsMarkDependenciesMet and copies the ids.
+func markArgs(ids **C.char, count C.size_t, channelID *C.char) ([]string, string) {
 	switch {
 	case ids == nil && count > 0:
-		bad = errNullIDs
+		return nil, errNullIDs
 	case channelID == nil:
-		bad = errNullChannelID
+		return nil, errNullChannelID
 	case *channelID == 0:
-		bad = errEmptyChannel
+		return nil, errEmptyChannel
 	case count > maxIDCount:
-		bad = errTooLarge
+		return nil, errTooLarge
+	case count == 0:
+		return nil, ""
 	}
-	var messageIDs []string
-	if bad == "" && count > 0 {
-		messageIDs = make([]string, count)
-		for i, p := range unsafe.Slice(ids, int(count)) {
-			if p == nil {
-				bad = errNullIDEntry
-				break
-			}
-			messageIDs[i] = C.GoString(p)
+	messageIDs := make([]string, count)
+	for i, p := range unsafe.Slice(ids, int(count)) {
+		if p == nil {
+			return nil, errNullIDEntry
 		}
+		messageIDs[i] = C.GoString(p)
 	}
-	if bad != "" {
-		c.replyString(retErr, bad)
-		return retErr
-	}
-	if err := m.core.MarkDependenciesMet(C.GoString(channelID), messageIDs); err != nil {
-		c.replyString(retErr, "error processing MARK_DEPENDENCIES_MET request: "+err.Error())
-		return retOK
-	}
-	c.replyEmpty()
-	return retOK
+	return messageIDs, ""
 }
 
 //export sdsgoStartPeriodicTasks
@@ -660,44 +611,39 @@ func setError(errOut **C.char, msg string) {
 }
 
 //export sdsgoWrapBinary
-func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, out **C.uint8_t, outLen *C.size_t, errOut **C.char, tid C.uintptr_t, kind C.int) (ret C.int) {
+func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID, channelID *C.char, out **C.uint8_t, outLen *C.size_t, errOut **C.char, tid C.uintptr_t, kind C.int) C.int {
 	e := entry{name: wrapKinds[kind].name + "Binary", errOut: errOut}
-	defer e.recover(&ret)
-	if errOut != nil {
-		*errOut = nil
-	}
 	if out != nil {
 		*out = nil
 	}
 	if outLen != nil {
 		*outLen = 0
 	}
-	m := acquire(ctx)
-	if m == nil {
-		setError(errOut, errInvalidCtx)
-		return retErr
-	}
-	defer m.release()
-	fault()
-	if out == nil || outLen == nil {
-		setError(errOut, errNullOut)
-		return retErr
-	}
-	if bad := checkWrapArgs(msg, n, messageID, channelID); bad != "" {
-		setError(errOut, bad)
-		return retErr
-	}
-	c := m.begin(tid, &e) // events raised meanwhile are kept with this thread
-	defer c.end()
-	// Encode straight into C memory sized after the previous message; only
-	// a message that outgrows it is copied.
+	return e.withErrOut(ctx, tid, func(c *call) C.int {
+		if out == nil || outLen == nil {
+			return e.failOut(errNullOut)
+		}
+		if bad := checkWrapArgs(msg, n, messageID, channelID); bad != "" {
+			return e.failOut(bad)
+		}
+		p, size, err := c.m.wrapInto(kind, channelID, messageID, bytesAt(msg, n))
+		if err != nil {
+			return e.failOut(requestError(wrapKinds[kind].request, err))
+		}
+		*out, *outLen = (*C.uint8_t)(p), C.size_t(size)
+		return retOK
+	})
+}
+
+// wrapInto wraps straight into C memory sized after the previous message;
+// only a message that outgrows it is copied. The result is NUL-terminated.
+func (m *manager) wrapInto(kind C.int, channelID, messageID *C.char, content []byte) (unsafe.Pointer, int, error) {
 	size := int(m.lastWire.Load()) + 1024
 	p, buf := cbuf(size)
-	b, err := m.wrap(kind, buf[:0:size], channelID, messageID, bytesAt(msg, n))
+	b, err := m.wrap(kind, buf[:0:size], channelID, messageID, content)
 	if err != nil {
 		C.free(p)
-		setError(errOut, "error processing "+wrapKinds[kind].request+" request: "+err.Error())
-		return retErr
+		return nil, 0, err
 	}
 	m.lastWire.Store(int64(len(b)))
 	if len(b) > 0 && unsafe.Pointer(&b[0]) != p { // it grew into Go memory
@@ -706,48 +652,29 @@ func sdsgoWrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, messageID,
 	} else {
 		unsafe.Slice((*byte)(p), size+1)[len(b)] = 0
 	}
-	*out = (*C.uint8_t)(p)
-	*outLen = C.size_t(len(b))
-	return retOK
+	return p, len(b), nil
 }
 
 //export sdsgoUnwrapBinary
-func sdsgoUnwrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, out **C.SdsUnwrapResult, errOut **C.char, tid C.uintptr_t) (ret C.int) {
+func sdsgoUnwrapBinary(ctx C.uintptr_t, msg unsafe.Pointer, n C.size_t, out **C.SdsUnwrapResult, errOut **C.char, tid C.uintptr_t) C.int {
 	e := entry{name: "SdsUnwrapReceivedMessageBinary", errOut: errOut}
-	defer e.recover(&ret)
-	if errOut != nil {
-		*errOut = nil
-	}
 	if out != nil {
 		*out = nil
 	}
-	m := acquire(ctx)
-	if m == nil {
-		setError(errOut, errInvalidCtx)
-		return retErr
-	}
-	defer m.release()
-	fault()
-	switch {
-	case out == nil:
-		setError(errOut, errNullOut)
-		return retErr
-	case msg == nil && n > 0:
-		setError(errOut, errNullMessage)
-		return retErr
-	case n > maxInputLen:
-		setError(errOut, errTooLarge)
-		return retErr
-	}
-	c := m.begin(tid, &e)
-	defer c.end()
-	res, err := m.core.Unwrap(bytesAt(msg, n))
-	if err != nil {
-		setError(errOut, "error processing UNWRAP_MESSAGE request: "+err.Error())
-		return retErr
-	}
-	*out = newUnwrapResult(&res)
-	return retOK
+	return e.withErrOut(ctx, tid, func(c *call) C.int {
+		if out == nil {
+			return e.failOut(errNullOut)
+		}
+		if bad := checkInput(msg, n); bad != "" {
+			return e.failOut(bad)
+		}
+		res, err := c.m.core.Unwrap(bytesAt(msg, n))
+		if err != nil {
+			return e.failOut(requestError("UNWRAP_MESSAGE", err))
+		}
+		*out = newUnwrapResult(&res)
+		return retOK
+	})
 }
 
 // newUnwrapResult lays res out in one C allocation: the struct, the entry

@@ -32,7 +32,8 @@ func FuzzParseConfig(f *testing.F) {
 	keys := jsonKeys(reflect.TypeOf(jsonConfig{}))
 	limitKeys := jsonKeys(reflect.TypeOf(jsonLimits{}))
 	f.Fuzz(func(t *testing.T, text []byte) {
-		cfg, _, err := parseConfig(text)
+		st, err := parseConfig(text)
+		cfg := st.cfg
 		if len(bytes.TrimSpace(text)) == 0 {
 			if err != nil {
 				t.Fatalf("empty text refused: %v", err)
@@ -53,8 +54,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("accepted an invalid configuration: %v", err)
 		}
-		cfg.StorePath = "" // never create files here
-		m, err := sds.NewManager(cfg)
+		m, err := sds.NewManager(cfg) // the store (storePath) is not opened here
 		if err != nil {
 			t.Fatalf("accepted configuration NewManager refuses: %v", err)
 		}

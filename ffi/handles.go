@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -29,9 +30,10 @@ const (
 
 // manager is what a context stands for.
 type manager struct {
-	ctx  uintptr
-	core *sds.Manager
-	log  zerolog.Logger
+	ctx   uintptr
+	core  *sds.Manager
+	log   zerolog.Logger
+	store io.Closer // the embedded store ("storePath"), closed after core
 
 	// refs counts the table's reference and one per call running on the
 	// manager; the last release retires the buffers kept for the host.

@@ -272,6 +272,22 @@ void SdsFree(void* p);
  *   "bloomFilterErrorRate":  number in (0, 1) (0.001)
  *   "bloomAckThreshold":     integer > 0 (1): received bloom filters that
  *                            must contain our message to acknowledge it
+ *   "fullBloomFilter":       true or false (false). false: in the "nim"
+ *                            format a message carries a bloom filter of
+ *                            the ids received, sent or marked met within
+ *                            ackWindowMs, sized for bloomFilterErrorRate at
+ *                            their number, never larger than the whole
+ *                            filter (hundreds of bytes in a quiet chat).
+ *                            true: every message carries the channel's
+ *                            whole filter, byte for byte as the Nim libsds
+ *                            (18.8 KB at the defaults). "rfc" always
+ *                            carries the whole filter
+ *   "ackWindowMs":           integer >= 0 (0: the longest a peer with these
+ *                            settings waits for an acknowledgement,
+ *                            (maxResendAttempts + 1) x (resendIntervalMs +
+ *                            bufferSweepIntervalMs), plus the longer
+ *                            possiblyAckedResendIntervalMs when
+ *                            bloomAckThreshold > 1: 720000 at the defaults)
  *   "maxMessageHistory":     integer > 0 (1000)
  *   "maxCausalHistory":      integer in [0, maxMessageHistory] (10)
  *   "resendIntervalMs":      integer > 0 (60000)

@@ -1,15 +1,14 @@
 package sds_test
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
 	"testing"
 
+	"github.com/libsds-go/libsds/internal/procio"
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/persist/bolt"
@@ -17,13 +16,13 @@ import (
 )
 
 // BenchmarkWrapPersistent measures one Wrap through a persistent manager
-// (default configuration: 18.8 KB bloom filters, which are not stored)
+// (default configuration; bloom filters are not stored)
 // with N messages already waiting for acknowledgement. Each wrap stores
 // the clock, one outgoing record and one history append, in one
 // transaction. The cost must not grow with N.
 //
-//   - store=bolt: the embedded store as Config.StorePath opens it (every
-//     transaction fsynced);
+//   - store=bolt: the embedded store, bolt.Open (every transaction
+//     fsynced);
 //   - store=bolt-nosync: the same without fsync (the CPU and I/O volume
 //     without the disk's latency);
 //   - store=memory: persist.Memory (the manager's own cost of building and
@@ -91,17 +90,17 @@ func benchWrapPersistent(b *testing.B, store string, waiting int) {
 	refill(0)
 	dst := make([]byte, 0, 32<<10)
 	var written, payload int64
-	w0, haveIO := wchar(b)
+	w0, haveIO := procio.Written()
 	p0 := counter.bytes
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i > 0 && i%rotateEvery == 0 {
 			b.StopTimer()
-			w1, _ := wchar(b)
+			w1, _ := procio.Written()
 			written, payload = written+w1-w0, payload+counter.bytes-p0
 			refill(i)
-			w0, _ = wchar(b)
+			w0, _ = procio.Written()
 			p0 = counter.bytes
 			b.StartTimer()
 		}
@@ -111,7 +110,7 @@ func benchWrapPersistent(b *testing.B, store string, waiting int) {
 		}
 	}
 	b.StopTimer()
-	w1, _ := wchar(b)
+	w1, _ := procio.Written()
 	written, payload = written+w1-w0, payload+counter.bytes-p0
 	b.ReportMetric(float64(payload)/float64(b.N), "payload-B/op")
 	if haveIO {
@@ -163,13 +162,25 @@ func prefillStored(b *testing.B, backend persist.Backend, channel string, msgs [
 	}
 }
 
-// countingBackend counts the bytes handed to the backend's writes.
+// countingBackend counts the bytes handed to the backend's writes and,
+// with note set, notes what the last write held (the Writer reuses its
+// deltas).
 type countingBackend struct {
 	persist.Backend
 	bytes int64
+	note  bool
+	last  writeNote
+}
+
+// writeNote is what one write held: the keys put and deleted, the ids
+// appended and evicted, and its bytes.
+type writeNote struct {
+	puts, deletes, appends, evicts []string
+	bytes                          int64
 }
 
 func (c *countingBackend) count(d *persist.MetaDelta, u *persist.HistoryUpdate) {
+	before := c.bytes
 	if d != nil {
 		for k, v := range d.Puts {
 			c.bytes += int64(len(k) + len(v))
@@ -186,6 +197,25 @@ func (c *countingBackend) count(d *persist.MetaDelta, u *persist.HistoryUpdate) 
 			c.bytes += int64(len(id))
 		}
 	}
+	if c.note {
+		c.last = noteOf(d, u, c.bytes-before)
+	}
+}
+
+// noteOf notes what one write of n bytes holds.
+func noteOf(d *persist.MetaDelta, u *persist.HistoryUpdate, n int64) writeNote {
+	w := writeNote{bytes: n}
+	if d != nil {
+		w.puts = slices.Sorted(maps.Keys(d.Puts))
+		w.deletes = slices.Sorted(maps.Keys(d.Deletes))
+	}
+	if u != nil {
+		for i := range u.Append {
+			w.appends = append(w.appends, u.Append[i].MessageID)
+		}
+		w.evicts = slices.Clone(u.Evict)
+	}
+	return w
 }
 
 func (c *countingBackend) SaveChannelMeta(ch string, d *persist.MetaDelta) error {
@@ -206,21 +236,4 @@ func (c *countingBackend) Apply(ch string, d *persist.MetaDelta, u *persist.Hist
 func (c *countingBackend) SaveRetrievalHint(ch, id string, hint []byte) error {
 	c.bytes += int64(len(id) + len(hint))
 	return c.Backend.SaveRetrievalHint(ch, id, hint)
-}
-
-// wchar returns the bytes this process has passed to write calls.
-func wchar(_ testing.TB) (int64, bool) {
-	f, err := os.Open("/proc/self/io")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("wchar: ")); ok {
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }

@@ -210,10 +210,16 @@ const (
 
 // incomingCost estimates what buffering msg costs.
 func incomingCost(msg *wire.Message) int64 {
-	n := pendingOverhead + len(msg.Content) + len(msg.MessageID) + len(msg.SenderID)
+	return messageCost(msg, pendingOverhead, entryOverhead)
+}
+
+// messageCost estimates what keeping msg costs: its bytes, perMessage,
+// and perEntry for each causal-history entry.
+func messageCost(msg *wire.Message, perMessage, perEntry int) int64 {
+	n := perMessage + len(msg.Content) + len(msg.MessageID) + len(msg.SenderID)
 	for i := range msg.CausalHistory {
 		h := &msg.CausalHistory[i]
-		n += entryOverhead + len(h.MessageID) + len(h.RetrievalHint) + len(h.SenderID)
+		n += perEntry + len(h.MessageID) + len(h.RetrievalHint) + len(h.SenderID)
 	}
 	return int64(n)
 }

@@ -130,7 +130,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message, format wire.Format) 
 	if c.outgoing.len() == 0 {
 		return
 	}
-	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.log)
+	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.logger)
 	if rf == nil {
 		return
 	}

@@ -12,20 +12,13 @@ import (
 
 func newTestManager(t testing.TB, participant string) *sds.Manager {
 	t.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = participant
-	cfg.Clock = sds.NewManualClock(time.Unix(1_800_000_000, 0))
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return startManager(t, participant, sds.NewManualClock(time.Unix(1_800_000_000, 0)), nil)
 }
 
 // A handler may call back into the manager, on the same channel, without
 // deadlocking; the nested call's events follow the current one's.
 func TestHandlerCallsBackIntoManager(t *testing.T) {
+	deadline(t)
 	sender := newTestManager(t, "alice")
 	m := newTestManager(t, "bob")
 	var order []string
@@ -63,6 +56,7 @@ func TestHandlerCallsBackIntoManager(t *testing.T) {
 // A panicking handler does not take the manager down, and later events
 // still arrive.
 func TestPanickingHandlerIsContained(t *testing.T) {
+	deadline(t)
 	sender := newTestManager(t, "alice")
 	m := newTestManager(t, "bob")
 	var seen []string
@@ -85,6 +79,7 @@ func TestPanickingHandlerIsContained(t *testing.T) {
 // and its hints travel in causal history; a panicking provider only costs
 // the hint.
 func TestRetrievalHintProviderUnlocked(t *testing.T) {
+	deadline(t)
 	m := newTestManager(t, "alice")
 	calls := 0
 	m.SetRetrievalHintProvider(func(id string) []byte {
@@ -129,6 +124,7 @@ func TestRetrievalHintProviderUnlocked(t *testing.T) {
 // Many goroutines on many channels, with handlers that call back in:
 // run under -race, every message is delivered once.
 func TestConcurrentChannels(t *testing.T) {
+	deadline(t)
 	const channels, perChannel = 8, 60
 	senders := make([]*sds.Manager, channels)
 	for i := range senders {
@@ -176,6 +172,7 @@ func TestConcurrentChannels(t *testing.T) {
 // Removing or resetting channels while other goroutines use them neither
 // crashes nor deadlocks, and Close stops everything.
 func TestRemoveResetCloseWhileBusy(t *testing.T) {
+	deadline(t)
 	m := newTestManager(t, "alice")
 	peer := newTestManager(t, "bob")
 	w, _ := peer.Wrap("c0", "p", []byte("x"))

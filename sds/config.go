@@ -77,6 +77,20 @@ type Config struct {
 	// outgoing message before it counts as acknowledged; below that it is
 	// only "possibly acknowledged". 1 is the Nim behaviour.
 	BloomAckThreshold int
+	// FullBloomFilter makes every message carry the channel's whole
+	// rolling bloom filter, byte for byte as the Nim libsds does (18.8 KB
+	// at the default capacity). By default (false) a message in the Nim
+	// wire format carries a filter of the acknowledgement window only
+	// (AckWindow): a Nim filter sized for BloomErrorRate at the window's
+	// count, never larger than the whole one. The RFC format always
+	// carries the whole filter (its peers assume its size).
+	FullBloomFilter bool
+	// AckWindow is how long an id received, sent or marked met stays in
+	// the filter messages carry (unless FullBloomFilter): peers waiting
+	// longer than this for an acknowledgement get it only from causal
+	// histories. 0 (the default) means EffectiveAckWindow's bound,
+	// derived from the resend settings (12 minutes at the defaults).
+	AckWindow time.Duration
 
 	MaxMessageHistory int // delivered messages kept in the local log
 	// MaxLogBytes bounds the memory of the local logs of all the
@@ -167,15 +181,14 @@ type Config struct {
 	// each operation writes what it changed before its events are handed
 	// to the application. A failed write never fails the operation: it is
 	// logged, counted (PersistenceStats) and retried with the next
-	// operation on the channel. nil (with StorePath empty): state lives in
-	// memory only. The Manager does not close it; it must not be shared
-	// by two Managers at once.
+	// operation on the channel. nil: state lives in memory only.
+	//
+	// The core opens no store: the caller passes one in, e.g. the embedded
+	// durable store, bolt.Open(path, &bolt.Options{Limits:
+	// cfg.PersistLimits()}) (package sds/persist/bolt). The Manager does
+	// not close it (close it after Manager.Close); it must not be shared by
+	// two Managers at once.
 	Persistence persist.Backend
-	// StorePath, if not empty (and Persistence nil), makes NewManager open
-	// the embedded durable store (package sds/persist/bolt) at this file,
-	// creating it if needed; Close closes it. One process at a time can
-	// hold the file.
-	StorePath string
 	// PersistMaxPending bounds the writes one channel keeps for retry
 	// while its store fails; beyond it the channel reports
 	// EventPersistenceBacklog (writes are kept, not dropped). 0 means
@@ -224,67 +237,93 @@ func DefaultConfig() Config {
 
 // Validate reports the first parameter that cannot work.
 func (c *Config) Validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	if err := c.validateCounts(); err != nil {
+		return err
+	}
+	if err := c.validateDurations(); err != nil {
+		return err
 	}
 	switch {
-	case c.BloomCapacity <= 0:
-		return bad("BloomCapacity must be positive, got %d", c.BloomCapacity)
 	case !(c.BloomErrorRate > 0 && c.BloomErrorRate < 1):
-		return bad("BloomErrorRate must be in (0, 1), got %v", c.BloomErrorRate)
-	case c.BloomAckThreshold <= 0:
-		return bad("BloomAckThreshold must be positive, got %d", c.BloomAckThreshold)
-	case c.MaxMessageHistory <= 0:
-		return bad("MaxMessageHistory must be positive, got %d", c.MaxMessageHistory)
+		return invalidConfig("BloomErrorRate must be in (0, 1), got %v", c.BloomErrorRate)
 	case c.MaxCausalHistory < 0 || c.MaxCausalHistory > c.MaxMessageHistory:
-		return bad("MaxCausalHistory must be in [0, MaxMessageHistory], got %d", c.MaxCausalHistory)
-	case c.ResendInterval <= 0:
-		return bad("ResendInterval must be positive, got %v", c.ResendInterval)
-	case c.MaxResendAttempts < 0:
-		return bad("MaxResendAttempts must not be negative, got %d", c.MaxResendAttempts)
-	case c.PossiblyAckedResendInterval <= 0:
-		return bad("PossiblyAckedResendInterval must be positive, got %v", c.PossiblyAckedResendInterval)
-	case c.MaxDependencyWait <= 0:
-		return bad("MaxDependencyWait must be positive, got %v", c.MaxDependencyWait)
+		return invalidConfig("MaxCausalHistory must be in [0, MaxMessageHistory], got %d", c.MaxCausalHistory)
 	case c.OnLostDependencies != LostDeliver && c.OnLostDependencies != LostDrop:
-		return bad("unknown OnLostDependencies %d", c.OnLostDependencies)
-	case c.MaxIncomingBuffer <= 0:
-		return bad("MaxIncomingBuffer must be positive, got %d", c.MaxIncomingBuffer)
-	case c.MaxLogBytes <= 0:
-		return bad("MaxLogBytes must be positive, got %d", c.MaxLogBytes)
-	case c.MaxIncomingBytes <= 0:
-		return bad("MaxIncomingBytes must be positive, got %d", c.MaxIncomingBytes)
-	case c.RememberDelivered < 0:
-		return bad("RememberDelivered must not be negative, got %d", c.RememberDelivered)
-	case c.MaxPendingRepairs <= 0:
-		return bad("MaxPendingRepairs must be positive, got %d", c.MaxPendingRepairs)
-	case c.SyncMessageInterval <= 0:
-		return bad("SyncMessageInterval must be positive, got %v", c.SyncMessageInterval)
-	case c.BufferSweepInterval <= 0:
-		return bad("BufferSweepInterval must be positive, got %v", c.BufferSweepInterval)
+		return invalidConfig("unknown OnLostDependencies %d", c.OnLostDependencies)
 	case c.RepairTMin < 0 || c.RepairTMax < c.RepairTMin:
-		return bad("need 0 <= RepairTMin <= RepairTMax, got %v and %v", c.RepairTMin, c.RepairTMax)
-	case c.NumResponseGroups <= 0:
-		return bad("NumResponseGroups must be positive, got %d", c.NumResponseGroups)
-	case c.MaxRepairRequests < 0:
-		return bad("MaxRepairRequests must not be negative, got %d", c.MaxRepairRequests)
-	case c.RepairSweepInterval <= 0:
-		return bad("RepairSweepInterval must be positive, got %v", c.RepairSweepInterval)
-	case c.MaxContentSize <= 0:
-		return bad("MaxContentSize must be positive, got %d", c.MaxContentSize)
-	case c.MaxChannels <= 0:
-		return bad("MaxChannels must be positive, got %d", c.MaxChannels)
+		return invalidConfig("need 0 <= RepairTMin <= RepairTMax, got %v and %v", c.RepairTMin, c.RepairTMax)
 	case c.WireFormat != wire.FormatNim && c.WireFormat != wire.FormatRFC:
-		return bad("unknown WireFormat %d", c.WireFormat)
+		return invalidConfig("unknown WireFormat %d", c.WireFormat)
 	case len(c.ParticipantID) > c.limits().MaxIDBytes:
-		return bad("ParticipantID longer than %d bytes", c.limits().MaxIDBytes)
-	case c.Persistence != nil && c.StorePath != "":
-		return bad("set Persistence or StorePath, not both")
-	case c.PersistMaxPending < 0:
-		return bad("PersistMaxPending must not be negative, got %d", c.PersistMaxPending)
+		return invalidConfig("ParticipantID longer than %d bytes", c.limits().MaxIDBytes)
 	}
 	if _, err := bloom.NimParams(c.BloomCapacity, c.BloomErrorRate); err != nil {
-		return bad("BloomCapacity and BloomErrorRate: %v", err)
+		return invalidConfig("BloomCapacity and BloomErrorRate: %v", err)
+	}
+	return nil
+}
+
+func invalidConfig(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+}
+
+// validateCounts checks the integer parameters: each at least its min
+// (1: positive, 0: not negative).
+func (c *Config) validateCounts() error {
+	for _, f := range []struct {
+		name string
+		v    int
+		min  int
+	}{
+		{"BloomCapacity", c.BloomCapacity, 1},
+		{"BloomAckThreshold", c.BloomAckThreshold, 1},
+		{"MaxMessageHistory", c.MaxMessageHistory, 1},
+		{"MaxResendAttempts", c.MaxResendAttempts, 0},
+		{"MaxIncomingBuffer", c.MaxIncomingBuffer, 1},
+		{"MaxLogBytes", c.MaxLogBytes, 1},
+		{"MaxIncomingBytes", c.MaxIncomingBytes, 1},
+		{"RememberDelivered", c.RememberDelivered, 0},
+		{"MaxPendingRepairs", c.MaxPendingRepairs, 1},
+		{"NumResponseGroups", c.NumResponseGroups, 1},
+		{"MaxRepairRequests", c.MaxRepairRequests, 0},
+		{"MaxContentSize", c.MaxContentSize, 1},
+		{"MaxChannels", c.MaxChannels, 1},
+		{"PersistMaxPending", c.PersistMaxPending, 0},
+	} {
+		switch {
+		case f.v >= f.min:
+		case f.min == 1:
+			return invalidConfig("%s must be positive, got %d", f.name, f.v)
+		default:
+			return invalidConfig("%s must not be negative, got %d", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// validateDurations checks the intervals and waits: each positive, or not
+// negative where 0 picks a default (zeroOK).
+func (c *Config) validateDurations() error {
+	for _, f := range []struct {
+		name   string
+		v      time.Duration
+		zeroOK bool
+	}{
+		{"ResendInterval", c.ResendInterval, false},
+		{"PossiblyAckedResendInterval", c.PossiblyAckedResendInterval, false},
+		{"MaxDependencyWait", c.MaxDependencyWait, false},
+		{"SyncMessageInterval", c.SyncMessageInterval, false},
+		{"BufferSweepInterval", c.BufferSweepInterval, false},
+		{"RepairSweepInterval", c.RepairSweepInterval, false},
+		{"AckWindow", c.AckWindow, true},
+	} {
+		switch {
+		case f.v > 0 || f.v == 0 && f.zeroOK:
+		case f.zeroOK:
+			return invalidConfig("%s must not be negative, got %v", f.name, f.v)
+		default:
+			return invalidConfig("%s must be positive, got %v", f.name, f.v)
+		}
 	}
 	return nil
 }
@@ -304,12 +343,11 @@ const (
 	LostDrop
 )
 
+var lostPolicyNames = [...]string{LostDeliver: "deliver", LostDrop: "drop"}
+
 func (p LostDependencyPolicy) String() string {
-	switch p {
-	case LostDeliver:
-		return "deliver"
-	case LostDrop:
-		return "drop"
+	if int(p) < len(lostPolicyNames) {
+		return lostPolicyNames[p]
 	}
 	return fmt.Sprintf("LostDependencyPolicy(%d)", uint8(p))
 }

@@ -53,18 +53,24 @@ const (
 	crashMaxOps = 5000 // a child not killed by then stops by itself
 )
 
-func crashConfig(dir string, clk sds.Clock) sds.Config {
+// crashConfig returns alice's configuration over the store in dir, opened
+// (the caller closes it after the manager).
+func crashConfig(dir string, clk sds.Clock) (sds.Config, *bolt.Store, error) {
 	cfg := sds.DefaultConfig()
 	cfg.ParticipantID = "alice"
 	cfg.Clock = clk
-	cfg.StorePath = filepath.Join(dir, "store.db")
 	cfg.MaxMessageHistory = 100_000 // never evicts here: every reported id stays checkable
 	cfg.MaxCausalHistory = 3
 	cfg.ResendInterval = 2 * time.Second
 	cfg.MaxResendAttempts = 2
 	cfg.RepairTMin, cfg.RepairTMax = time.Second, 5*time.Second
 	cfg.MaxDependencyWait = 20 * time.Second
-	return cfg
+	store, err := bolt.Open(filepath.Join(dir, "store.db"), &bolt.Options{Limits: cfg.PersistLimits()})
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.Persistence = store
+	return cfg, store, nil
 }
 
 // TestCrashChild is the child's workload; it runs only when
@@ -84,7 +90,11 @@ func TestCrashChild(t *testing.T) {
 	}
 	// Each run's clock starts an hour after the previous one's.
 	clk := sds.NewManualClock(nimStart.Add(time.Duration(run) * time.Hour))
-	alice, err := sds.NewManager(crashConfig(dir, clk))
+	acfg, _, err := crashConfig(dir, clk) // the store stays open until the kill
+	if err != nil {
+		fail(err)
+	}
+	alice, err := sds.NewManager(acfg)
 	if err != nil {
 		fail(err)
 	}
@@ -397,7 +407,12 @@ func checkCrashStore(t *testing.T, dir string, rep *crashReport, run int) {
 	}
 
 	// A manager restarted on the store sees the same.
-	m, err := sds.NewManager(crashConfig(dir, sds.NewManualClock(nimStart)))
+	cfg, store, err := crashConfig(dir, sds.NewManualClock(nimStart))
+	if err != nil {
+		fail("%v", err)
+	}
+	defer store.Close()
+	m, err := sds.NewManager(cfg)
 	if err != nil {
 		fail("%v", err)
 	}

@@ -19,8 +19,9 @@
 // call back into the Manager. Bytes to broadcast that the core produces on
 // its own (a resend, a repair) come out as events too.
 //
-// Channel state can be made durable (Config.Persistence, any
-// persist.Backend, or Config.StorePath, the embedded bolt store): a channel
+// Channel state can be made durable (Config.Persistence: any
+// persist.Backend the caller opens, such as the embedded store of package
+// sds/persist/bolt, which the caller also closes): a channel
 // is loaded when first used, and every operation writes what it changed,
 // in one transaction, before its events reach the application, so after a
 // crash the application is never ahead of the store. Store failures never

@@ -25,9 +25,12 @@ type faultyBackend struct {
 	mu      sync.Mutex
 	panicOn map[string]bool // method name -> panic
 	stallCh string          // channel whose writes stall
-	entered chan struct{}   // a write on stallCh started
+	entered chan struct{}   // a write on stallCh started (buffered: one)
 	release chan struct{}   // closed to let it go on
 	garbage *persist.ChannelData
+	// unexpected is set by a second write on stallCh while the first
+	// stalls: it fails instead of waiting on entered for ever.
+	unexpected error
 }
 
 func newFaultyBackend() *faultyBackend {
@@ -40,7 +43,7 @@ func (b *faultyBackend) setPanic(op string, on bool) {
 	b.mu.Unlock()
 }
 
-func (b *faultyBackend) enter(op, channelID string) {
+func (b *faultyBackend) enter(op, channelID string) error {
 	b.mu.Lock()
 	p, stall := b.panicOn[op], channelID == b.stallCh && b.release != nil
 	entered, release := b.entered, b.release
@@ -49,18 +52,29 @@ func (b *faultyBackend) enter(op, channelID string) {
 		panic(fmt.Sprintf("backend bug in %s", op))
 	}
 	if stall && op == "Apply" {
-		entered <- struct{}{}
+		select {
+		case entered <- struct{}{}:
+		default:
+			err := fmt.Errorf("a second %s on %q while one stalls", op, channelID)
+			b.mu.Lock()
+			b.unexpected = err
+			b.mu.Unlock()
+			return err
+		}
 		<-release
 	}
+	return nil
 }
 
 func (b *faultyBackend) Apply(channelID string, d *persist.MetaDelta, u *persist.HistoryUpdate) error {
-	b.enter("Apply", channelID)
+	if err := b.enter("Apply", channelID); err != nil {
+		return err
+	}
 	return b.Memory.Apply(channelID, d, u)
 }
 
 func (b *faultyBackend) LoadChannel(channelID string) (*persist.ChannelData, error) {
-	b.enter("LoadChannel", channelID)
+	_ = b.enter("LoadChannel", channelID) // stalls only writes
 	b.mu.Lock()
 	g := b.garbage
 	b.mu.Unlock()
@@ -71,7 +85,7 @@ func (b *faultyBackend) LoadChannel(channelID string) (*persist.ChannelData, err
 }
 
 func (b *faultyBackend) DropChannel(channelID string) error {
-	b.enter("DropChannel", channelID)
+	_ = b.enter("DropChannel", channelID) // stalls only writes
 	return b.Memory.DropChannel(channelID)
 }
 
@@ -211,13 +225,14 @@ func TestGarbageOnLoad(t *testing.T) {
 // operation: the manager's other channels and other managers carry on, and
 // the stalled write lands when released.
 func TestStallingBackend(t *testing.T) {
+	deadline(t)
 	b := newFaultyBackend()
 	clk := sds.NewManualClock(nimStart)
 	m, _ := persistentManager(t, b, clk, nil)
 	other, _ := persistentManager(t, persist.NewMemory(), clk, nil)
 	mustEnsure(t, m, "slow")
 	b.mu.Lock()
-	b.stallCh, b.entered, b.release = "slow", make(chan struct{}), make(chan struct{})
+	b.stallCh, b.entered, b.release = "slow", make(chan struct{}, 1), make(chan struct{})
 	b.mu.Unlock()
 
 	done := make(chan error)
@@ -241,6 +256,9 @@ func TestStallingBackend(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("stalled Wrap: %v", err)
 	}
+	if b.unexpected != nil {
+		t.Fatal(b.unexpected)
+	}
 	nimEqualIDs(t, "stalled channel stored", historyOf(t, b.Memory, "slow"), []string{"s1"})
 	nimEqualIDs(t, "fast channel stored", historyOf(t, b.Memory, "fast"), []string{"f0", "f1", "f2"})
 }
@@ -251,6 +269,7 @@ func TestStallingBackend(t *testing.T) {
 // events are delivered, other managers are unaffected, and once released
 // the queued events arrive in order.
 func TestBlockingHandler(t *testing.T) {
+	deadline(t)
 	sender := newTestManager(t, "alice")
 	m := newTestManager(t, "bob")
 	third := newTestManager(t, "carol")
@@ -318,6 +337,7 @@ func TestBlockingHandler(t *testing.T) {
 // loop only: the host's own calls on it go on, and so does another
 // manager's periodic loop; once released, the loop carries on.
 func TestBlockingHandlerOnPeriodicEvent(t *testing.T) {
+	deadline(t)
 	m, _, clk := nimManager(t, nil)
 	other, orec, oclk := nimManager(t, nil)
 	entered, release := make(chan struct{}), make(chan struct{})

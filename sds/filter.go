@@ -25,7 +25,10 @@ func newLocalFilter(cfg *Config) (localFilter, error) {
 		return nil, err
 	}
 	if cfg.WireFormat == wire.FormatNim {
-		return nimFilter{r}, nil
+		if cfg.FullBloomFilter {
+			return nimFilter{r}, nil
+		}
+		return newCompactFilter(r, cfg)
 	}
 	f, err := bloom.NewRFC(cfg.BloomCapacity, cfg.BloomErrorRate)
 	if err != nil {

@@ -11,16 +11,9 @@ import (
 
 func formatManager(t *testing.T, participant string, format wire.Format, causal int) (*sds.Manager, *[]sds.Event) {
 	t.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = participant
-	cfg.WireFormat = format
-	cfg.MaxCausalHistory = causal
-	cfg.Clock = sds.NewManualClock(time.Unix(1_800_000_000, 0))
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := startManager(t, participant, sds.NewManualClock(time.Unix(1_800_000_000, 0)), func(c *sds.Config) {
+		c.WireFormat, c.MaxCausalHistory = format, causal
+	})
 	var events []sds.Event
 	m.SetEventHandler(func(e sds.Event) { events = append(events, e) })
 	return m, &events

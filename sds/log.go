@@ -23,12 +23,7 @@ const (
 )
 
 func logCost(msg *wire.Message) int64 {
-	n := logEntryOverhead + len(msg.Content) + len(msg.MessageID) + len(msg.SenderID)
-	for i := range msg.CausalHistory {
-		h := &msg.CausalHistory[i]
-		n += logHistOverhead + len(h.MessageID) + len(h.RetrievalHint) + len(h.SenderID)
-	}
-	return int64(n)
+	return messageCost(msg, logEntryOverhead, logHistOverhead)
 }
 
 // messageLog is the bounded, insertion-ordered local log: a map for lookup

@@ -15,7 +15,6 @@ import (
 
 	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/persist"
-	"github.com/libsds-go/libsds/sds/persist/bolt"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -25,7 +24,7 @@ type Manager struct {
 	cfg    Config
 	limits wire.Limits
 	clock  Clock
-	log    zerolog.Logger
+	logger zerolog.Logger // diagnostics; ch.log is a channel's message log
 
 	mu       sync.RWMutex // guards channels and closed
 	channels map[string]*channel
@@ -52,7 +51,6 @@ type Manager struct {
 
 	// Persistence (see persistence.go); backend is nil without it.
 	backend         persist.Backend
-	ownStore        *bolt.Store // opened from Config.StorePath; closed by Close
 	writerOpts      persist.WriterOptions
 	persistFailures atomic.Uint64
 	persistBacklogs atomic.Uint64
@@ -73,18 +71,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg:      cfg,
 		limits:   cfg.limits(),
 		clock:    cfg.Clock,
-		log:      cfg.Logger,
+		logger:   cfg.Logger,
 		channels: make(map[string]*channel),
 		backend:  persist.Guard(cfg.Persistence),
 	}
 	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
-	if cfg.StorePath != "" {
-		s, err := bolt.Open(cfg.StorePath, &bolt.Options{Limits: m.writerOpts.Limits})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPersistence, err)
-		}
-		m.backend, m.ownStore = s, s
-	}
 	return m, nil
 }
 
@@ -215,7 +206,7 @@ func (m *Manager) unlockAndDispatch(ch *channel) {
 func (m *Manager) callHandler(h EventHandler, e Event) {
 	defer func() {
 		if r := recover(); r != nil {
-			m.log.Error().Interface("panic", r).Str("event", e.Kind.String()).
+			m.logger.Error().Interface("panic", r).Str("event", e.Kind.String()).
 				Str("channel", e.ChannelID).Msg("event handler panicked")
 		}
 	}()
@@ -232,6 +223,20 @@ func (m *Manager) checkID(what, id string) error {
 	return nil
 }
 
+// checkOutgoing checks the arguments of a message to send.
+func (m *Manager) checkOutgoing(channelID, messageID string, content []byte) error {
+	if len(content) == 0 {
+		return ErrEmptyContent
+	}
+	if len(content) > m.cfg.MaxContentSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(content), m.cfg.MaxContentSize)
+	}
+	if err := m.checkID("channel id", channelID); err != nil {
+		return err
+	}
+	return m.checkID("message id", messageID)
+}
+
 // Wrap prepares content for broadcast on channelID under messageID and
 // returns the wire bytes. The message joins the outgoing buffer until a
 // peer acknowledges it.
@@ -241,16 +246,7 @@ func (m *Manager) Wrap(channelID, messageID string, content []byte) ([]byte, err
 
 // AppendWrap is Wrap appending the wire bytes to dst.
 func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []byte) ([]byte, error) {
-	if len(content) == 0 {
-		return dst, ErrEmptyContent
-	}
-	if len(content) > m.cfg.MaxContentSize {
-		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(content), m.cfg.MaxContentSize)
-	}
-	if err := m.checkID("channel id", channelID); err != nil {
-		return dst, err
-	}
-	if err := m.checkID("message id", messageID); err != nil {
+	if err := m.checkOutgoing(channelID, messageID, content); err != nil {
 		return dst, err
 	}
 	ch, err := m.lockChannel(channelID, true)
@@ -368,13 +364,13 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 func (m *Manager) callHintProvider(p RetrievalHintProvider, id string) (hint []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			m.log.Error().Interface("panic", r).Str("message", id).Msg("retrieval hint provider panicked")
+			m.logger.Error().Interface("panic", r).Str("message", id).Msg("retrieval hint provider panicked")
 			hint = nil
 		}
 	}()
 	hint = p(id)
 	if len(hint) > m.limits.MaxHintBytes {
-		m.log.Warn().Str("message", id).Int("bytes", len(hint)).Msg("retrieval hint over limit dropped")
+		m.logger.Warn().Str("message", id).Int("bytes", len(hint)).Msg("retrieval hint over limit dropped")
 		return nil
 	}
 	return append([]byte(nil), hint...)
@@ -516,20 +512,8 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		return UnwrapResult{}, err
 	}
 	defer m.unlockAndDispatch(ch)
-
 	if kind == KindSync {
-		msg := sc.MessageInterned(m.cfg.InternID)
-		res := resultOf(msg, sc.Format(), kind, false)
-		now := m.clock.Now()
-		// Sync ids need not be unique: no duplicate check, and the id
-		// cancels no repair. Its acknowledgements count, and (SDS-R, as
-		// the RFC sends repair requests on sync messages) so do its repair
-		// requests and what its causal history shows missing.
-		m.reviewAcks(ch, &msg, sc.Format())
-		m.handleRepairRequests(ch, msg.RepairRequest, now)
-		res.MissingDeps = m.syncMissing(ch, &msg)
-		m.scheduleRepairs(ch, res.MissingDeps, now)
-		return res, nil
+		return m.unwrapSync(ch, sc), nil
 	}
 	if id == "" {
 		id = m.idOf(sc.MessageID())
@@ -537,12 +521,38 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	// SDS-R: the message itself is here, whether new or not: no request or
 	// response for it is needed any more.
 	ch.cancelRepairs(id)
+	if res, seen := m.unwrapSeen(ch, sc, id); seen {
+		return res, nil
+	}
+	return m.unwrapNew(ch, sc), nil
+}
+
+// unwrapSync processes a sync message on ch (locked).
+func (m *Manager) unwrapSync(ch *channel, sc *wire.Scanned) UnwrapResult {
+	msg := sc.MessageInterned(m.cfg.InternID)
+	res := resultOf(msg, sc.Format(), KindSync, false)
+	now := m.clock.Now()
+	// Sync ids need not be unique: no duplicate check, and the id cancels
+	// no repair. Its acknowledgements count, and (SDS-R, as the RFC sends
+	// repair requests on sync messages) so do its repair requests and what
+	// its causal history shows missing.
+	m.reviewAcks(ch, &msg, sc.Format())
+	m.handleRepairRequests(ch, msg.RepairRequest, now)
+	res.MissingDeps = m.syncMissing(ch, &msg)
+	m.scheduleRepairs(ch, res.MissingDeps, now)
+	return res
+}
+
+// unwrapSeen answers a regular message id seen before on ch (locked):
+// delivered, buffered, or delivered and evicted from the log since. seen
+// is false for a new message.
+func (m *Manager) unwrapSeen(ch *channel, sc *wire.Scanned, id string) (res UnwrapResult, seen bool) {
 	if ch.present(id) {
 		// Delivered already, or the application said it has it.
-		return duplicateOf(sc, id, ch.id, nil), nil
+		return duplicateOf(sc, id, ch.id, nil), true
 	}
 	if p := ch.incoming.byID[id]; p != nil {
-		return duplicateOf(sc, id, ch.id, ch.missingOf(p)), nil
+		return duplicateOf(sc, id, ch.id, ch.missingOf(p)), true
 	}
 	if ch.log.left.contains(id) {
 		// Delivered before, evicted from the log since: a late copy is not
@@ -551,12 +561,18 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		var ready readyQueue
 		ch.incoming.satisfy(id, nil, &ready)
 		ch.deliverReady(&ready)
-		return duplicateOf(sc, id, ch.id, nil), nil
+		return duplicateOf(sc, id, ch.id, nil), true
 	}
+	return UnwrapResult{}, false
+}
 
+// unwrapNew processes a regular message new to ch (locked): it acknowledges
+// ours, serves its repair requests, and delivers it or buffers it until its
+// dependencies arrive.
+func (m *Manager) unwrapNew(ch *channel, sc *wire.Scanned) UnwrapResult {
 	msg := sc.MessageInterned(m.cfg.InternID)
 	format := sc.Format()
-	res := resultOf(msg, format, kind, false)
+	res := resultOf(msg, format, KindRegular, false)
 	ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	m.reviewAcks(ch, &msg, format)
 	msg.BloomFilter = nil // it aliases b
@@ -579,16 +595,24 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	if wait.len() == 0 {
 		ch.deliver(msg)
 		res.Delivered = true
-		return res, nil
+		return res
 	}
+	m.buffer(ch, msg, wait, &res)
+	return res
+}
+
+// buffer keeps msg in ch's incoming buffer until wait is met, making room
+// by evicting the oldest messages (a dependency evicted is missing now:
+// res.MissingDeps gains it), and requests what is missing.
+func (m *Manager) buffer(ch *channel, msg wire.Message, wait waitSet, res *UnwrapResult) {
 	cost := incomingCost(&msg)
 	for ch.incoming.len() >= m.cfg.MaxIncomingBuffer || m.incomingBytes.Load()+cost > int64(m.cfg.MaxIncomingBytes) {
 		ev := m.evictOldest(ch)
 		if ev == nil {
 			// Other channels hold the budget: this one is not kept.
-			m.log.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
+			m.logger.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
 			ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: msg.MessageID})
-			return res, nil
+			return
 		}
 		if i := firstIndex(msg.CausalHistory, ev.msg.MessageID); i >= 0 && wait.has(i) {
 			// It was counted as on its way; it is missing now.
@@ -606,7 +630,6 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 			MissingDeps: append([]wire.HistoryEntry(nil), res.MissingDeps...),
 		})
 	}
-	return res, nil
 }
 
 // LogBytes returns the cost of the messages in all the channels' local
@@ -625,7 +648,7 @@ func (m *Manager) evictOldest(ch *channel) *pending {
 		return nil
 	}
 	ch.incoming.drop(p)
-	m.log.Debug().Str("channel", ch.id).Str("message", p.msg.MessageID).Msg("incoming buffer full; evicted the oldest message")
+	m.logger.Debug().Str("channel", ch.id).Str("message", p.msg.MessageID).Msg("incoming buffer full; evicted the oldest message")
 	ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: p.msg.MessageID})
 	return p
 }
@@ -761,8 +784,8 @@ func (m *Manager) Reset() error {
 // With persistence, the stored state is kept (Close is not a wipe: a new
 // Manager over the same store resumes from it). Writes still pending
 // after store failures are tried once more; if they fail they are lost,
-// and Close returns an ErrPersistence error saying so. A store opened from
-// Config.StorePath is closed.
+// and Close returns an ErrPersistence error saying so. The backend itself
+// is not closed: whoever opened it closes it, after Close.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -787,11 +810,6 @@ func (m *Manager) Close() error {
 	m.StopPeriodicTasks()
 	if len(errs) > 0 {
 		errs[0] = fmt.Errorf("%w: writes lost on close: %w", ErrPersistence, errs[0])
-	}
-	if m.ownStore != nil {
-		if err := m.ownStore.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("%w: close store: %w", ErrPersistence, err))
-		}
 	}
 	return errors.Join(errs...)
 }

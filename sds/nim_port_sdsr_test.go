@@ -28,16 +28,8 @@ import (
 // sdsrMessage serializes a peer's message with a sender id and repair
 // requests (Nim's SdsMessage.init with senderId / repairRequest).
 func sdsrMessage(channelID, id, sender string, lamport uint64, content []byte, history, repair []wire.HistoryEntry) []byte {
-	msg := wire.Message{
-		MessageID:        id,
-		LamportTimestamp: lamport,
-		HasLamport:       true,
-		CausalHistory:    history,
-		ChannelID:        channelID,
-		Content:          content,
-		SenderID:         sender,
-		RepairRequest:    repair,
-	}
+	msg := peerMsg(channelID, id, lamport, content, history)
+	msg.SenderID, msg.RepairRequest = sender, repair
 	return msg.Marshal(wire.FormatNim)
 }
 
@@ -76,6 +68,7 @@ func waitTasks(clk *sds.ManualClock) { clk.WaitForTimers(3) }
 // suite "Periodic Tasks & Buffer Management"
 
 func TestNimPeriodicTasks(t *testing.T) {
+	deadline(t)
 	// Nim: asyncTest "outgoing buffer management"
 	t.Run("outgoing buffer management", func(t *testing.T) {
 		m, rec, _ := nimManagerWithChannel(t)

@@ -85,17 +85,7 @@ func (r *nimEvents) ids(k sds.EventKind) []string {
 func nimManager(t *testing.T, mutate func(*sds.Config)) (*sds.Manager, *nimEvents, *sds.ManualClock) {
 	t.Helper()
 	clk := sds.NewManualClock(nimStart)
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = "alice"
-	cfg.Clock = clk
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := startManager(t, "alice", clk, mutate)
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec, clk
@@ -134,16 +124,17 @@ func nimIDs(entries []wire.HistoryEntry) []string {
 // tests do with SdsMessage.init + serializeMessage (Nim wire format, no
 // sender id).
 func nimPeerMessage(channelID, id string, lamport uint64, content []byte, history []wire.HistoryEntry, bloomFilter []byte) []byte {
-	msg := wire.Message{
-		MessageID:        id,
-		LamportTimestamp: lamport,
-		HasLamport:       true,
-		CausalHistory:    history,
-		ChannelID:        channelID,
-		Content:          content,
-		BloomFilter:      bloomFilter,
-	}
+	msg := peerMsg(channelID, id, lamport, content, history)
+	msg.BloomFilter = bloomFilter
 	return msg.Marshal(wire.FormatNim)
+}
+
+// peerMsg is a peer's message as the Nim tests' SdsMessage.init makes it.
+func peerMsg(channelID, id string, lamport uint64, content []byte, history []wire.HistoryEntry) wire.Message {
+	return wire.Message{
+		MessageID: id, LamportTimestamp: lamport, HasLamport: true,
+		CausalHistory: history, ChannelID: channelID, Content: content,
+	}
 }
 
 // nimPeerBloom serializes a peer's bloom filter (default parameters)
@@ -616,8 +607,19 @@ func TestNimReliabilityMechanisms(t *testing.T) {
 		if f.Contains("outgoing-1") {
 			t.Error("attached bloom snapshot contains the outgoing message itself")
 		}
-		if p := f.Params(); p.Capacity != sds.DefaultBloomCapacity {
-			t.Errorf("attached filter capacity = %d, want %d", p.Capacity, sds.DefaultBloomCapacity)
+		// By default the filter holds the acknowledgement window (41 ids
+		// here), sized for them; Nim's whole filter with FullBloomFilter.
+		if p := f.Params(); p.Capacity < 41 || p.Capacity >= sds.DefaultBloomCapacity {
+			t.Errorf("attached filter capacity = %d, want the window's (41 ids)", p.Capacity)
+		}
+		full, _, _ := nimManager(t, func(c *sds.Config) { c.FullBloomFilter = true })
+		if err := full.EnsureChannel(nimTestChannel); err != nil {
+			t.Fatal(err)
+		}
+		nimSeedBloom(t, full, nimTestChannel, 40, "delivered-")
+		f = nimAttachedBloom(t, nimWrap(t, full, nimTestChannel, "outgoing-1", []byte{1}))
+		if p := f.Params(); p.Capacity != sds.DefaultBloomCapacity || !f.Contains("delivered-39") {
+			t.Errorf("FullBloomFilter: attached filter capacity = %d, want %d", p.Capacity, sds.DefaultBloomCapacity)
 		}
 	})
 

@@ -1,11 +1,9 @@
 package sds
 
 import (
-	"bytes"
+	"reflect"
 	"runtime"
 	"sort"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/libsds-go/libsds/sds/wire"
@@ -33,18 +31,11 @@ import (
 //     fresh T_req): a request, or its answer, may have been lost.
 //   - The bloom filter rolls over if it holds too many ids.
 func (m *Manager) Sweep() {
-	now := m.clock.Now()
-	for _, ch := range m.channelList() {
-		ch.mu.Lock()
-		if ch.removed {
-			ch.mu.Unlock()
-			continue
-		}
+	m.eachChannel(func(ch *channel, now time.Time) {
 		m.sweepOutgoing(ch, now)
 		m.sweepIncoming(ch, now)
 		ch.filter.clean()
-		m.unlockAndDispatch(ch)
-	}
+	})
 }
 
 // RepairSweep does one SDS-R pass over every channel: each response whose
@@ -52,7 +43,11 @@ func (m *Manager) Sweep() {
 // message's wire bytes, re-encoded from the local log without a bloom
 // filter; one whose message has left the log meanwhile is dropped), and
 // requests more than RepairTMax past their T_req are dropped.
-func (m *Manager) RepairSweep() {
+func (m *Manager) RepairSweep() { m.eachChannel(m.sweepRepairs) }
+
+// eachChannel runs pass on every channel, locked, at the clock's current
+// time, and dispatches what each raised.
+func (m *Manager) eachChannel(pass func(ch *channel, now time.Time)) {
 	now := m.clock.Now()
 	for _, ch := range m.channelList() {
 		ch.mu.Lock()
@@ -60,7 +55,7 @@ func (m *Manager) RepairSweep() {
 			ch.mu.Unlock()
 			continue
 		}
-		m.sweepRepairs(ch, now)
+		pass(ch, now)
 		m.unlockAndDispatch(ch)
 	}
 }
@@ -247,7 +242,6 @@ func (m *Manager) emitManager(e Event) {
 type periodicTasks struct {
 	stop chan struct{} // closed to ask the goroutine to end
 	done chan struct{} // closed when it has ended
-	gid  atomic.Uint64 // the goroutine's id, to recognise calls from its handlers
 }
 
 // StartPeriodicTasks starts the time-driven work on one goroutine, timed
@@ -276,10 +270,11 @@ func (m *Manager) StartPeriodicTasks() error {
 }
 
 // StopPeriodicTasks stops the time-driven work and returns once its
-// goroutine has ended. Called from an event handler that goroutine is
-// running, it cannot wait for it: it returns at once, and the goroutine
-// ends as soon as the handler returns, without starting more work.
-// Stopping tasks that do not run is a no-op.
+// goroutine has ended. Called from an event handler run by periodic tasks
+// (this manager's or another's, directly or through a C host's callback)
+// it cannot wait: it returns at once, and the goroutine ends as soon as its
+// current task returns, without starting more work. Stopping tasks that do
+// not run is a no-op.
 func (m *Manager) StopPeriodicTasks() {
 	m.taskMu.Lock()
 	t, running := m.tasks, m.tasksRunning
@@ -291,7 +286,7 @@ func (m *Manager) StopPeriodicTasks() {
 	if running {
 		close(t.stop)
 	}
-	if t.gid.Load() == goroutineID() {
+	if calledFromPeriodicTask() {
 		return
 	}
 	<-t.done
@@ -299,7 +294,6 @@ func (m *Manager) StopPeriodicTasks() {
 
 func (m *Manager) runPeriodic(t *periodicTasks) {
 	defer close(t.done)
-	t.gid.Store(goroutineID())
 	stopped := func() bool {
 		select {
 		case <-t.stop:
@@ -348,17 +342,31 @@ func (m *Manager) runPeriodic(t *periodicTasks) {
 	}
 }
 
-// goroutineID returns the calling goroutine's id, read from its stack
-// header ("goroutine 42 [running]:"). StopPeriodicTasks uses it to tell a
-// call from the task goroutine's own event handlers, which must not wait
-// for that goroutine to end.
-func goroutineID() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
+// runPeriodicEntry is the entry address of runPeriodic, the frame every
+// call made by the periodic goroutine has below it.
+var runPeriodicEntry = reflect.ValueOf((*Manager).runPeriodic).Pointer()
+
+// calledFromPeriodicTask reports whether the caller runs inside
+// runPeriodic: an event handler called by periodic tasks, which must not
+// wait for their goroutine to end. The caller's frames are read
+// structurally (runtime.Callers), a page at a time, so a deep handler is
+// recognised too.
+func calledFromPeriodicTask() bool {
+	var pcs [64]uintptr
+	for skip := 2; ; skip += len(pcs) {
+		n := runtime.Callers(skip, pcs[:])
+		frames := runtime.CallersFrames(pcs[:n])
+		for {
+			f, more := frames.Next()
+			if f.Entry == runPeriodicEntry {
+				return true
+			}
+			if !more {
+				break
+			}
+		}
+		if n < len(pcs) {
+			return false
+		}
 	}
-	id, _ := strconv.ParseUint(string(b), 10, 64)
-	return id
 }

@@ -17,6 +17,7 @@ import (
 // Behaviour of the time-driven work beyond what the Nim suites cover.
 
 func TestPeriodicTasksLeaveNoGoroutine(t *testing.T) {
+	deadline(t)
 	defer goleak.VerifyNone(t)
 
 	t.Run("StopPeriodicTasks", func(t *testing.T) {
@@ -132,6 +133,7 @@ func TestPeriodicTasksLeaveNoGoroutine(t *testing.T) {
 }
 
 func TestManualClockTimers(t *testing.T) {
+	deadline(t)
 	clk := sds.NewManualClock(nimStart)
 	a, b := clk.NewTimer(2*time.Second), clk.NewTimer(time.Second)
 	if clk.Timers() != 2 {
@@ -530,4 +532,39 @@ func TestConfigValidationOfNewFields(t *testing.T) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
+}
+
+// Two managers' periodic tasks stop each other from their handlers while
+// both are inside one: StopPeriodicTasks called from a handler that
+// periodic tasks run does not wait, whichever manager's tasks they are, so
+// neither waits for the other's goroutine (which waits for it).
+func TestPeriodicTasksStopEachOther(t *testing.T) {
+	deadline(t)
+	defer goleak.VerifyNone(t)
+	a, _, _ := nimManager(t, nil)
+	b, _, _ := nimManager(t, nil)
+	aIn, bIn := make(chan struct{}), make(chan struct{})
+	stopOther := func(in, otherIn chan struct{}, other *sds.Manager) sds.EventHandler {
+		first := true
+		return func(e sds.Event) {
+			if e.Kind != sds.EventPeriodicSync || !first {
+				return
+			}
+			first = false
+			close(in)
+			<-otherIn // both handlers are running now
+			other.StopPeriodicTasks()
+		}
+	}
+	a.SetEventHandler(stopOther(aIn, bIn, b))
+	b.SetEventHandler(stopOther(bIn, aIn, a))
+	for _, m := range []*sds.Manager{a, b} {
+		if err := m.StartPeriodicTasks(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-aIn
+	<-bIn
+	a.StopPeriodicTasks() // from here: waits for each goroutine to end
+	b.StopPeriodicTasks()
 }

@@ -166,14 +166,14 @@ func (m *Manager) persistResult(ch *channel, err error) {
 	s := ch.ps
 	if err != nil {
 		m.persistFailures.Add(1)
-		m.log.Warn().Err(err).Str("channel", ch.id).Int("pending", s.w.Pending()).
+		m.logger.Warn().Err(err).Str("channel", ch.id).Int("pending", s.w.Pending()).
 			Msg("persisting channel state failed; kept for retry with the next operation")
 	}
 	if b := s.w.Backlogged(); b != s.backlogged {
 		s.backlogged = b
 		if b {
 			m.persistBacklogs.Add(1)
-			m.log.Error().Str("channel", ch.id).Int("pending", s.w.Pending()).
+			m.logger.Error().Str("channel", ch.id).Int("pending", s.w.Pending()).
 				Msg("persistence backlog over its bound; a crash now loses these writes")
 			ch.emit(Event{Kind: EventPersistenceBacklog, ChannelID: ch.id})
 		}
@@ -238,85 +238,16 @@ func (m *Manager) bootstrap(ch *channel) error {
 	if err != nil {
 		return loadError(ch.id, err)
 	}
-	now := m.clock.Now()
 	s := &chanStore{w: w, lamport: meta.Lamport}
 	ch.lamport = meta.Lamport
-
 	// Into the filter, oldest first (it keeps the newest when it rolls
 	// over): met ids, our outgoing messages, the log, buffered messages.
 	trimMet := max(0, len(met)-m.cfg.MaxMessageHistory)
-	for _, r := range met[trimMet:] {
-		ch.met.seq = max(ch.met.seq, r.Seq)
-		ch.met.put(r.ID, metInfo{seq: r.Seq, inFilter: r.InFilter})
-		if r.InFilter {
-			ch.filter.add(r.ID, bloom.KeyOf(r.ID))
-		}
-	}
+	ch.loadMet(met[trimMet:])
 	trimLog := max(0, len(data.History)-m.cfg.MaxMessageHistory)
-	inLog := make(map[string]bool, len(data.History)-trimLog)
-	for i := trimLog; i < len(data.History); i++ {
-		inLog[data.History[i].MessageID] = true
-	}
-	for i := range meta.Outgoing { // ours, added on Wrap; most are in the log too
-		if id := meta.Outgoing[i].Message.MessageID; !inLog[id] {
-			ch.filter.add(id, bloom.KeyOf(id))
-		}
-	}
-	for i := trimLog; i < len(data.History); i++ {
-		msg := data.History[i]
-		msg.BloomFilter, msg.RepairRequest = nil, nil
-		ch.log.add(&logEntry{msg: msg, hint: data.Hints[msg.MessageID]})
-		ch.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
-	}
-	for i := range meta.Outgoing {
-		u := &meta.Outgoing[i]
-		u.Message.BloomFilter, u.Message.RepairRequest = nil, nil
-		ch.outgoing.push(&outEntry{
-			msg: u.Message, sentAt: time.UnixMilli(u.SendTimeMs), attempts: int(min(u.ResendAttempts, 1<<31-1)),
-		}, bloom.KeyOf(u.Message.MessageID))
-	}
-	for i := range meta.OutgoingRepair {
-		kv := &meta.OutgoingRepair[i]
-		ch.outRepair.add(kv.Entry.HistEntry, time.UnixMilli(kv.Entry.MinTimeRepairReqMs))
-	}
-	for i := range meta.IncomingRepair {
-		kv := &meta.IncomingRepair[i]
-		ch.inRepair.add(kv.Entry.HistEntry, time.UnixMilli(kv.Entry.MinTimeRepairRespMs))
-	}
-	// The incoming buffer: arrival order and time are not stored (the Nim
-	// record has neither), so messages come back in (Lamport timestamp,
-	// id) order and their wait for dependencies starts again now.
-	in := meta.Incoming
-	slices.SortFunc(in, func(a, b persist.IncomingMessage) int {
-		return cmp.Or(cmp.Compare(a.Message.LamportTimestamp, b.Message.LamportTimestamp),
-			cmp.Compare(a.Message.MessageID, b.Message.MessageID))
-	})
-	var stale []string   // records to rewrite (missing set changed) or delete (present)
-	var ready readyQueue // messages waiting for nothing any more
-	for i := range in {
-		msg := in[i].Message
-		msg.BloomFilter, msg.RepairRequest = nil, nil
-		id := msg.MessageID
-		if ch.present(id) {
-			stale = append(stale, id) // marked met while buffered
-			continue
-		}
-		wait := waitFirst(msg.CausalHistory, func(j int) bool {
-			dep := msg.CausalHistory[j].MessageID
-			return dep != id && !ch.present(dep)
-		})
-		p := &pending{msg: msg, wait: wait, receivedAt: now}
-		if !sameSet(p, in[i].MissingDeps) {
-			stale = append(stale, id)
-		}
-		ch.incoming.add(p)
-		// Unwrap adds a message to the filter on arrival, buffered or not
-		// (delivery does not add it again).
-		ch.filter.add(id, bloom.KeyOf(id))
-		if wait.len() == 0 {
-			ready = append(ready, p)
-		}
-	}
+	ch.loadLog(data.History[trimLog:], data.Hints, meta.Outgoing)
+	ch.loadBuffers(meta)
+	stale, ready := ch.loadIncoming(meta.Incoming, m.clock.Now())
 
 	// From here on, changes are noted and written by the first commit.
 	ch.trackChanges(s)
@@ -335,9 +266,6 @@ func (m *Manager) bootstrap(ch *channel) error {
 		}
 	}
 	if len(ready) > 0 {
-		for i, p := range ready {
-			p.heapIndex = i
-		}
 		heap.Init(&ready)
 		ch.deliverReady(&ready)
 	}
@@ -346,6 +274,96 @@ func (m *Manager) bootstrap(ch *channel) error {
 		m.evictOldest(ch)
 	}
 	return nil
+}
+
+// loadMet restores the stored met ids, oldest first.
+func (c *channel) loadMet(met []persist.MetRecord) {
+	for _, r := range met {
+		c.met.seq = max(c.met.seq, r.Seq)
+		c.met.put(r.ID, metInfo{seq: r.Seq, inFilter: r.InFilter})
+		if r.InFilter {
+			c.filter.add(r.ID, bloom.KeyOf(r.ID))
+		}
+	}
+}
+
+// loadLog restores the log from the stored history (oldest first) and its
+// hints, adding to the filter first our outgoing messages that are not in
+// it.
+func (c *channel) loadLog(history []wire.Message, hints map[string][]byte, outgoing []persist.UnacknowledgedMessage) {
+	inLog := make(map[string]bool, len(history))
+	for i := range history {
+		inLog[history[i].MessageID] = true
+	}
+	for i := range outgoing { // ours, added on Wrap; most are in the log too
+		if id := outgoing[i].Message.MessageID; !inLog[id] {
+			c.filter.add(id, bloom.KeyOf(id))
+		}
+	}
+	for _, msg := range history {
+		msg.BloomFilter, msg.RepairRequest = nil, nil
+		c.log.add(&logEntry{msg: msg, hint: hints[msg.MessageID]})
+		c.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
+	}
+}
+
+// loadBuffers restores the outgoing buffer, in send order, and both SDS-R
+// buffers.
+func (c *channel) loadBuffers(meta *persist.ChannelMeta) {
+	for i := range meta.Outgoing {
+		u := &meta.Outgoing[i]
+		u.Message.BloomFilter, u.Message.RepairRequest = nil, nil
+		c.outgoing.push(&outEntry{
+			msg: u.Message, sentAt: time.UnixMilli(u.SendTimeMs), attempts: int(min(u.ResendAttempts, 1<<31-1)),
+		}, bloom.KeyOf(u.Message.MessageID))
+	}
+	for i := range meta.OutgoingRepair {
+		kv := &meta.OutgoingRepair[i]
+		c.outRepair.add(kv.Entry.HistEntry, time.UnixMilli(kv.Entry.MinTimeRepairReqMs))
+	}
+	for i := range meta.IncomingRepair {
+		kv := &meta.IncomingRepair[i]
+		c.inRepair.add(kv.Entry.HistEntry, time.UnixMilli(kv.Entry.MinTimeRepairRespMs))
+	}
+}
+
+// loadIncoming restores the incoming buffer. Arrival order and time are
+// not stored (the Nim record has neither), so messages come back in
+// (Lamport timestamp, id) order and their wait for dependencies starts
+// again at now. It returns the records to rewrite (their missing set
+// changed) or delete (present meanwhile), and the messages that wait for
+// nothing any more.
+func (c *channel) loadIncoming(in []persist.IncomingMessage, now time.Time) (stale []string, ready readyQueue) {
+	slices.SortFunc(in, func(a, b persist.IncomingMessage) int {
+		return cmp.Or(cmp.Compare(a.Message.LamportTimestamp, b.Message.LamportTimestamp),
+			cmp.Compare(a.Message.MessageID, b.Message.MessageID))
+	})
+	for i := range in {
+		msg := in[i].Message
+		msg.BloomFilter, msg.RepairRequest = nil, nil
+		id := msg.MessageID
+		if c.present(id) {
+			stale = append(stale, id) // marked met while buffered
+			continue
+		}
+		wait := waitFirst(msg.CausalHistory, func(j int) bool {
+			dep := msg.CausalHistory[j].MessageID
+			return dep != id && !c.present(dep)
+		})
+		p := &pending{msg: msg, wait: wait, receivedAt: now}
+		if !sameSet(p, in[i].MissingDeps) {
+			stale = append(stale, id)
+		}
+		c.incoming.add(p)
+		// Unwrap adds a message to the filter on arrival, buffered or not
+		// (delivery does not add it again).
+		c.filter.add(id, bloom.KeyOf(id))
+		if wait.len() == 0 {
+			p.heapIndex = len(ready)
+			ready = append(ready, p)
+		}
+	}
+	return stale, ready
 }
 
 // sameSet reports whether list names exactly what p waits for.
@@ -410,13 +428,12 @@ func (m *Manager) forget(ch *channel) {
 	ch.mu.Unlock()
 }
 
-// storedChannels lists the channels the backend holds, when it can tell.
+// storedChannels lists the channels the backend holds, when it can tell
+// (persist.Guard's backend asks the one underneath, and says nil, nil when
+// it cannot tell).
 func (m *Manager) storedChannels() ([]string, error) {
-	switch b := m.backend.(type) {
-	case interface{ Channels() ([]string, error) }:
+	if b, ok := m.backend.(interface{ Channels() ([]string, error) }); ok {
 		return b.Channels()
-	case interface{ Channels() []string }:
-		return b.Channels(), nil
 	}
 	return nil, nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist"
+	"github.com/libsds-go/libsds/sds/persist/bolt"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -30,18 +31,12 @@ const pChan = nimTestChannel
 // the managers of one test, so time carries across restarts).
 func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mutate func(*sds.Config)) (*sds.Manager, *nimEvents) {
 	t.Helper()
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = "alice"
-	cfg.Clock = clk
-	cfg.Persistence = b
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sds.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := startManager(t, "alice", clk, func(c *sds.Config) {
+		c.Persistence = b
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec
@@ -884,20 +879,9 @@ func TestPersistBacklogEvent(t *testing.T) {
 
 func TestPersistConfig(t *testing.T) {
 	cfg := sds.DefaultConfig()
-	cfg.Persistence = persist.NewMemory()
-	cfg.StorePath = filepath.Join(t.TempDir(), "x.db")
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("both set: %v", err)
-	}
-	cfg = sds.DefaultConfig()
 	cfg.PersistMaxPending = -1
 	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
 		t.Fatalf("negative PersistMaxPending: %v", err)
-	}
-	cfg = sds.DefaultConfig()
-	cfg.StorePath = filepath.Join(t.TempDir(), "missing-dir", "x.db")
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrPersistence) {
-		t.Fatalf("unopenable store: %v", err)
 	}
 	m, _ := sds.NewManager(sds.DefaultConfig())
 	if st := m.PersistenceStats(); st.Enabled {
@@ -905,25 +889,53 @@ func TestPersistConfig(t *testing.T) {
 	}
 }
 
-// The embedded store: Config.StorePath opens it, Close closes it, and a
-// new manager on the file resumes.
-func TestPersistStorePath(t *testing.T) {
+// boltManager is persistentManager over the embedded store at path,
+// opened as Config.Persistence documents (with the configuration's
+// PersistLimits). closeAll closes the manager, then the store.
+func boltManager(t *testing.T, path string, clk *sds.ManualClock, mutate func(*sds.Config)) (m *sds.Manager, closeAll func()) {
+	t.Helper()
+	cfg := sds.DefaultConfig()
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	store, err := bolt.Open(path, &bolt.Options{Limits: cfg.PersistLimits()})
+	if err != nil {
+		t.Fatalf("bolt.Open: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() }) // after the manager's own cleanup
+	m, _ = persistentManager(t, store, clk, mutate)
+	return m, func() {
+		t.Helper()
+		mustClose(t, m)
+		if err := store.Close(); err != nil {
+			t.Fatalf("store Close: %v", err)
+		}
+	}
+}
+
+// The embedded store, opened by the caller and passed in: a new manager
+// on the file resumes.
+func TestPersistBoltStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sds.db")
 	clk := sds.NewManualClock(nimStart)
-	open := func() (*sds.Manager, *nimEvents) {
-		return persistentManager(t, nil, clk, func(c *sds.Config) { c.StorePath = path })
-	}
-	m1, _ := open()
+	m1, close1 := boltManager(t, path, clk, nil)
 	nimWrap(t, m1, pChan, "a1", []byte{1})
 	nimUnwrap(t, m1, peer("b2", 20, "bob", entry("b1", "bob")))
 	nimUnwrap(t, m1, peer("b0", 5, "bob"))
 	m1.MarkDependenciesMet(pChan, []string{"m"})
-	before := nimState(t, m1, pChan)
-	mustClose(t, m1)
-	m2, _ := open()
+	reopensTheSame(t, m1, close1, path, clk, nil)
+}
+
+// reopensTheSame closes m and its bolt store (closeAll), opens a manager on
+// the file again and checks that it holds m's state.
+func reopensTheSame(t *testing.T, m *sds.Manager, closeAll func(), path string, clk *sds.ManualClock, mutate func(*sds.Config)) {
+	t.Helper()
+	before := nimState(t, m, pChan)
+	closeAll()
+	m2, close2 := boltManager(t, path, clk, mutate)
 	mustEnsure(t, m2, pChan)
 	sameState(t, "reopened", nimState(t, m2, pChan), before)
-	mustClose(t, m2)
+	close2()
 }
 
 // Under random write failures the manager keeps working, and once writes
@@ -1133,21 +1145,16 @@ func TestPersistLargeOwnMessagesLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sds.db")
 	clk := sds.NewManualClock(nimStart)
 	big := func(c *sds.Config) {
-		c.StorePath = path
 		c.MaxContentSize = 2 << 20
 		c.MaxCausalHistory = 1100
 		c.MaxMessageHistory = 1100
 	}
-	m1, _ := persistentManager(t, nil, clk, big)
+	m1, close1 := boltManager(t, path, clk, big)
 	for i := range 1100 {
 		nimWrap(t, m1, pChan, fmt.Sprint("s", i), []byte{1})
 	}
 	nimWrap(t, m1, pChan, "big", make([]byte, 3<<19))
-	before := nimState(t, m1, pChan)
-	mustClose(t, m1)
-	m2, _ := persistentManager(t, nil, clk, big)
-	mustEnsure(t, m2, pChan)
-	sameState(t, "reopened", nimState(t, m2, pChan), before)
+	reopensTheSame(t, m1, close1, path, clk, big)
 }
 
 // A manager sending the RFC format stores the same way (messages in the

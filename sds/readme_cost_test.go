@@ -1,6 +1,7 @@
 package sds_test
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -9,31 +10,56 @@ import (
 	"github.com/libsds-go/libsds/sds"
 )
 
-// The README says near the top what a message costs on the wire with the
-// default settings, and what 1,000-id filters cost: the figures must be
-// what Wrap gives.
+// The README says near the top what a message costs on the wire: a 5-byte
+// message after 100 messages each way between two peers with the default
+// settings, and with FullBloomFilter (Nim's fixed filter). The figures
+// must be what Wrap gives.
 func TestREADMEMessageCost(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Join(strings.Fields(string(readme)), " ")
-	for _, capacity := range []int{sds.DefaultConfig().BloomCapacity, 1000} {
+	for _, full := range []bool{false, true} {
+		size := sizeAfterExchange(t, func(c *sds.Config) { c.FullBloomFilter = full })
+		if want := thousands(size) + " bytes"; !strings.Contains(text, want) {
+			t.Errorf("README does not say %q (a 5-byte message after 100 each way, FullBloomFilter %v)", want, full)
+		}
+	}
+}
+
+// sizeAfterExchange returns the wire size of a 5-byte message that alice
+// wraps after she and bob exchanged 100 messages each way.
+func sizeAfterExchange(t *testing.T, configure func(*sds.Config)) int {
+	t.Helper()
+	peers := make([]*sds.Manager, 2)
+	for i, name := range []string{"alice", "bob"} {
 		cfg := sds.DefaultConfig()
-		cfg.BloomCapacity = capacity
+		cfg.ParticipantID = name
+		configure(&cfg)
 		m, err := sds.NewManager(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := m.Wrap("room", "m1", []byte("hello"))
-		m.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := thousands(len(b)) + " bytes"; !strings.Contains(text, want) {
-			t.Errorf("README does not say %q (a 5-byte message, bloom capacity %d)", want, capacity)
+		defer m.Close()
+		peers[i] = m
+	}
+	for i := 0; i < 100; i++ {
+		for from, m := range peers {
+			b, err := m.Wrap("room", fmt.Sprintf("m-%d-%d", from, i), []byte("hello"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := peers[1-from].Unwrap(b); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	b, err := peers[0].Wrap("room", "last", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(b)
 }
 
 // thousands formats n with commas: 18796 -> "18,796".

@@ -246,7 +246,7 @@ func (m *Manager) scheduleRepairs(c *channel, missing []wire.HistoryEntry, now t
 			continue
 		}
 		if c.outRepair.len() >= m.cfg.MaxPendingRepairs {
-			m.log.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
+			m.logger.Debug().Str("channel", c.id).Str("message", dep.MessageID).Msg("repair request buffer full; not requesting")
 			return
 		}
 		t := m.repairTReq(dep.MessageID)
@@ -273,7 +273,7 @@ func (m *Manager) handleRepairRequests(c *channel, reqs []wire.HistoryEntry, now
 			continue
 		}
 		if c.inRepair.len() >= m.cfg.MaxPendingRepairs {
-			m.log.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
+			m.logger.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
 			continue
 		}
 		t := m.repairTResp(r.SenderID, r.MessageID)

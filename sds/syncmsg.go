@@ -47,16 +47,7 @@ func (m *Manager) WrapEphemeral(channelID, messageID string, content []byte) ([]
 	if m.cfg.WireFormat != wire.FormatRFC {
 		return nil, fmt.Errorf("%w: ephemeral messages need the RFC wire format", ErrUnsupportedFormat)
 	}
-	if len(content) == 0 {
-		return nil, ErrEmptyContent
-	}
-	if len(content) > m.cfg.MaxContentSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrContentTooLarge, len(content), m.cfg.MaxContentSize)
-	}
-	if err := m.checkID("channel id", channelID); err != nil {
-		return nil, err
-	}
-	if err := m.checkID("message id", messageID); err != nil {
+	if err := m.checkOutgoing(channelID, messageID, content); err != nil {
 		return nil, err
 	}
 	m.mu.RLock()

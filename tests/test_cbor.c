@@ -416,6 +416,34 @@ TEST(cbor_create_extended_config) {
 	capture_reset(&c);
 }
 
+TEST(cbor_bloom_filter_config) {
+	/* "fullBloomFilter" (a CBOR true) restores Nim's whole filter; by
+	 * default a message carries the acknowledgement window's. */
+	Cbor r = {0};
+	Capture c = {0};
+	cb_map(&r, 1);
+	cb_text(&r, "config");
+	cb_map(&r, 2);
+	cb_text(&r, "participantId");
+	cb_text(&r, "erin");
+	cb_text(&r, "fullBloomFilter");
+	cb_hex(&r, "f5");
+	void* full = create(&r, &c);
+	ASSERT(full != NULL);
+	CHECK_INT(c.ret, RET_OK);
+	void* compact = cbor_manager("frank");
+	uint8_t* w;
+	CHECK(cwrap(full, "hi", "m1", "room", &w) > 18000);
+	free(w);
+	long n = cwrap(compact, "hi", "m1", "room", &w);
+	CHECK(n > 0 && n < 200);
+	free(w);
+	CHECK_INT(sds_destroy(full), RET_OK);
+	CHECK_INT(sds_destroy(compact), RET_OK);
+	cb_free(&r);
+	capture_reset(&c);
+}
+
 static const struct {
 	CborFn fn;
 	const char* reqType;

@@ -146,3 +146,50 @@ TEST(periodic_repair_ready) {
 	events_clear(&eb);
 	events_clear(&ec);
 }
+
+/* A periodic_sync callback cleans its own manager up: the library's
+ * thread is inside that callback, so the cleanup must not wait for it to
+ * end (it ends once the callback returns), and no event follows. */
+typedef struct {
+	void* self;
+	pthread_mutex_t mu;
+	int syncs, cleaned, after;
+} SelfCleanup;
+
+static void cleanup_on_sync(int ret, const char* msg, size_t len, void* ud) {
+	SelfCleanup* s = ud;
+	(void)ret, (void)len;
+	pthread_mutex_lock(&s->mu);
+	int first = !s->cleaned && strstr(msg, "periodic_sync") != NULL;
+	if (s->cleaned) s->after++;
+	s->syncs += first;
+	pthread_mutex_unlock(&s->mu);
+	if (!first) return;
+	Capture c = {0};
+	CHECK_INT(SdsCleanupReliabilityManager(s->self, capture_cb, &c), RET_OK);
+	CHECK_INT(c.ret, RET_OK);
+	capture_reset(&c);
+	pthread_mutex_lock(&s->mu);
+	s->cleaned = 1;
+	pthread_mutex_unlock(&s->mu);
+}
+
+TEST(periodic_cleanup_from_callback) {
+	SelfCleanup s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	s.self = new_manager_config("{\"syncMessageIntervalMs\":5}");
+	SdsSetEventCallback(s.self, cleanup_on_sync, &s);
+	start(s.self);
+	int cleaned = 0;
+	for (int i = 0; i < 1000 && !cleaned; i++) {
+		sleep_ms(10);
+		pthread_mutex_lock(&s.mu);
+		cleaned = s.cleaned;
+		pthread_mutex_unlock(&s.mu);
+	}
+	CHECK(cleaned); /* the callback's cleanup returned: no deadlock */
+	sleep_ms(30);
+	pthread_mutex_lock(&s.mu);
+	CHECK_INT(s.syncs, 1);
+	CHECK_INT(s.after, 0);
+	pthread_mutex_unlock(&s.mu);
+}

@@ -104,8 +104,9 @@ func NewReliabilityManager(logger *zap.Logger) (*ReliabilityManager, error) {
 
 // NewReliabilityManagerWithConfig creates a manager from a core
 // configuration: start from DefaultConfig and set ParticipantID (which
-// enables SDS-R), protocol parameters, StorePath or Persistence, Clock
-// (core.NewManualClock drives time in tests) or Logger.
+// enables SDS-R), protocol parameters, Persistence (for the embedded store,
+// bolt.Open from package sds/persist/bolt, closed by the caller after
+// Cleanup), Clock (core.NewManualClock drives time in tests) or Logger.
 func NewReliabilityManagerWithConfig(cfg Config) (*ReliabilityManager, error) {
 	m, err := core.NewManager(cfg)
 	if err != nil {

@@ -88,6 +88,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&p.BloomCapacity, "bloom", p.BloomCapacity, "bloom filter capacity (ids)")
 	fs.Float64Var(&p.BloomErrorRate, "bloom-error", p.BloomErrorRate, "bloom filter false-positive rate")
 	fs.IntVar(&p.BloomAckThreshold, "ack-threshold", p.BloomAckThreshold, "received bloom filters that must show a message before it counts as acknowledged")
+	fs.BoolVar(&p.FullBloomFilter, "full-bloom", p.FullBloomFilter, "every message carries the whole rolling bloom filter, as in Nim (default: the acknowledgement window's)")
+	fs.DurationVar(&p.AckWindow, "ack-window", p.AckWindow, "how long ids stay in the filter messages carry (0: derived from the resend settings)")
 	fs.IntVar(&p.MaxCausalHistory, "history", p.MaxCausalHistory, "causal-history entries per message")
 	fs.IntVar(&p.MaxMessageHistory, "log", p.MaxMessageHistory, "messages each participant keeps in its log (MaxMessageHistory)")
 	fs.IntVar(&p.RememberDelivered, "remember", p.RememberDelivered, "ids of evicted log entries still recognised as delivered (RememberDelivered; 0 as in Nim)")

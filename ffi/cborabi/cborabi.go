@@ -153,10 +153,13 @@ type WrapRequest struct {
 	ChannelID string `cbor:"channelId"`
 }
 
-// WrapEnvelope is SdsWrapOutgoingMessageReq.
-type WrapEnvelope struct {
-	Req WrapRequest `cbor:"req"`
+// Request is nim-ffi's request envelope {req: T}.
+type Request[T any] struct {
+	Req T `cbor:"req"`
 }
+
+// WrapEnvelope is SdsWrapOutgoingMessageReq.
+type WrapEnvelope = Request[WrapRequest]
 
 // UnwrapRequest is SdsUnwrapRequest.
 type UnwrapRequest struct {
@@ -164,9 +167,7 @@ type UnwrapRequest struct {
 }
 
 // UnwrapEnvelope is SdsUnwrapReceivedMessageReq.
-type UnwrapEnvelope struct {
-	Req UnwrapRequest `cbor:"req"`
-}
+type UnwrapEnvelope = Request[UnwrapRequest]
 
 // MarkDependenciesRequest is SdsMarkDependenciesRequest.
 type MarkDependenciesRequest struct {
@@ -175,9 +176,7 @@ type MarkDependenciesRequest struct {
 }
 
 // MarkDependenciesEnvelope is SdsMarkDependenciesMetReq.
-type MarkDependenciesEnvelope struct {
-	Req MarkDependenciesRequest `cbor:"req"`
-}
+type MarkDependenciesEnvelope = Request[MarkDependenciesRequest]
 
 // HintProviderRequest is SdsHintProviderRequest: the provider's function
 // pointer and user data as integers.
@@ -187,9 +186,7 @@ type HintProviderRequest struct {
 }
 
 // HintProviderEnvelope is SdsSetRetrievalHintProviderReq.
-type HintProviderEnvelope struct {
-	Req HintProviderRequest `cbor:"req"`
-}
+type HintProviderEnvelope = Request[HintProviderRequest]
 
 // SyncRequest is the request of this library's sds_wrap_sync_message.
 type SyncRequest struct {
@@ -197,9 +194,7 @@ type SyncRequest struct {
 }
 
 // SyncEnvelope is SdsWrapSyncMessageReq.
-type SyncEnvelope struct {
-	Req SyncRequest `cbor:"req"`
-}
+type SyncEnvelope = Request[SyncRequest]
 
 // UnitRequest is the request of a procedure without parameters:
 // {"_placeholder": 0}; {} is accepted too.

@@ -71,6 +71,8 @@ var Params = []Param{
 	floatParam("churn", "fraction of participants that go offline once", func(c *Config, v float64) { c.Network.Churn.Fraction = v }),
 	intParam("bloom", "bloom filter capacity (ids)", 1, func(c *Config, n int) { c.Protocol.BloomCapacity = n }),
 	floatParam("bloom-error", "bloom filter false-positive rate", func(c *Config, v float64) { c.Protocol.BloomErrorRate = v }),
+	intParam("full-bloom", "1: messages carry the whole rolling bloom filter (Nim's); 0: the acknowledgement window's", 0, func(c *Config, n int) { c.Protocol.FullBloomFilter = n != 0 }),
+	durParam("ack-window", "how long ids stay in the filter messages carry (0: derived from the resend settings)", func(c *Config, d time.Duration) { c.Protocol.AckWindow = d }),
 	intParam("history", "causal-history entries per message", 0, func(c *Config, n int) { c.Protocol.MaxCausalHistory = n }),
 	intParam("log", "messages kept in each participant's log (MaxMessageHistory)", 1, func(c *Config, n int) { c.Protocol.MaxMessageHistory = n }),
 	intParam("remember", "ids of evicted log entries still recognised as delivered (RememberDelivered)", 0, func(c *Config, n int) { c.Protocol.RememberDelivered = n }),

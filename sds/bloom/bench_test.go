@@ -150,3 +150,57 @@ func BenchmarkRFCKeyOf(b *testing.B) {
 		_ = RFCKeyOf(ids[i&1023])
 	}
 }
+
+// BenchmarkWindow is a channel's acknowledgement window in steady state,
+// per message: one id added, the window expired, its filter serialized
+// (as every wrap does when a message arrives between wraps). The window
+// holds about n ids (a span of n adds).
+func BenchmarkWindow(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
+			w, err := NewWindow(DefaultErrorRate, 12000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := make([]Key, 1<<14)
+			for i, id := range benchIDs(len(keys)) {
+				keys[i] = KeyOf(id)
+			}
+			at := int64(0)
+			step := func(dst []byte) []byte {
+				at++
+				w.Add(keys[at&(1<<14-1)], at)
+				w.Expire(at - int64(n))
+				return w.Filter(180000).AppendSerialized(dst[:0])
+			}
+			var dst []byte
+			for range 2 * n {
+				dst = step(dst) // reach steady state
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = step(dst)
+			}
+			b.SetBytes(int64(len(dst)))
+		})
+	}
+}
+
+// BenchmarkWindowGrowing adds ids that never expire (a burst) and
+// serializes the filter after each: every rebuild as it grows, amortized.
+func BenchmarkWindowGrowing(b *testing.B) {
+	keys := make([]Key, 10000)
+	for i, id := range benchIDs(len(keys)) {
+		keys[i] = KeyOf(id)
+	}
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		w, _ := NewWindow(DefaultErrorRate, 12000)
+		for i, k := range keys {
+			w.Add(k, int64(i))
+			dst = w.Filter(180000).AppendSerialized(dst[:0])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/id")
+}

@@ -145,9 +145,6 @@ func NimHash(s string) int64 {
 	return int64(farmHash64(unsafe.Slice(unsafe.StringData(s), len(s))))
 }
 
-// NimHashBytes is NimHash of a byte string.
-func NimHashBytes(b []byte) int64 { return int64(farmHash64(b)) }
-
 // suffixBuf is the stack buffer size for id+" b"; longer ids allocate.
 const suffixBuf = 256
 

@@ -44,15 +44,25 @@ func New(capacity int, errorRate float64) (*Filter, error) {
 }
 
 func newFromParams(p Params) *Filter {
-	return &Filter{
-		capacity:  p.Capacity,
-		errorRate: p.ErrorRate,
-		// Nim: uint64(errorRate * 1_000_000), a truncating conversion.
-		errPPM: uint64(p.ErrorRate * 1_000_000),
-		k:      p.K,
-		m:      int64(p.MBits),
-		bits:   make([]byte, p.Words*8),
+	f := new(Filter)
+	f.reinit(p)
+	return f
+}
+
+// reinit makes f an empty filter with parameters p, reusing its bit array
+// when it fits without holding on to much more memory than p needs.
+func (f *Filter) reinit(p Params) {
+	f.capacity, f.errorRate = p.Capacity, p.ErrorRate
+	// Nim: uint64(errorRate * 1_000_000), a truncating conversion.
+	f.errPPM = uint64(p.ErrorRate * 1_000_000)
+	f.k, f.m = p.K, int64(p.MBits)
+	n := p.Words * 8
+	if c := cap(f.bits); c >= n && c <= 2*n+64 {
+		f.bits = f.bits[:n]
+		clear(f.bits)
+		return
 	}
+	f.bits = make([]byte, n)
 }
 
 // Params reports the filter's parameters; for a decoded filter, as received
@@ -75,15 +85,21 @@ func (f *Filter) AddKey(k Key) {
 		return
 	}
 	a, b := base(k.h1, k.h2, m)
-	bits := f.bits
+	f.setIndexes(a, b)
+}
+
+// setIndexes sets the k bits of an id whose first index is a and step b
+// (both mod mBits, as base returns them).
+func (f *Filter) setIndexes(a, b int64) {
+	m, bits := f.m, f.bits
 	if a >= 0 && b >= 0 {
-		// abs(a+i*b) mod m == (a+i*b) mod m here: step instead of divide.
+		// abs(a+i*b) mod m == (a+i*b) mod m here: step instead of divide,
+		// without a branch (x+b < 2m; m-1-x < 0 exactly when x >= m).
 		x := a
 		for i := 0; i < f.k; i++ {
 			bits[x>>3] |= 1 << (x & 7)
-			if x += b; x >= m {
-				x -= m
-			}
+			x += b
+			x -= m & ((m - 1 - x) >> 63)
 		}
 		return
 	}
@@ -245,61 +261,11 @@ func (f *Filter) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("%w: empty", ErrInvalidFilter)
 	}
-	var (
-		words                  []byte
-		capacity, errPPM, k, m uint64
-		seen                   uint8
-	)
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("%w: bad tag: %v", ErrInvalidFilter, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if num >= 1 && num <= 5 {
-			want := protowire.VarintType
-			if num == 1 {
-				want = protowire.BytesType
-			}
-			if typ != want {
-				return fmt.Errorf("%w: field %d has wire type %d", ErrInvalidFilter, num, typ)
-			}
-			seen |= 1 << num
-		}
-		switch {
-		case num == 1:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return fmt.Errorf("%w: words: %v", ErrInvalidFilter, protowire.ParseError(n))
-			}
-			words, b = v, b[n:]
-		case num >= 2 && num <= 5:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return fmt.Errorf("%w: field %d: %v", ErrInvalidFilter, num, protowire.ParseError(n))
-			}
-			b = b[n:]
-			switch num {
-			case 2:
-				capacity = v
-			case 3:
-				errPPM = v
-			case 4:
-				k = v
-			case 5:
-				m = v
-			}
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return fmt.Errorf("%w: field %d: %v", ErrInvalidFilter, num, protowire.ParseError(n))
-			}
-			b = b[n:]
-		}
+	words, v, err := filterFields(b)
+	if err != nil {
+		return err
 	}
-	if seen != 0b111110 {
-		return fmt.Errorf("%w: missing fields (present mask %06b, need 1-5)", ErrInvalidFilter, seen)
-	}
+	capacity, errPPM, k, m := v[2], v[3], v[4], v[5]
 	if err := checkShape(len(words), k, m); err != nil {
 		return err
 	}
@@ -321,6 +287,54 @@ func (f *Filter) UnmarshalBinary(b []byte) error {
 		f.bits = append([]byte(nil), words...) // copy: b may be freed later
 	}
 	return nil
+}
+
+// filterFields reads the five fields of a serialized filter: the words
+// (field 1, aliasing b) and the varints of fields 2 to 5 (capacity, error
+// rate in ppm, k, m) in v[2:6].
+func filterFields(b []byte) (words []byte, v [6]uint64, err error) {
+	var seen uint8
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, v, fmt.Errorf("%w: bad tag: %v", ErrInvalidFilter, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if num >= 1 && num <= 5 {
+			want := protowire.VarintType
+			if num == 1 {
+				want = protowire.BytesType
+			}
+			if typ != want {
+				return nil, v, fmt.Errorf("%w: field %d has wire type %d", ErrInvalidFilter, num, typ)
+			}
+			seen |= 1 << num
+		}
+		switch {
+		case num == 1:
+			w, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return nil, v, fmt.Errorf("%w: words: %v", ErrInvalidFilter, protowire.ParseError(n))
+			}
+			words, b = w, b[n:]
+		case num >= 2 && num <= 5:
+			x, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return nil, v, fmt.Errorf("%w: field %d: %v", ErrInvalidFilter, num, protowire.ParseError(n))
+			}
+			v[num], b = x, b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return nil, v, fmt.Errorf("%w: field %d: %v", ErrInvalidFilter, num, protowire.ParseError(n))
+			}
+			b = b[n:]
+		}
+	}
+	if seen != 0b111110 {
+		return nil, v, fmt.Errorf("%w: missing fields (present mask %06b, need 1-5)", ErrInvalidFilter, seen)
+	}
+	return words, v, nil
 }
 
 // checkShape validates the sizes an index computation relies on.

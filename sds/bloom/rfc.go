@@ -93,21 +93,6 @@ func (st murmurState) sum() int32 {
 	return int32(h)
 }
 
-// HashN is js-waku's bloom index function hashN(item, n, maxValue):
-// abs(a + n*b) mod maxValue with a = abs(H(item)) mod maxValue and
-// b = abs(H(item+" b")) mod maxValue, H being jsMurmur. The JS throws for
-// maxValue 0 (and on 32-bit overflow of a+n*b, unreachable under the
-// limits); HashN returns 0 for maxValue 0.
-func HashN(item string, n, maxValue int) int {
-	if maxValue == 0 {
-		return 0
-	}
-	m := int64(maxValue)
-	h1, h2 := jsMurmurPair(item)
-	a, b := base(int64(h1), int64(h2), m)
-	return int(nimAbs(a+int64(n)*b) % m)
-}
-
 // RFCKey caches the two hashes of an id for RFCFilter, like Key does for
 // Filter.
 type RFCKey struct {

@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/libsds-go/libsds/sds/wire"
@@ -63,8 +64,8 @@ type Batcher interface {
 
 // ChannelData is a channel's stored state.
 type ChannelData struct {
-	// Records is the channel's meta as keyed records (see Kind; decode
-	// with DecodeRecords). Empty for a new channel.
+	// Records is the channel's meta as keyed records (keys as in the
+	// package doc; decode with DecodeRecords). Empty for a new channel.
 	Records map[string][]byte
 	// History is the history, oldest (first appended) first. Messages are
 	// stored in the Nim wire format, so what is only representable in the
@@ -132,15 +133,29 @@ func (d *MetaDelta) Len() int {
 	return len(d.Puts) + len(d.Deletes)
 }
 
+// ApplyTo applies d to a record set held in a map: the puts (copied; a
+// nil value stored as empty), then the deletes.
+func (d *MetaDelta) ApplyTo(records map[string][]byte) {
+	for k, v := range d.Puts {
+		records[k] = bytes.Clone(v)
+		if records[k] == nil {
+			records[k] = []byte{}
+		}
+	}
+	for k := range d.Deletes {
+		delete(records, k)
+	}
+}
+
 // IsEmpty reports whether d changes nothing.
 func (d *MetaDelta) IsEmpty() bool { return d.Len() == 0 }
 
 // PutLamport records the Lamport clock.
-func (d *MetaDelta) PutLamport(v uint64) { d.Put(LamportKey, EncodeLamport(v)) }
+func (d *MetaDelta) PutLamport(v uint64) { d.Put(LamportKey, encodeLamport(v)) }
 
 // PutOutgoing records u in the outgoing buffer.
 func (d *MetaDelta) PutOutgoing(u *UnacknowledgedMessage) {
-	d.Put(OutgoingKey(u.Message.MessageID), u.Marshal())
+	d.Put(OutgoingKey(u.Message.MessageID), u.marshal())
 }
 
 // DeleteOutgoing records the removal of id from the outgoing buffer.
@@ -148,7 +163,7 @@ func (d *MetaDelta) DeleteOutgoing(id string) { d.Delete(OutgoingKey(id)) }
 
 // PutIncoming records m in the incoming buffer.
 func (d *MetaDelta) PutIncoming(m *IncomingMessage) {
-	d.Put(IncomingKey(m.Message.MessageID), m.Marshal())
+	d.Put(IncomingKey(m.Message.MessageID), m.marshal())
 }
 
 // DeleteIncoming records the removal of id from the incoming buffer.
@@ -156,7 +171,7 @@ func (d *MetaDelta) DeleteIncoming(id string) { d.Delete(IncomingKey(id)) }
 
 // PutOutgoingRepair records kv in the outgoing repair buffer.
 func (d *MetaDelta) PutOutgoingRepair(kv *OutgoingRepairKV) {
-	d.Put(OutgoingRepairKey(kv.MessageID), kv.Marshal())
+	d.Put(OutgoingRepairKey(kv.MessageID), kv.marshal())
 }
 
 // DeleteOutgoingRepair records the removal of id from the outgoing repair
@@ -165,7 +180,7 @@ func (d *MetaDelta) DeleteOutgoingRepair(id string) { d.Delete(OutgoingRepairKey
 
 // PutIncomingRepair records kv in the incoming repair buffer.
 func (d *MetaDelta) PutIncomingRepair(kv *IncomingRepairKV) {
-	d.Put(IncomingRepairKey(kv.MessageID), kv.Marshal())
+	d.Put(IncomingRepairKey(kv.MessageID), kv.marshal())
 }
 
 // DeleteIncomingRepair records the removal of id from the incoming repair

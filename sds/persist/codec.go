@@ -2,11 +2,13 @@ package persist
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -67,7 +69,7 @@ type IncomingRepairKV struct {
 // lamportTimestamp 2 (both always written), then one field per buffer
 // entry: outgoingBuffer 3, incomingBuffer 4, outgoingRepairBuffer 5,
 // incomingRepairBuffer 6. This package stores it as keyed records (see
-// RecordsOf); the blob is for moving state to and from the Nim library.
+// recordsOf); the blob is for moving state to and from the Nim library.
 type ChannelMeta struct {
 	SchemaVersion  uint32 // 0 is written as SchemaVersion
 	Lamport        uint64 // Nim int64; the same varint
@@ -77,9 +79,9 @@ type ChannelMeta struct {
 	IncomingRepair []IncomingRepairKV
 }
 
-// NimChannelData is the Nim ChannelData (the bootstrap payload): meta 1,
+// nimChannelData is the Nim ChannelData (the bootstrap payload): meta 1,
 // one messageHistory 2 per message, oldest first.
-type NimChannelData struct {
+type nimChannelData struct {
 	Meta    ChannelMeta
 	History []wire.Message
 }
@@ -96,138 +98,132 @@ type HistoryUpdate struct {
 // Encoding
 // ---------------------------------------------------------------------------
 
+// Each record type has one encoder, its appendTo. A record nested in
+// another is written by appendNested, which puts the length in front once
+// the record is written, so no record needs a length function of its own.
+
+// encoder is a record that appends its encoding.
+type encoder interface {
+	appendTo(b []byte) []byte
+}
+
+// appendNested appends field num holding r's encoding. One byte is kept
+// for the length (most entries are shorter than 128 bytes); a longer
+// record is moved right to make room for its length.
+func appendNested(b []byte, num protowire.Number, r encoder) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	at := len(b)
+	b = r.appendTo(append(b, 0))
+	n := len(b) - at - 1
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	var pad [9]byte
+	extra := protowire.SizeVarint(uint64(n)) - 1
+	b = append(b, pad[:extra]...)
+	copy(b[at+1+extra:], b[at+1:at+1+n])
+	protowire.AppendVarint(b[at:at], uint64(n))
+	return b
+}
+
+// encode returns r's encoding in a buffer of hint bytes to start with.
+// The hints of the records written on every operation follow their
+// message or ids; one that falls short costs a regrowth, never a wrong
+// encoding.
+func encode(r encoder, hint int) []byte { return r.appendTo(make([]byte, 0, hint)) }
+
+// messageHint is roughly what m adds to a record.
+func messageHint(m *wire.Message) int { return m.EncodedLen(wire.FormatNim) + 32 }
+
+// entryHint is roughly what a repair entry and its key add to a record.
+func entryHint(e *wire.HistoryEntry) int {
+	return 2*len(e.MessageID) + len(e.RetrievalHint) + len(e.SenderID) + 32
+}
+
+// appendMessageField appends field num holding m in the Nim wire format,
+// whose length wire computes.
 func appendMessageField(b []byte, num protowire.Number, m *wire.Message) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(m.EncodedLen(wire.FormatNim)))
 	return m.Append(b, wire.FormatNim)
 }
 
-func sizeMessageField(num protowire.Number, m *wire.Message) int {
-	return sizeBytesField(num, m.EncodedLen(wire.FormatNim))
-}
-
-// entryLen is the length of e's Nim encoding: message_id 1 always,
+// nimEntry is a history entry in its Nim encoding: message_id 1 always,
 // retrieval_hint 2 and sender_id 3 only when non-empty.
-func entryLen(e *wire.HistoryEntry) int {
-	n := sizeBytesField(1, len(e.MessageID))
-	if len(e.RetrievalHint) > 0 {
-		n += sizeBytesField(2, len(e.RetrievalHint))
-	}
-	if e.SenderID != "" {
-		n += sizeBytesField(3, len(e.SenderID))
-	}
-	return n
-}
+type nimEntry wire.HistoryEntry
 
-func appendEntry(b []byte, e *wire.HistoryEntry) []byte {
-	b = appendStringField(b, 1, e.MessageID)
+func (e *nimEntry) appendTo(b []byte) []byte {
+	b = protofield.AppendString(b, 1, e.MessageID)
 	if len(e.RetrievalHint) > 0 {
-		b = appendBytesField(b, 2, e.RetrievalHint)
+		b = protofield.AppendBytes(b, 2, e.RetrievalHint)
 	}
 	if e.SenderID != "" {
-		b = appendStringField(b, 3, e.SenderID)
+		b = protofield.AppendString(b, 3, e.SenderID)
 	}
 	return b
 }
 
-func appendEntryField(b []byte, num protowire.Number, e *wire.HistoryEntry) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(entryLen(e)))
-	return appendEntry(b, e)
-}
-
-// EncodedLen returns the length of u's encoding.
-func (u *UnacknowledgedMessage) EncodedLen() int {
-	return sizeMessageField(1, &u.Message) +
-		sizeVarintField(2, uint64(u.SendTimeMs)) +
-		sizeVarintField(3, uint64(u.ResendAttempts))
-}
-
-// AppendTo appends u's encoding to b.
-func (u *UnacknowledgedMessage) AppendTo(b []byte) []byte {
+// appendTo appends u's encoding to b.
+func (u *UnacknowledgedMessage) appendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &u.Message)
-	b = appendVarintField(b, 2, uint64(u.SendTimeMs))
-	return appendVarintField(b, 3, uint64(u.ResendAttempts))
+	b = protofield.AppendVarint(b, 2, uint64(u.SendTimeMs))
+	return protofield.AppendVarint(b, 3, uint64(u.ResendAttempts))
 }
 
-// Marshal returns u's encoding.
-func (u *UnacknowledgedMessage) Marshal() []byte {
-	return u.AppendTo(make([]byte, 0, u.EncodedLen()))
-}
+// marshal returns u's encoding.
+func (u *UnacknowledgedMessage) marshal() []byte { return encode(u, messageHint(&u.Message)) }
 
-// EncodedLen returns the length of m's encoding.
-func (m *IncomingMessage) EncodedLen() int {
-	n := sizeMessageField(1, &m.Message)
-	for _, d := range m.MissingDeps {
-		n += sizeBytesField(2, len(d))
-	}
-	return n
-}
-
-// AppendTo appends m's encoding to b.
-func (m *IncomingMessage) AppendTo(b []byte) []byte {
+// appendTo appends m's encoding to b.
+func (m *IncomingMessage) appendTo(b []byte) []byte {
 	b = appendMessageField(b, 1, &m.Message)
 	for _, d := range m.MissingDeps {
-		b = appendStringField(b, 2, d)
+		b = protofield.AppendString(b, 2, d)
 	}
 	return b
 }
 
-// Marshal returns m's encoding.
-func (m *IncomingMessage) Marshal() []byte { return m.AppendTo(make([]byte, 0, m.EncodedLen())) }
-
-func (e *OutgoingRepairEntry) encodedLen() int {
-	return sizeBytesField(1, entryLen(&e.HistEntry)) + sizeVarintField(2, uint64(e.MinTimeRepairReqMs))
+// marshal returns m's encoding.
+func (m *IncomingMessage) marshal() []byte {
+	hint := messageHint(&m.Message)
+	for _, d := range m.MissingDeps {
+		hint += len(d) + 3
+	}
+	return encode(m, hint)
 }
 
-func (e *OutgoingRepairEntry) append(b []byte) []byte {
-	b = appendEntryField(b, 1, &e.HistEntry)
-	return appendVarintField(b, 2, uint64(e.MinTimeRepairReqMs))
+// appendTo appends e's encoding to b.
+func (e *OutgoingRepairEntry) appendTo(b []byte) []byte {
+	b = appendNested(b, 1, (*nimEntry)(&e.HistEntry))
+	return protofield.AppendVarint(b, 2, uint64(e.MinTimeRepairReqMs))
 }
 
-// EncodedLen returns the length of kv's encoding.
-func (kv *OutgoingRepairKV) EncodedLen() int {
-	return sizeBytesField(1, len(kv.MessageID)) + sizeBytesField(2, kv.Entry.encodedLen())
+// appendTo appends kv's encoding to b.
+func (kv *OutgoingRepairKV) appendTo(b []byte) []byte {
+	b = protofield.AppendString(b, 1, kv.MessageID)
+	return appendNested(b, 2, &kv.Entry)
 }
 
-// AppendTo appends kv's encoding to b.
-func (kv *OutgoingRepairKV) AppendTo(b []byte) []byte {
-	b = appendStringField(b, 1, kv.MessageID)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(kv.Entry.encodedLen()))
-	return kv.Entry.append(b)
+// marshal returns kv's encoding.
+func (kv *OutgoingRepairKV) marshal() []byte { return encode(kv, entryHint(&kv.Entry.HistEntry)) }
+
+// appendTo appends e's encoding to b.
+func (e *IncomingRepairEntry) appendTo(b []byte) []byte {
+	b = appendNested(b, 1, (*nimEntry)(&e.HistEntry))
+	b = protofield.AppendBytes(b, 2, e.CachedMessage)
+	return protofield.AppendVarint(b, 3, uint64(e.MinTimeRepairRespMs))
 }
 
-// Marshal returns kv's encoding.
-func (kv *OutgoingRepairKV) Marshal() []byte { return kv.AppendTo(make([]byte, 0, kv.EncodedLen())) }
-
-func (e *IncomingRepairEntry) encodedLen() int {
-	return sizeBytesField(1, entryLen(&e.HistEntry)) +
-		sizeBytesField(2, len(e.CachedMessage)) +
-		sizeVarintField(3, uint64(e.MinTimeRepairRespMs))
+// appendTo appends kv's encoding to b.
+func (kv *IncomingRepairKV) appendTo(b []byte) []byte {
+	b = protofield.AppendString(b, 1, kv.MessageID)
+	return appendNested(b, 2, &kv.Entry)
 }
 
-func (e *IncomingRepairEntry) append(b []byte) []byte {
-	b = appendEntryField(b, 1, &e.HistEntry)
-	b = appendBytesField(b, 2, e.CachedMessage)
-	return appendVarintField(b, 3, uint64(e.MinTimeRepairRespMs))
+// marshal returns kv's encoding.
+func (kv *IncomingRepairKV) marshal() []byte {
+	return encode(kv, entryHint(&kv.Entry.HistEntry)+len(kv.Entry.CachedMessage))
 }
-
-// EncodedLen returns the length of kv's encoding.
-func (kv *IncomingRepairKV) EncodedLen() int {
-	return sizeBytesField(1, len(kv.MessageID)) + sizeBytesField(2, kv.Entry.encodedLen())
-}
-
-// AppendTo appends kv's encoding to b.
-func (kv *IncomingRepairKV) AppendTo(b []byte) []byte {
-	b = appendStringField(b, 1, kv.MessageID)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(kv.Entry.encodedLen()))
-	return kv.Entry.append(b)
-}
-
-// Marshal returns kv's encoding.
-func (kv *IncomingRepairKV) Marshal() []byte { return kv.AppendTo(make([]byte, 0, kv.EncodedLen())) }
 
 func (m *ChannelMeta) version() uint32 {
 	if m.SchemaVersion == 0 {
@@ -236,109 +232,58 @@ func (m *ChannelMeta) version() uint32 {
 	return m.SchemaVersion
 }
 
-// EncodedLen returns the length of m's encoding.
-func (m *ChannelMeta) EncodedLen() int {
-	n := sizeVarintField(1, uint64(m.version())) + sizeVarintField(2, m.Lamport)
-	for i := range m.Outgoing {
-		n += sizeBytesField(3, m.Outgoing[i].EncodedLen())
-	}
-	for i := range m.Incoming {
-		n += sizeBytesField(4, m.Incoming[i].EncodedLen())
-	}
-	for i := range m.OutgoingRepair {
-		n += sizeBytesField(5, m.OutgoingRepair[i].EncodedLen())
-	}
-	for i := range m.IncomingRepair {
-		n += sizeBytesField(6, m.IncomingRepair[i].EncodedLen())
-	}
-	return n
-}
-
 // AppendTo appends m's encoding (the Nim ChannelMeta blob) to b, buffers in
 // slice order.
 func (m *ChannelMeta) AppendTo(b []byte) []byte {
-	b = appendVarintField(b, 1, uint64(m.version()))
-	b = appendVarintField(b, 2, m.Lamport)
-	for i := range m.Outgoing {
-		u := &m.Outgoing[i]
-		b = protowire.AppendTag(b, 3, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(u.EncodedLen()))
-		b = u.AppendTo(b)
-	}
-	for i := range m.Incoming {
-		in := &m.Incoming[i]
-		b = protowire.AppendTag(b, 4, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(in.EncodedLen()))
-		b = in.AppendTo(b)
-	}
-	for i := range m.OutgoingRepair {
-		kv := &m.OutgoingRepair[i]
-		b = protowire.AppendTag(b, 5, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(kv.EncodedLen()))
-		b = kv.AppendTo(b)
-	}
-	for i := range m.IncomingRepair {
-		kv := &m.IncomingRepair[i]
-		b = protowire.AppendTag(b, 6, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(kv.EncodedLen()))
-		b = kv.AppendTo(b)
-	}
-	return b
+	b = protofield.AppendVarint(b, 1, uint64(m.version()))
+	b = protofield.AppendVarint(b, 2, m.Lamport)
+	b = outgoingBuffer.appendAll(b, m.Outgoing)
+	b = incomingBuffer.appendAll(b, m.Incoming)
+	b = outgoingRepairBuffer.appendAll(b, m.OutgoingRepair)
+	return incomingRepairBuffer.appendAll(b, m.IncomingRepair)
 }
 
 // Marshal returns m's encoding, the Nim ChannelMeta blob.
-func (m *ChannelMeta) Marshal() []byte { return m.AppendTo(make([]byte, 0, m.EncodedLen())) }
-
-// EncodedLen returns the length of d's encoding.
-func (d *NimChannelData) EncodedLen() int {
-	n := sizeBytesField(1, d.Meta.EncodedLen())
-	for i := range d.History {
-		n += sizeMessageField(2, &d.History[i])
+func (m *ChannelMeta) Marshal() []byte {
+	hint := 32
+	for i := range m.Outgoing {
+		hint += messageHint(&m.Outgoing[i].Message)
 	}
-	return n
+	for i := range m.Incoming {
+		hint += messageHint(&m.Incoming[i].Message)
+	}
+	return encode(m, hint)
 }
 
-// AppendTo appends d's encoding (the Nim ChannelData blob) to b.
-func (d *NimChannelData) AppendTo(b []byte) []byte {
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(d.Meta.EncodedLen()))
-	b = d.Meta.AppendTo(b)
+func (m *ChannelMeta) appendTo(b []byte) []byte { return m.AppendTo(b) }
+
+// appendTo appends d's encoding (the Nim ChannelData blob) to b.
+func (d *nimChannelData) appendTo(b []byte) []byte {
+	b = appendNested(b, 1, &d.Meta)
 	for i := range d.History {
 		b = appendMessageField(b, 2, &d.History[i])
 	}
 	return b
 }
 
-// Marshal returns d's encoding, the Nim ChannelData blob.
-func (d *NimChannelData) Marshal() []byte { return d.AppendTo(make([]byte, 0, d.EncodedLen())) }
+// marshal returns d's encoding, the Nim ChannelData blob.
+func (d *nimChannelData) marshal() []byte { return encode(d, 0) }
 
-// EncodedLen returns the length of u's encoding.
-func (u *HistoryUpdate) EncodedLen() int {
-	n := 0
-	for i := range u.Append {
-		n += sizeMessageField(1, &u.Append[i])
-	}
-	for _, id := range u.Evict {
-		n += sizeBytesField(2, len(id))
-	}
-	return n
-}
-
-// AppendTo appends u's encoding (the Nim HistoryUpdate blob) to b. An
+// appendTo appends u's encoding (the Nim HistoryUpdate blob) to b. An
 // empty update encodes to no bytes; the Nim encoder refuses it and callers
 // skip it.
-func (u *HistoryUpdate) AppendTo(b []byte) []byte {
+func (u *HistoryUpdate) appendTo(b []byte) []byte {
 	for i := range u.Append {
 		b = appendMessageField(b, 1, &u.Append[i])
 	}
 	for _, id := range u.Evict {
-		b = appendStringField(b, 2, id)
+		b = protofield.AppendString(b, 2, id)
 	}
 	return b
 }
 
-// Marshal returns u's encoding, the Nim HistoryUpdate blob.
-func (u *HistoryUpdate) Marshal() []byte { return u.AppendTo(make([]byte, 0, u.EncodedLen())) }
+// marshal returns u's encoding, the Nim HistoryUpdate blob.
+func (u *HistoryUpdate) marshal() []byte { return encode(u, 0) }
 
 // IsEmpty reports whether u neither appends nor evicts.
 func (u *HistoryUpdate) IsEmpty() bool { return u == nil || len(u.Append) == 0 && len(u.Evict) == 0 }
@@ -371,31 +316,59 @@ func decodeMessage(b []byte, lim *Limits, where string) (wire.Message, error) {
 	return m, nil
 }
 
-// decodeEntry decodes a HistoryEntry as the Nim decodeHistoryEntry does:
-// message_id 1 required, retrieval_hint 2 and sender_id 3 optional.
-func decodeEntry(b []byte, lim *Limits, where string) (wire.HistoryEntry, error) {
-	var id, hint, sender []byte
-	hasID := false
-	err := eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
-		case 1:
-			id, hasID = f.data, true
-		case 2:
-			hint = f.data
-		case 3:
-			sender = f.data
+// fieldSpec is a singular field a decoder reads: of several occurrences
+// the last wins, and one of another wire type is skipped.
+type fieldSpec struct {
+	num      uint64
+	typ      protowire.Type
+	name     string // for errors
+	required bool
+}
+
+func bytesField(num uint64, name string, required bool) fieldSpec {
+	return fieldSpec{num, protowire.BytesType, name, required}
+}
+
+func varintField(num uint64, name string, required bool) fieldSpec {
+	return fieldSpec{num, protowire.VarintType, name, required}
+}
+
+// readFields reads the fields specs name from the record b (what, in
+// errors) into got, which parallels specs; a required field that is
+// absent is an error.
+func readFields(b []byte, what string, specs []fieldSpec, got []protofield.Field) error {
+	var seen uint
+	err := eachField(b, func(f *protofield.Field) error {
+		for i := range specs {
+			if specs[i].num == f.Num && specs[i].typ == f.Type {
+				got[i], seen = *f, seen|1<<i
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return wire.HistoryEntry{}, fmt.Errorf("%s: %w", where, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if !hasID {
-		return wire.HistoryEntry{}, missing(where + ".messageId")
+	for i := range specs {
+		if specs[i].required && seen&(1<<i) == 0 {
+			return missing(what + "." + specs[i].name)
+		}
 	}
+	return nil
+}
+
+var entryFields = []fieldSpec{
+	bytesField(1, "messageId", true), bytesField(2, "retrievalHint", false), bytesField(3, "senderId", false),
+}
+
+// decodeEntry decodes a HistoryEntry as the Nim decodeHistoryEntry does:
+// message_id 1 required, retrieval_hint 2 and sender_id 3 optional.
+func decodeEntry(b []byte, lim *Limits, where string) (wire.HistoryEntry, error) {
+	var f [3]protofield.Field
+	if err := readFields(b, where, entryFields, f[:]); err != nil {
+		return wire.HistoryEntry{}, err
+	}
+	id, hint, sender := f[0].Data, f[1].Data, f[2].Data
 	if len(id) > lim.Wire.MaxIDBytes || len(sender) > lim.Wire.MaxIDBytes {
 		return wire.HistoryEntry{}, fmt.Errorf("%w: %s: id longer than %d bytes", ErrLimit, where, lim.Wire.MaxIDBytes)
 	}
@@ -423,10 +396,8 @@ func checkRecordSize(b []byte, lim *Limits, what string) error {
 	return nil
 }
 
-// DecodeUnacknowledged decodes an UnacknowledgedMessage blob.
-func DecodeUnacknowledged(b []byte, lim Limits) (UnacknowledgedMessage, error) {
-	lim = lim.norm()
-	return decodeUnacked(b, &lim)
+var unackedFields = []fieldSpec{
+	bytesField(1, "message", true), varintField(2, "sendTime", true), varintField(3, "resendAttempts", false),
 }
 
 func decodeUnacked(b []byte, lim *Limits) (UnacknowledgedMessage, error) {
@@ -434,43 +405,19 @@ func decodeUnacked(b []byte, lim *Limits) (UnacknowledgedMessage, error) {
 	if err := checkRecordSize(b, lim, what); err != nil {
 		return UnacknowledgedMessage{}, err
 	}
-	var msg []byte
-	var sendMs, attempts uint64
-	var hasMsg, hasSend bool
-	err := eachField(b, func(f *pfield) error {
-		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			msg, hasMsg = f.data, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			sendMs, hasSend = f.v, true
-		case f.num == 3 && f.typ == protowire.VarintType:
-			attempts = f.v
-		}
-		return nil
-	})
-	if err != nil {
-		return UnacknowledgedMessage{}, fmt.Errorf("%s: %w", what, err)
+	var f [3]protofield.Field
+	if err := readFields(b, what, unackedFields, f[:]); err != nil {
+		return UnacknowledgedMessage{}, err
 	}
-	if !hasMsg {
-		return UnacknowledgedMessage{}, missing(what + ".message")
-	}
-	if !hasSend {
-		return UnacknowledgedMessage{}, missing(what + ".sendTime")
-	}
+	sendMs, attempts := f[1].V, f[2].V
 	if attempts > math.MaxUint32 {
 		return UnacknowledgedMessage{}, fmt.Errorf("%w: %s.resendAttempts %d overflows uint32", ErrMalformed, what, attempts)
 	}
-	m, err := decodeMessage(msg, lim, what+".message")
+	m, err := decodeMessage(f[0].Data, lim, what+".message")
 	if err != nil {
 		return UnacknowledgedMessage{}, err
 	}
 	return UnacknowledgedMessage{Message: m, SendTimeMs: int64(sendMs), ResendAttempts: uint32(attempts)}, nil
-}
-
-// DecodeIncoming decodes an IncomingMessage blob.
-func DecodeIncoming(b []byte, lim Limits) (IncomingMessage, error) {
-	lim = lim.norm()
-	return decodeIncoming(b, &lim)
 }
 
 func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
@@ -482,24 +429,21 @@ func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
 	var hasMsg bool
 	var deps []string
 	seen := map[string]struct{}{}
-	err := eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
+	err := eachBytesField(b, func(f *protofield.Field) error {
+		switch f.Num {
 		case 1:
-			msg, hasMsg = f.data, true
+			msg, hasMsg = f.Data, true
 		case 2:
-			if err := checkID(f.data, lim, what+".missingDeps"); err != nil {
+			if err := checkID(f.Data, lim, what+".missingDeps"); err != nil {
 				return err
 			}
-			if _, dup := seen[string(f.data)]; dup {
+			if _, dup := seen[string(f.Data)]; dup {
 				return nil
 			}
 			if len(deps) >= lim.MaxMissingDeps {
 				return fmt.Errorf("%w: %s: more than %d missing dependencies", ErrLimit, what, lim.MaxMissingDeps)
 			}
-			d := string(f.data)
+			d := string(f.Data)
 			seen[d] = struct{}{}
 			deps = append(deps, d)
 		}
@@ -518,135 +462,68 @@ func decodeIncoming(b []byte, lim *Limits) (IncomingMessage, error) {
 	return IncomingMessage{Message: m, MissingDeps: deps}, nil
 }
 
-// kvFields reads the messageId 1 and entry 2 of a repair KV.
-func kvFields(b []byte, lim *Limits, what string) (id, entry []byte, err error) {
-	var hasID, hasEntry bool
-	err = eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
-		case 1:
-			id, hasID = f.data, true
-		case 2:
-			entry, hasEntry = f.data, true
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return nil, nil, fmt.Errorf("%s: %w", what, err)
-	case !hasID:
-		return nil, nil, missing(what + ".messageId")
-	case !hasEntry:
-		return nil, nil, missing(what + ".entry")
+var (
+	kvFields        = []fieldSpec{bytesField(1, "messageId", true), bytesField(2, "entry", true)}
+	outRepairFields = []fieldSpec{bytesField(1, "outHistEntry", true), varintField(2, "minTimeRepairReq", true)}
+	inRepairFields  = []fieldSpec{
+		bytesField(1, "inHistEntry", true), bytesField(2, "cachedMessage", true), varintField(3, "minTimeRepairResp", true),
 	}
-	if err := checkID(id, lim, what+".messageId"); err != nil {
-		return nil, nil, err
-	}
-	return id, entry, nil
-}
+)
 
-// DecodeOutgoingRepair decodes an OutgoingRepairKV blob.
-func DecodeOutgoingRepair(b []byte, lim Limits) (OutgoingRepairKV, error) {
-	lim = lim.norm()
-	return decodeOutRepair(b, &lim)
+// readKV reads a repair KV (what, in errors): its messageId 1 and the
+// fields specs name of its entry 2 into entry. It returns the id and the
+// entry's history entry, decoded.
+func readKV(b []byte, lim *Limits, what string, specs []fieldSpec, entry []protofield.Field) (string, wire.HistoryEntry, error) {
+	if err := checkRecordSize(b, lim, what); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	var kv [2]protofield.Field
+	if err := readFields(b, what, kvFields, kv[:]); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	id := kv[0].Data
+	if err := checkID(id, lim, what+".messageId"); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	if err := readFields(kv[1].Data, what+".entry", specs, entry); err != nil {
+		return "", wire.HistoryEntry{}, err
+	}
+	e, err := decodeEntry(entry[0].Data, lim, what+".entry."+specs[0].name)
+	return string(id), e, err
 }
 
 func decodeOutRepair(b []byte, lim *Limits) (OutgoingRepairKV, error) {
-	const what = "OutgoingRepairKV"
-	if err := checkRecordSize(b, lim, what); err != nil {
-		return OutgoingRepairKV{}, err
-	}
-	id, eb, err := kvFields(b, lim, what)
+	var f [2]protofield.Field
+	id, e, err := readKV(b, lim, "OutgoingRepairKV", outRepairFields, f[:])
 	if err != nil {
 		return OutgoingRepairKV{}, err
 	}
-	var hist []byte
-	var ms uint64
-	var hasHist, hasMs bool
-	err = eachField(eb, func(f *pfield) error {
-		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			hist, hasHist = f.data, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			ms, hasMs = f.v, true
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return OutgoingRepairKV{}, fmt.Errorf("%s.entry: %w", what, err)
-	case !hasHist:
-		return OutgoingRepairKV{}, missing(what + ".entry.outHistEntry")
-	case !hasMs:
-		return OutgoingRepairKV{}, missing(what + ".entry.minTimeRepairReq")
-	}
-	e, err := decodeEntry(hist, lim, what+".entry.outHistEntry")
-	if err != nil {
-		return OutgoingRepairKV{}, err
-	}
-	return OutgoingRepairKV{MessageID: string(id), Entry: OutgoingRepairEntry{HistEntry: e, MinTimeRepairReqMs: int64(ms)}}, nil
-}
-
-// DecodeIncomingRepair decodes an IncomingRepairKV blob.
-func DecodeIncomingRepair(b []byte, lim Limits) (IncomingRepairKV, error) {
-	lim = lim.norm()
-	return decodeInRepair(b, &lim)
+	return OutgoingRepairKV{MessageID: id, Entry: OutgoingRepairEntry{HistEntry: e, MinTimeRepairReqMs: int64(f[1].V)}}, nil
 }
 
 func decodeInRepair(b []byte, lim *Limits) (IncomingRepairKV, error) {
 	const what = "IncomingRepairKV"
-	if err := checkRecordSize(b, lim, what); err != nil {
-		return IncomingRepairKV{}, err
-	}
-	id, eb, err := kvFields(b, lim, what)
+	var f [3]protofield.Field
+	id, e, err := readKV(b, lim, what, inRepairFields, f[:])
 	if err != nil {
 		return IncomingRepairKV{}, err
 	}
-	var hist, cached []byte
-	var ms uint64
-	var hasHist, hasCached, hasMs bool
-	err = eachField(eb, func(f *pfield) error {
-		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			hist, hasHist = f.data, true
-		case f.num == 2 && f.typ == protowire.BytesType:
-			cached, hasCached = f.data, true
-		case f.num == 3 && f.typ == protowire.VarintType:
-			ms, hasMs = f.v, true
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return IncomingRepairKV{}, fmt.Errorf("%s.entry: %w", what, err)
-	case !hasHist:
-		return IncomingRepairKV{}, missing(what + ".entry.inHistEntry")
-	case !hasCached:
-		return IncomingRepairKV{}, missing(what + ".entry.cachedMessage")
-	case !hasMs:
-		return IncomingRepairKV{}, missing(what + ".entry.minTimeRepairResp")
-	}
+	cached := f[1].Data
 	if len(cached) > lim.Wire.MaxMessageBytes {
 		return IncomingRepairKV{}, fmt.Errorf("%w: %s.entry.cachedMessage of %d bytes, limit %d", ErrLimit, what, len(cached), lim.Wire.MaxMessageBytes)
 	}
-	e, err := decodeEntry(hist, lim, what+".entry.inHistEntry")
-	if err != nil {
-		return IncomingRepairKV{}, err
-	}
-	return IncomingRepairKV{MessageID: string(id), Entry: IncomingRepairEntry{
+	return IncomingRepairKV{MessageID: id, Entry: IncomingRepairEntry{
 		HistEntry:           e,
 		CachedMessage:       bytes.Clone(cached), // non-nil even when empty
-		MinTimeRepairRespMs: int64(ms),
+		MinTimeRepairRespMs: int64(f[2].V),
 	}}, nil
 }
 
 // metaParts is a ChannelMeta blob split into its fields, the buffer entries
-// still encoded (aliasing the blob).
+// still encoded (aliasing the blob), by field number (3 to 6).
 type metaParts struct {
-	lamport                uint64
-	out, in, outRep, inRep [][]byte
+	lamport uint64
+	entries [7][][]byte
 }
 
 func checkBlobSize(b []byte, lim *Limits, what string) error {
@@ -665,16 +542,16 @@ func splitMeta(b []byte, lim *Limits) (*metaParts, error) {
 	var ver, lamport uint64
 	var hasVer, hasLamport bool
 	counts := [7]int{}
-	err := eachField(b, func(f *pfield) error {
+	err := eachField(b, func(f *protofield.Field) error {
 		switch {
-		case f.num == 1 && f.typ == protowire.VarintType:
-			ver, hasVer = f.v, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			lamport, hasLamport = f.v, true
-		case f.num >= 3 && f.num <= 6 && f.typ == protowire.BytesType:
-			counts[f.num]++
-			if counts[f.num] > lim.MaxEntries {
-				return fmt.Errorf("%w: %s field %d: more than %d entries", ErrLimit, what, f.num, lim.MaxEntries)
+		case f.Num == 1 && f.Type == protowire.VarintType:
+			ver, hasVer = f.V, true
+		case f.Num == 2 && f.Type == protowire.VarintType:
+			lamport, hasLamport = f.V, true
+		case f.Num >= 3 && f.Num <= 6 && f.Type == protowire.BytesType:
+			counts[f.Num]++
+			if counts[f.Num] > lim.MaxEntries {
+				return fmt.Errorf("%w: %s field %d: more than %d entries", ErrLimit, what, f.Num, lim.MaxEntries)
 			}
 		}
 		return nil
@@ -691,36 +568,23 @@ func splitMeta(b []byte, lim *Limits) (*metaParts, error) {
 	if !hasLamport {
 		return nil, missing(what + ".lamportTimestamp")
 	}
-	p := &metaParts{
-		lamport: lamport,
-		out:     make([][]byte, 0, counts[3]),
-		in:      make([][]byte, 0, counts[4]),
-		outRep:  make([][]byte, 0, counts[5]),
-		inRep:   make([][]byte, 0, counts[6]),
+	p := &metaParts{lamport: lamport}
+	for num := 3; num <= 6; num++ {
+		p.entries[num] = make([][]byte, 0, counts[num])
 	}
-	_ = eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
-		case 3:
-			p.out = append(p.out, f.data)
-		case 4:
-			p.in = append(p.in, f.data)
-		case 5:
-			p.outRep = append(p.outRep, f.data)
-		case 6:
-			p.inRep = append(p.inRep, f.data)
+	_ = eachField(b, func(f *protofield.Field) error {
+		if f.Type == protowire.BytesType && f.Num >= 3 && f.Num <= 6 {
+			p.entries[f.Num] = append(p.entries[f.Num], f.Data)
 		}
 		return nil
 	})
 	return p, nil
 }
 
-// DecodeChannelMeta decodes a Nim ChannelMeta blob, refusing (with
+// decodeChannelMeta decodes a Nim ChannelMeta blob, refusing (with
 // ErrSchemaVersion) a schemaVersion other than SchemaVersion. Buffers keep
 // the blob's order; nothing in the result aliases b.
-func DecodeChannelMeta(b []byte, lim Limits) (*ChannelMeta, error) {
+func decodeChannelMeta(b []byte, lim Limits) (*ChannelMeta, error) {
 	lim = lim.norm()
 	return decodeMeta(b, &lim)
 }
@@ -730,33 +594,14 @@ func decodeMeta(b []byte, lim *Limits) (*ChannelMeta, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &ChannelMeta{
-		SchemaVersion:  SchemaVersion,
-		Lamport:        p.lamport,
-		Outgoing:       makeN[UnacknowledgedMessage](len(p.out)),
-		Incoming:       makeN[IncomingMessage](len(p.in)),
-		OutgoingRepair: makeN[OutgoingRepairKV](len(p.outRep)),
-		IncomingRepair: makeN[IncomingRepairKV](len(p.inRep)),
-	}
-	for i, e := range p.out {
-		if m.Outgoing[i], err = decodeUnacked(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.outgoingBuffer[%d]: %w", i, err)
-		}
-	}
-	for i, e := range p.in {
-		if m.Incoming[i], err = decodeIncoming(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.incomingBuffer[%d]: %w", i, err)
-		}
-	}
-	for i, e := range p.outRep {
-		if m.OutgoingRepair[i], err = decodeOutRepair(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.outgoingRepairBuffer[%d]: %w", i, err)
-		}
-	}
-	for i, e := range p.inRep {
-		if m.IncomingRepair[i], err = decodeInRepair(e, lim); err != nil {
-			return nil, fmt.Errorf("ChannelMeta.incomingRepairBuffer[%d]: %w", i, err)
-		}
+	m := &ChannelMeta{SchemaVersion: SchemaVersion, Lamport: p.lamport}
+	var errs [4]error
+	m.Outgoing, errs[0] = outgoingBuffer.decodeAll(p.entries[outgoingBuffer.field], lim)
+	m.Incoming, errs[1] = incomingBuffer.decodeAll(p.entries[incomingBuffer.field], lim)
+	m.OutgoingRepair, errs[2] = outgoingRepairBuffer.decodeAll(p.entries[outgoingRepairBuffer.field], lim)
+	m.IncomingRepair, errs[3] = incomingRepairBuffer.decodeAll(p.entries[incomingRepairBuffer.field], lim)
+	if err := cmp.Or(errs[:]...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -778,18 +623,15 @@ func nimDataParts(b []byte, lim *Limits) (meta []byte, hist [][]byte, err error)
 		return nil, nil, err
 	}
 	hasMeta := false
-	err = eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
+	err = eachBytesField(b, func(f *protofield.Field) error {
+		switch f.Num {
 		case 1:
-			meta, hasMeta = f.data, true
+			meta, hasMeta = f.Data, true
 		case 2:
 			if len(hist) >= lim.MaxEntries {
 				return fmt.Errorf("%w: %s: more than %d history messages", ErrLimit, what, lim.MaxEntries)
 			}
-			hist = append(hist, f.data)
+			hist = append(hist, f.Data)
 		}
 		return nil
 	})
@@ -814,26 +656,37 @@ func decodeHistory(hist [][]byte, lim *Limits, what string) ([]wire.Message, err
 	return out, nil
 }
 
-// DecodeNimChannelData decodes a Nim ChannelData blob.
-func DecodeNimChannelData(b []byte, lim Limits) (*NimChannelData, error) {
+// decodeNimChannelData decodes a Nim ChannelData blob.
+func decodeNimChannelData(b []byte, lim Limits) (*nimChannelData, error) {
+	meta, h, err := readNimData(b, lim, decodeMeta)
+	if err != nil {
+		return nil, err
+	}
+	return &nimChannelData{Meta: *meta, History: h}, nil
+}
+
+// readNimData reads a Nim ChannelData blob: its meta through readMeta,
+// and its history.
+func readNimData[T any](b []byte, lim Limits, readMeta func([]byte, *Limits) (T, error)) (T, []wire.Message, error) {
+	var none T
 	lim = lim.norm()
 	mb, hist, err := nimDataParts(b, &lim)
 	if err != nil {
-		return nil, err
+		return none, nil, err
 	}
-	meta, err := decodeMeta(mb, &lim)
+	meta, err := readMeta(mb, &lim)
 	if err != nil {
-		return nil, fmt.Errorf("ChannelData.meta: %w", err)
+		return none, nil, fmt.Errorf("ChannelData.meta: %w", err)
 	}
 	h, err := decodeHistory(hist, &lim, "ChannelData.messageHistory")
 	if err != nil {
-		return nil, err
+		return none, nil, err
 	}
-	return &NimChannelData{Meta: *meta, History: h}, nil
+	return meta, h, nil
 }
 
-// DecodeHistoryUpdate decodes a Nim HistoryUpdate blob.
-func DecodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
+// decodeHistoryUpdate decodes a Nim HistoryUpdate blob.
+func decodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
 	lim = lim.norm()
 	const what = "HistoryUpdate"
 	if err := checkBlobSize(b, &lim, what); err != nil {
@@ -841,24 +694,21 @@ func DecodeHistoryUpdate(b []byte, lim Limits) (*HistoryUpdate, error) {
 	}
 	var apps [][]byte
 	u := &HistoryUpdate{}
-	err := eachField(b, func(f *pfield) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
+	err := eachBytesField(b, func(f *protofield.Field) error {
+		switch f.Num {
 		case 1:
 			if len(apps) >= lim.MaxEntries {
 				return fmt.Errorf("%w: %s: more than %d appends", ErrLimit, what, lim.MaxEntries)
 			}
-			apps = append(apps, f.data)
+			apps = append(apps, f.Data)
 		case 2:
 			if len(u.Evict) >= lim.MaxEntries {
 				return fmt.Errorf("%w: %s: more than %d evictions", ErrLimit, what, lim.MaxEntries)
 			}
-			if err := checkID(f.data, &lim, what+".evict"); err != nil {
+			if err := checkID(f.Data, &lim, what+".evict"); err != nil {
 				return err
 			}
-			u.Evict = append(u.Evict, string(f.data))
+			u.Evict = append(u.Evict, string(f.Data))
 		}
 		return nil
 	})

@@ -7,7 +7,10 @@ import (
 	"reflect"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/libsds-go/libsds/internal/vectors"
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -75,7 +78,7 @@ func TestVectorChannelMetaEmpty(t *testing.T) {
 	if got := (&ChannelMeta{}).Marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("empty meta = %x, want %x", got, want)
 	}
-	m, err := DecodeChannelMeta(want, Limits{})
+	m, err := decodeChannelMeta(want, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +93,7 @@ func TestVectorChannelMetaFull(t *testing.T) {
 	if got := built.Marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("full meta built from the note:\n got %x\nwant %x", got, want)
 	}
-	if n := built.EncodedLen(); n != len(want) {
-		t.Fatalf("EncodedLen %d, want %d", n, len(want))
-	}
-	m, err := DecodeChannelMeta(want, Limits{})
+	m, err := decodeChannelMeta(want, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestVectorChannelMetaFull(t *testing.T) {
 	}
 	// Decoding copies: the result survives the input being overwritten.
 	in := bytes.Clone(want)
-	m2, err := DecodeChannelMeta(in, Limits{})
+	m2, err := decodeChannelMeta(in, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,18 +139,18 @@ func TestVectorChannelMetaFull(t *testing.T) {
 
 func TestVectorChannelData(t *testing.T) {
 	want := vectors.Hex(snapshotVectors(t).Snapshot.ChannelDataHex)
-	built := &NimChannelData{Meta: *vecFullMeta(), History: []wire.Message{vecOut1(), vecIn1()}}
-	if got := built.Marshal(); !bytes.Equal(got, want) {
+	built := &nimChannelData{Meta: *vecFullMeta(), History: []wire.Message{vecOut1(), vecIn1()}}
+	if got := built.marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("channel data built from the note:\n got %x\nwant %x", got, want)
 	}
-	d, err := DecodeNimChannelData(want, Limits{})
+	d, err := decodeNimChannelData(want, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(d.History) != 2 || d.History[0].MessageID != "out1" || d.History[1].MessageID != "in1" {
 		t.Fatalf("history %+v", d.History)
 	}
-	if got := d.Marshal(); !bytes.Equal(got, want) {
+	if got := d.marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("decode+encode:\n got %x\nwant %x", got, want)
 	}
 }
@@ -158,17 +158,17 @@ func TestVectorChannelData(t *testing.T) {
 func TestVectorHistoryUpdate(t *testing.T) {
 	want := vectors.Hex(snapshotVectors(t).Snapshot.HistoryUpdateHex)
 	built := &HistoryUpdate{Append: []wire.Message{vecOut1()}, Evict: []string{"old1", "old2"}}
-	if got := built.Marshal(); !bytes.Equal(got, want) {
+	if got := built.marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("history update built from the note:\n got %x\nwant %x", got, want)
 	}
-	u, err := DecodeHistoryUpdate(want, Limits{})
+	u, err := decodeHistoryUpdate(want, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(u.Append) != 1 || u.Append[0].MessageID != "out1" || !reflect.DeepEqual(u.Evict, []string{"old1", "old2"}) {
 		t.Fatalf("decoded %+v", u)
 	}
-	if got := u.Marshal(); !bytes.Equal(got, want) {
+	if got := u.marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("decode+encode:\n got %x\nwant %x", got, want)
 	}
 }
@@ -189,10 +189,7 @@ func mkHistEntry(id string) wire.HistoryEntry {
 func roundTripMeta(t *testing.T, m *ChannelMeta) *ChannelMeta {
 	t.Helper()
 	b := m.Marshal()
-	if len(b) != m.EncodedLen() {
-		t.Fatalf("EncodedLen %d, encoded %d", m.EncodedLen(), len(b))
-	}
-	d, err := DecodeChannelMeta(b, Limits{})
+	d, err := decodeChannelMeta(b, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,15 +292,15 @@ func TestMetaRepairHeavy(t *testing.T) {
 func TestMetaRejectsUnknownSchemaVersion(t *testing.T) {
 	for _, v := range []uint32{2, 999, 0xffffffff} {
 		b := (&ChannelMeta{SchemaVersion: v, Lamport: 5}).Marshal()
-		_, err := DecodeChannelMeta(b, Limits{})
+		_, err := decodeChannelMeta(b, Limits{})
 		if !errors.Is(err, ErrSchemaVersion) {
 			t.Fatalf("version %d: err %v, want ErrSchemaVersion", v, err)
 		}
-		if _, err := SplitChannelMeta(b, Limits{}); !errors.Is(err, ErrSchemaVersion) {
+		if _, err := splitChannelMeta(b, Limits{}); !errors.Is(err, ErrSchemaVersion) {
 			t.Fatalf("split, version %d: err %v", v, err)
 		}
-		nd := appendBytesField(nil, 1, b)
-		if _, err := DecodeNimChannelData(nd, Limits{}); !errors.Is(err, ErrSchemaVersion) {
+		nd := protofield.AppendBytes(nil, 1, b)
+		if _, err := decodeNimChannelData(nd, Limits{}); !errors.Is(err, ErrSchemaVersion) {
 			t.Fatalf("channel data, version %d: err %v", v, err)
 		}
 		if _, err := ImportNim(nd, Limits{}); !errors.Is(err, ErrSchemaVersion) {
@@ -311,20 +308,20 @@ func TestMetaRejectsUnknownSchemaVersion(t *testing.T) {
 		}
 	}
 	// Version 0 written explicitly (not the zero-value default) is refused too.
-	b := appendVarintField(appendVarintField(nil, 1, 0), 2, 0)
-	if _, err := DecodeChannelMeta(b, Limits{}); !errors.Is(err, ErrSchemaVersion) {
+	b := protofield.AppendVarint(protofield.AppendVarint(nil, 1, 0), 2, 0)
+	if _, err := decodeChannelMeta(b, Limits{}); !errors.Is(err, ErrSchemaVersion) {
 		t.Fatalf("version 0: %v", err)
 	}
 }
 
 func TestChannelDataEmptyAndOrder(t *testing.T) {
-	b := (&NimChannelData{}).Marshal()
-	d, err := DecodeNimChannelData(b, Limits{})
+	b := (&nimChannelData{}).marshal()
+	d, err := decodeNimChannelData(b, Limits{})
 	if err != nil || d.Meta.SchemaVersion != SchemaVersion || len(d.History) != 0 {
 		t.Fatalf("%+v %v", d, err)
 	}
-	in := &NimChannelData{Meta: ChannelMeta{Lamport: 17}, History: []wire.Message{mkMsg("h1", 1, nil), mkMsg("h2", 2, nil), mkMsg("h3", 3, nil)}}
-	d, err = DecodeNimChannelData(in.Marshal(), Limits{})
+	in := &nimChannelData{Meta: ChannelMeta{Lamport: 17}, History: []wire.Message{mkMsg("h1", 1, nil), mkMsg("h2", 2, nil), mkMsg("h3", 3, nil)}}
+	d, err = decodeNimChannelData(in.marshal(), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +334,7 @@ func TestHistoryUpdateVariants(t *testing.T) {
 	if !(&HistoryUpdate{}).IsEmpty() || !(*HistoryUpdate)(nil).IsEmpty() {
 		t.Fatal("empty update not empty")
 	}
-	if n := len((&HistoryUpdate{}).Marshal()); n != 0 {
+	if n := len((&HistoryUpdate{}).marshal()); n != 0 {
 		t.Fatalf("empty update encodes to %d bytes", n)
 	}
 	for name, u := range map[string]*HistoryUpdate{
@@ -345,7 +342,7 @@ func TestHistoryUpdateVariants(t *testing.T) {
 		"evict-only":  {Evict: []string{"e1", "e2", "e3"}},
 		"mixed":       {Append: []wire.Message{mkMsg("new", 1, nil)}, Evict: []string{"old1", "old2"}},
 	} {
-		d, err := DecodeHistoryUpdate(u.Marshal(), Limits{})
+		d, err := decodeHistoryUpdate(u.marshal(), Limits{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -367,24 +364,24 @@ func TestDecodeRequiredFields(t *testing.T) {
 		b   []byte
 		dec func([]byte) error
 	}{
-		"meta without version":     {appendVarintField(nil, 2, 1), func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
-		"meta without lamport":     {appendVarintField(nil, 1, 1), func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
-		"unacked without message":  {appendVarintField(nil, 2, 1), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
-		"unacked without sendTime": {appendBytesField(nil, 1, mb), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
-		"unacked with RFC message": {appendVarintField(appendBytesField(nil, 1, msg.Marshal(wire.FormatRFC)), 2, 1), func(b []byte) error { _, err := DecodeUnacknowledged(b, Limits{}); return err }},
-		"incoming without message": {appendStringField(nil, 2, "d"), func(b []byte) error { _, err := DecodeIncoming(b, Limits{}); return err }},
-		"out repair without entry": {appendStringField(nil, 1, "x"), func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
-		"out repair entry without time": {appendBytesField(appendStringField(nil, 1, "x"), 2, appendBytesField(nil, 1, appendStringField(nil, 1, "x"))),
-			func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
-		"out repair hist entry without id": {appendBytesField(appendStringField(nil, 1, "x"), 2, appendVarintField(appendBytesField(nil, 1, appendStringField(nil, 3, "s")), 2, 1)),
-			func(b []byte) error { _, err := DecodeOutgoingRepair(b, Limits{}); return err }},
-		"in repair without cached": {appendBytesField(appendStringField(nil, 1, "x"), 2, appendVarintField(appendBytesField(nil, 1, appendStringField(nil, 1, "x")), 3, 1)),
-			func(b []byte) error { _, err := DecodeIncomingRepair(b, Limits{}); return err }},
-		"channel data without meta":  {appendBytesField(nil, 2, mb), func(b []byte) error { _, err := DecodeNimChannelData(b, Limits{}); return err }},
-		"history update bad message": {appendBytesField(nil, 1, []byte{0x0a}), func(b []byte) error { _, err := DecodeHistoryUpdate(b, Limits{}); return err }},
-		"over-long varint":           {[]byte{0x88, 0x00, 0x01}, func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
-		"group":                      {[]byte{0x0b}, func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
-		"truncated":                  {[]byte{0x1a, 0x05, 0x00}, func(b []byte) error { _, err := DecodeChannelMeta(b, Limits{}); return err }},
+		"meta without version":     {protofield.AppendVarint(nil, 2, 1), func(b []byte) error { _, err := decodeChannelMeta(b, Limits{}); return err }},
+		"meta without lamport":     {protofield.AppendVarint(nil, 1, 1), func(b []byte) error { _, err := decodeChannelMeta(b, Limits{}); return err }},
+		"unacked without message":  {protofield.AppendVarint(nil, 2, 1), func(b []byte) error { _, err := decodeUnacked(b, normed(Limits{})); return err }},
+		"unacked without sendTime": {protofield.AppendBytes(nil, 1, mb), func(b []byte) error { _, err := decodeUnacked(b, normed(Limits{})); return err }},
+		"unacked with RFC message": {protofield.AppendVarint(protofield.AppendBytes(nil, 1, msg.Marshal(wire.FormatRFC)), 2, 1), func(b []byte) error { _, err := decodeUnacked(b, normed(Limits{})); return err }},
+		"incoming without message": {protofield.AppendString(nil, 2, "d"), func(b []byte) error { _, err := decodeIncoming(b, normed(Limits{})); return err }},
+		"out repair without entry": {protofield.AppendString(nil, 1, "x"), func(b []byte) error { _, err := decodeOutRepair(b, normed(Limits{})); return err }},
+		"out repair entry without time": {protofield.AppendBytes(protofield.AppendString(nil, 1, "x"), 2, protofield.AppendBytes(nil, 1, protofield.AppendString(nil, 1, "x"))),
+			func(b []byte) error { _, err := decodeOutRepair(b, normed(Limits{})); return err }},
+		"out repair hist entry without id": {protofield.AppendBytes(protofield.AppendString(nil, 1, "x"), 2, protofield.AppendVarint(protofield.AppendBytes(nil, 1, protofield.AppendString(nil, 3, "s")), 2, 1)),
+			func(b []byte) error { _, err := decodeOutRepair(b, normed(Limits{})); return err }},
+		"in repair without cached": {protofield.AppendBytes(protofield.AppendString(nil, 1, "x"), 2, protofield.AppendVarint(protofield.AppendBytes(nil, 1, protofield.AppendString(nil, 1, "x")), 3, 1)),
+			func(b []byte) error { _, err := decodeInRepair(b, normed(Limits{})); return err }},
+		"channel data without meta":  {protofield.AppendBytes(nil, 2, mb), func(b []byte) error { _, err := decodeNimChannelData(b, Limits{}); return err }},
+		"history update bad message": {protofield.AppendBytes(nil, 1, []byte{0x0a}), func(b []byte) error { _, err := decodeHistoryUpdate(b, Limits{}); return err }},
+		"over-long varint":           {[]byte{0x88, 0x00, 0x01}, func(b []byte) error { _, err := decodeChannelMeta(b, Limits{}); return err }},
+		"group":                      {[]byte{0x0b}, func(b []byte) error { _, err := decodeChannelMeta(b, Limits{}); return err }},
+		"truncated":                  {[]byte{0x1a, 0x05, 0x00}, func(b []byte) error { _, err := decodeChannelMeta(b, Limits{}); return err }},
 	}
 	for name, c := range cases {
 		if err := c.dec(c.b); !errors.Is(err, ErrMalformed) {
@@ -396,13 +393,13 @@ func TestDecodeRequiredFields(t *testing.T) {
 func TestDecodeLenient(t *testing.T) {
 	// Unknown fields are skipped, a known field of the wrong wire type is
 	// skipped, and the last occurrence of a single field wins, as in Nim.
-	b := appendVarintField(nil, 1, 1)
-	b = appendVarintField(b, 2, 5)
-	b = appendStringField(b, 2, "wrong type")
-	b = appendVarintField(b, 99, 1)
-	b = appendVarintField(b, 2, 6)
-	b = appendVarintField(b, 3, 1) // buffer entry with the wrong wire type
-	m, err := DecodeChannelMeta(b, Limits{})
+	b := protofield.AppendVarint(nil, 1, 1)
+	b = protofield.AppendVarint(b, 2, 5)
+	b = protofield.AppendString(b, 2, "wrong type")
+	b = protofield.AppendVarint(b, 99, 1)
+	b = protofield.AppendVarint(b, 2, 6)
+	b = protofield.AppendVarint(b, 3, 1) // buffer entry with the wrong wire type
+	m, err := decodeChannelMeta(b, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +408,7 @@ func TestDecodeLenient(t *testing.T) {
 	}
 	// Repeated missing dependencies form a set.
 	in := IncomingMessage{Message: mkMsg("m", 1, nil), MissingDeps: []string{"a", "b", "a"}}
-	got, err := DecodeIncoming(in.Marshal(), Limits{})
+	got, err := decodeIncoming(in.marshal(), normed(Limits{}))
 	if err != nil || !reflect.DeepEqual(got.MissingDeps, []string{"a", "b"}) {
 		t.Fatalf("%v %v", got.MissingDeps, err)
 	}
@@ -420,51 +417,83 @@ func TestDecodeLenient(t *testing.T) {
 func TestDecodeLimits(t *testing.T) {
 	lim := Limits{MaxBlobBytes: 64, MaxRecordBytes: 64, MaxMissingDeps: 2, MaxEntries: 2, Wire: wire.Limits{MaxIDBytes: 4, MaxHintBytes: 4}}
 	big := fullBuffer().Marshal()
-	if _, err := DecodeChannelMeta(big, lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeChannelMeta(big, lim); !errors.Is(err, ErrLimit) {
 		t.Fatalf("blob size: %v", err)
 	}
 	lim.MaxBlobBytes = 1 << 20
-	if _, err := DecodeChannelMeta(big, lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeChannelMeta(big, lim); !errors.Is(err, ErrLimit) {
 		t.Fatalf("entries: %v", err)
 	}
 	in := IncomingMessage{Message: mkMsg("m", 1, nil), MissingDeps: []string{"a", "b", "c"}}
-	if _, err := DecodeIncoming(in.Marshal(), lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeIncoming(in.marshal(), normed(lim)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("deps: %v", err)
 	}
 	in.MissingDeps = []string{"toolong"}
-	if _, err := DecodeIncoming(in.Marshal(), lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeIncoming(in.marshal(), normed(lim)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("dep id: %v", err)
 	}
 	kv := OutgoingRepairKV{MessageID: "x", Entry: OutgoingRepairEntry{HistEntry: wire.HistoryEntry{MessageID: "x", RetrievalHint: []byte("longhint")}}}
-	if _, err := DecodeOutgoingRepair(kv.Marshal(), lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeOutRepair(kv.marshal(), normed(lim)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("hint: %v", err)
 	}
 	u := UnacknowledgedMessage{Message: mkMsg("m", 1, make([]byte, 100))}
-	if _, err := DecodeUnacknowledged(u.Marshal(), lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeUnacked(u.marshal(), normed(lim)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("record size: %v", err)
 	}
 	hu := &HistoryUpdate{Evict: []string{"a", "b", "c"}}
-	if _, err := DecodeHistoryUpdate(hu.Marshal(), lim); !errors.Is(err, ErrLimit) {
+	if _, err := decodeHistoryUpdate(hu.marshal(), lim); !errors.Is(err, ErrLimit) {
 		t.Fatalf("evictions: %v", err)
 	}
-	d := &NimChannelData{History: []wire.Message{mkMsg("a", 1, nil), mkMsg("b", 1, nil), mkMsg("c", 1, nil)}}
-	if _, err := DecodeNimChannelData(d.Marshal(), lim); !errors.Is(err, ErrLimit) {
+	d := &nimChannelData{History: []wire.Message{mkMsg("a", 1, nil), mkMsg("b", 1, nil), mkMsg("c", 1, nil)}}
+	if _, err := decodeNimChannelData(d.marshal(), lim); !errors.Is(err, ErrLimit) {
 		t.Fatalf("history: %v", err)
 	}
 	// Embedded messages obey the wire limits.
 	lim = Limits{Wire: wire.Limits{MaxMessageBytes: 16}}
 	u = UnacknowledgedMessage{Message: mkMsg("m", 1, make([]byte, 100))}
-	if _, err := DecodeUnacknowledged(u.Marshal(), lim); !errors.Is(err, ErrLimit) || !errors.Is(err, wire.ErrTooLarge) {
+	if _, err := decodeUnacked(u.marshal(), normed(lim)); !errors.Is(err, ErrLimit) || !errors.Is(err, wire.ErrTooLarge) {
 		t.Fatalf("wire limit: %v", err)
 	}
 }
 
 func TestResendAttemptsOverflow(t *testing.T) {
 	msg := mkMsg("m", 1, nil)
-	b := appendBytesField(nil, 1, msg.Marshal(wire.FormatNim))
-	b = appendVarintField(b, 2, 1)
-	b = appendVarintField(b, 3, 1<<32)
-	if _, err := DecodeUnacknowledged(b, Limits{}); !errors.Is(err, ErrMalformed) {
+	b := protofield.AppendBytes(nil, 1, msg.Marshal(wire.FormatNim))
+	b = protofield.AppendVarint(b, 2, 1)
+	b = protofield.AppendVarint(b, 3, 1<<32)
+	if _, err := decodeUnacked(b, normed(Limits{})); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("%v", err)
 	}
+}
+
+// A nested record's length is written after the record: around each
+// varint size boundary the encoding is the one protowire's length-first
+// encoder gives, and it decodes back.
+func TestAppendNestedLengths(t *testing.T) {
+	for _, n := range []int{0, 100, 127, 128, 16383, 16384, 1 << 21} {
+		u := UnacknowledgedMessage{Message: wire.Message{
+			MessageID: "m", HasLamport: true, LamportTimestamp: 1, ChannelID: "c",
+			Content: bytes.Repeat([]byte{7}, n),
+		}}
+		m := &ChannelMeta{Lamport: 1, Outgoing: []UnacknowledgedMessage{u}}
+		want := protowire.AppendVarint(nil, protowire.EncodeTag(1, protowire.VarintType))
+		want = protowire.AppendVarint(want, uint64(SchemaVersion))
+		want = protowire.AppendVarint(want, protowire.EncodeTag(2, protowire.VarintType))
+		want = protowire.AppendVarint(want, 1)
+		want = protowire.AppendTag(want, 3, protowire.BytesType)
+		want = protowire.AppendBytes(want, u.marshal())
+		got := m.Marshal()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("content %d: encoding differs from the length-first one", n)
+		}
+		if _, err := decodeChannelMeta(got, Limits{Wire: wire.Limits{MaxMessageBytes: 4 << 20}, MaxRecordBytes: 8 << 20}); err != nil {
+			t.Fatalf("content %d: %v", n, err)
+		}
+	}
+}
+
+// normed returns l with its defaults filled in, as the decoders take it.
+func normed(l Limits) *Limits {
+	l = l.norm()
+	return &l
 }

@@ -4,8 +4,8 @@
 //
 // # Formats
 //
-// The Nim records (ChannelMeta, NimChannelData, HistoryUpdate and the four
-// buffer entries) encode byte for byte as the Nim snapshot_codec does, and
+// The Nim records (ChannelMeta, the ChannelData blob, HistoryUpdate and
+// the four buffer entries) encode byte for byte as the Nim snapshot_codec does, and
 // their decoders accept what it accepts, refusing an unknown schemaVersion
 // (ErrSchemaVersion). Decoders treat their input as untrusted: sizes and
 // counts are bounded by Limits, and malformed input is an error, never a
@@ -16,18 +16,25 @@
 // The Nim library rewrites the whole ChannelMeta (every unacknowledged
 // message; ~41 MB per operation at 2,000 of them carrying the default 18.8 KB
 // bloom filter) after every operation. Here the meta is a set of keyed
-// records, one per buffer entry plus the Lamport clock (see Kind for the key
-// encoding), and an operation writes only the records it changed
-// (MetaDelta). The record values are the Nim encodings of the buffer
-// entries, so the Nim ChannelMeta blob is derived from the records
-// (AssembleChannelMeta, ExportNim) and split back into them
-// (SplitChannelMeta, ImportNim, then Import into a backend): that is how
-// state moves between the two libraries.
+// records, one per buffer entry plus the Lamport clock, and an operation
+// writes only the records it changed (MetaDelta). A key is one kind byte
+// followed by the raw message id (any bytes; nothing is escaped):
+//
+//	"L"        the Lamport clock (LamportKey): its minimal uvarint
+//	"O" + id   an UnacknowledgedMessage (OutgoingKey)
+//	"I" + id   an IncomingMessage (IncomingKey)
+//	"Q" + id   an OutgoingRepairKV, a repair request we may send (OutgoingRepairKey)
+//	"P" + id   an IncomingRepairKV, a repair response we may send (IncomingRepairKey)
+//	"M" + id   a MetRecord, an id marked as met (our extension)
+//
+// The record values are the Nim encodings of the buffer entries, so the
+// Nim ChannelMeta blob is derived from the records (ExportNim) and split
+// back into them (ImportNim, then Import into a backend): that is how state
+// moves between the two libraries.
 //
 // One record kind is this library's extension, with no Nim counterpart:
-// the met records (KindMet), the ids the application marked as met, which
-// count as present across restarts. The Nim views (AssembleChannelMeta,
-// ExportNim) leave them out.
+// the met records, the ids the application marked as met, which count as
+// present across restarts. ExportNim leaves them out.
 //
 // # Backends
 //
@@ -47,8 +54,7 @@
 // # Integrating with the manager
 //
 // At channel creation (getOrCreate): data, w, err := Bootstrap(backend, id,
-// opts). On err, fail the creation (or, by policy, start empty with
-// NewWriter(backend, id, nil, opts)). Otherwise rebuild the channel from
+// opts). On err, fail the creation. Otherwise rebuild the channel from
 // data: DecodeRecords(data.Records) gives the Lamport clock and the four
 // buffers (outgoing in send order); data.History, oldest first, is the log
 // (rebuild the bloom filter from it); data.Hints are the cached retrieval

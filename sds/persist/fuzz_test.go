@@ -27,17 +27,14 @@ var tightLimits = Limits{
 // order.
 func FuzzDecodeChannelMeta(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = DecodeChannelMeta(data, tightLimits)
-		_, _ = SplitChannelMeta(data, tightLimits)
-		m, err := DecodeChannelMeta(data, Limits{})
+		_, _ = decodeChannelMeta(data, tightLimits)
+		_, _ = splitChannelMeta(data, tightLimits)
+		m, err := decodeChannelMeta(data, Limits{})
 		if err != nil {
 			return
 		}
 		enc := m.Marshal()
-		if len(enc) != m.EncodedLen() {
-			t.Fatalf("EncodedLen %d, encoded %d", m.EncodedLen(), len(enc))
-		}
-		m2, err := DecodeChannelMeta(enc, Limits{})
+		m2, err := decodeChannelMeta(enc, Limits{})
 		if err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
@@ -47,15 +44,15 @@ func FuzzDecodeChannelMeta(f *testing.F) {
 		if !bytes.Equal(m2.Marshal(), enc) {
 			t.Fatal("re-encoding not stable")
 		}
-		recs, err := SplitChannelMeta(data, Limits{})
+		recs, err := splitChannelMeta(data, Limits{})
 		if err != nil {
 			return // duplicate ids or mismatched repair keys
 		}
-		asm, err := AssembleChannelMeta(recs, Limits{})
+		asm, err := assembleChannelMeta(recs, Limits{})
 		if err != nil {
 			t.Fatalf("assemble of split records: %v", err)
 		}
-		m3, err := DecodeChannelMeta(asm, Limits{})
+		m3, err := decodeChannelMeta(asm, Limits{})
 		if err != nil {
 			t.Fatalf("decode assembled: %v", err)
 		}
@@ -73,13 +70,13 @@ func FuzzDecodeChannelMeta(f *testing.F) {
 // FuzzDecodeNimChannelData: decoding and importing never panic, and agree.
 func FuzzDecodeNimChannelData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = DecodeNimChannelData(data, tightLimits)
+		_, _ = decodeNimChannelData(data, tightLimits)
 		_, _ = ImportNim(data, tightLimits)
-		d, err := DecodeNimChannelData(data, Limits{})
+		d, err := decodeNimChannelData(data, Limits{})
 		if err != nil {
 			return
 		}
-		d2, err := DecodeNimChannelData(d.Marshal(), Limits{})
+		d2, err := decodeNimChannelData(d.marshal(), Limits{})
 		if err != nil || !reflect.DeepEqual(d, d2) {
 			t.Fatalf("round trip: %v\n%+v\n%+v", err, d, d2)
 		}
@@ -91,7 +88,7 @@ func FuzzDecodeNimChannelData(f *testing.F) {
 		if err != nil {
 			t.Fatalf("export of import: %v", err)
 		}
-		d3, err := DecodeNimChannelData(exp, Limits{})
+		d3, err := decodeNimChannelData(exp, Limits{})
 		if err != nil || len(d3.History) != len(d.History) {
 			t.Fatalf("re-decode export: %v", err)
 		}
@@ -101,12 +98,12 @@ func FuzzDecodeNimChannelData(f *testing.F) {
 // FuzzDecodeHistoryUpdate: decoding never panics and round-trips.
 func FuzzDecodeHistoryUpdate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = DecodeHistoryUpdate(data, tightLimits)
-		u, err := DecodeHistoryUpdate(data, Limits{})
+		_, _ = decodeHistoryUpdate(data, tightLimits)
+		u, err := decodeHistoryUpdate(data, Limits{})
 		if err != nil {
 			return
 		}
-		u2, err := DecodeHistoryUpdate(u.Marshal(), Limits{})
+		u2, err := decodeHistoryUpdate(u.marshal(), Limits{})
 		if err != nil || !reflect.DeepEqual(u, u2) {
 			t.Fatalf("round trip: %v\n%+v\n%+v", err, u, u2)
 		}
@@ -114,21 +111,21 @@ func FuzzDecodeHistoryUpdate(f *testing.F) {
 }
 
 // FuzzDecodeRecord: a single record under an arbitrary key never panics
-// DecodeRecords, AssembleChannelMeta or Validate; what decodes goes back to
-// the same records through RecordsOf.
+// DecodeRecords, assembleChannelMeta or Validate; what decodes goes back to
+// the same records through recordsOf.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key string, value []byte) {
 		recs := map[string][]byte{key: value}
 		_, _ = DecodeRecords(recs, tightLimits)
-		_, _ = AssembleChannelMeta(recs, tightLimits)
+		_, _ = assembleChannelMeta(recs, tightLimits)
 		_ = Validate("c", &ChannelData{Records: recs}, tightLimits)
 		m, err := DecodeRecords(recs, Limits{})
 		if err != nil {
 			return
 		}
-		back, err := RecordsOf(m)
+		back, err := recordsOf(m)
 		if err != nil {
-			t.Fatalf("RecordsOf: %v", err)
+			t.Fatalf("recordsOf: %v", err)
 		}
 		m2, err := DecodeRecords(back, Limits{})
 		if err != nil || !reflect.DeepEqual(m, m2) {
@@ -177,18 +174,18 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	write("FuzzDecodeChannelMeta", "truncated-full", full[:len(full)-3])
 	write("FuzzDecodeChannelMeta", "empty-input", []byte{})
 	write("FuzzDecodeNimChannelData", "vector", data)
-	write("FuzzDecodeNimChannelData", "empty-meta", (&NimChannelData{}).Marshal())
+	write("FuzzDecodeNimChannelData", "empty-meta", (&nimChannelData{}).marshal())
 	write("FuzzDecodeNimChannelData", "truncated", data[:len(data)/2])
 	write("FuzzDecodeHistoryUpdate", "vector", hu)
-	write("FuzzDecodeHistoryUpdate", "evict-only", (&HistoryUpdate{Evict: []string{"e1", "e2"}}).Marshal())
+	write("FuzzDecodeHistoryUpdate", "evict-only", (&HistoryUpdate{Evict: []string{"e1", "e2"}}).marshal())
 	write("FuzzDecodeHistoryUpdate", "bad-message", []byte{0x0a, 0x01, 0x0a})
-	recs, err := SplitChannelMeta(full, Limits{})
+	recs, err := splitChannelMeta(full, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	i := 0
 	for k, v := range recs {
-		kind, _, _ := ParseKey(k, 0)
+		kind, _, _ := parseKey(k, 0)
 		write("FuzzDecodeRecord", fmt.Sprintf("vector-%s", kind), k, v)
 		i++
 	}

@@ -1,6 +1,10 @@
 package persist
 
-import "github.com/libsds-go/libsds/sds/wire"
+import (
+	"cmp"
+
+	"github.com/libsds-go/libsds/sds/wire"
+)
 
 // Limits bound what decoding one blob may cost; blobs are untrusted input
 // (a corrupted file, a blob imported from elsewhere). Decoding allocates in
@@ -11,7 +15,7 @@ type Limits struct {
 	// message and the ids, hints and sender ids of history entries: ids at
 	// most Wire.MaxIDBytes, hints at most Wire.MaxHintBytes).
 	Wire wire.Limits
-	// MaxBlobBytes bounds a whole ChannelMeta, NimChannelData or
+	// MaxBlobBytes bounds a whole ChannelMeta, ChannelData blob or
 	// HistoryUpdate blob. Default 1 GiB: the Nim ChannelMeta at 2,000
 	// unacknowledged messages carrying the default 18.8 KB bloom filter is
 	// about 38 MB.
@@ -26,35 +30,25 @@ type Limits struct {
 	// one message's causal history).
 	MaxMissingDeps int
 	// MaxEntries bounds the entries of one repeated field of a blob (each
-	// buffer of a ChannelMeta, the history of a NimChannelData, the appends
+	// buffer of a ChannelMeta, the history of a ChannelData blob, the appends
 	// or the evictions of a HistoryUpdate). Default 1<<20.
 	MaxEntries int
 }
 
 // Default limits.
 const (
-	DefaultMaxBlobBytes   = 1 << 30
-	DefaultMaxRecordBytes = 2*wire.DefaultMaxMessageBytes + 64<<10
-	DefaultMaxMissingDeps = wire.DefaultMaxHistoryEntries
-	DefaultMaxEntries     = 1 << 20
+	defaultMaxBlobBytes   = 1 << 30
+	defaultMaxRecordBytes = 2*wire.DefaultMaxMessageBytes + 64<<10
+	defaultMaxMissingDeps = wire.DefaultMaxHistoryEntries
+	defaultMaxEntries     = 1 << 20
 )
-
-// DefaultLimits returns the default limits.
-func DefaultLimits() Limits { return Limits{}.norm() }
 
 func (l Limits) norm() Limits {
 	l.Wire = l.Wire.WithDefaults()
-	if l.MaxBlobBytes <= 0 {
-		l.MaxBlobBytes = DefaultMaxBlobBytes
-	}
-	if l.MaxRecordBytes <= 0 {
-		l.MaxRecordBytes = DefaultMaxRecordBytes
-	}
-	if l.MaxMissingDeps <= 0 {
-		l.MaxMissingDeps = DefaultMaxMissingDeps
-	}
-	if l.MaxEntries <= 0 {
-		l.MaxEntries = DefaultMaxEntries
-	}
+	// max(v, 0): a negative field means its default, as zero does.
+	l.MaxBlobBytes = cmp.Or(max(l.MaxBlobBytes, 0), defaultMaxBlobBytes)
+	l.MaxRecordBytes = cmp.Or(max(l.MaxRecordBytes, 0), defaultMaxRecordBytes)
+	l.MaxMissingDeps = cmp.Or(max(l.MaxMissingDeps, 0), defaultMaxMissingDeps)
+	l.MaxEntries = cmp.Or(max(l.MaxEntries, 0), defaultMaxEntries)
 	return l
 }

@@ -139,12 +139,17 @@ func (m *Memory) channel(id string) *memChannel {
 
 // SaveChannelMeta implements Backend.
 func (m *Memory) SaveChannelMeta(channelID string, d *MetaDelta) error {
+	return m.write(OpSaveChannelMeta, func() { m.saveMeta(channelID, d) })
+}
+
+// write runs op's change under the lock, unless op is made to fail.
+func (m *Memory) write(op Op, change func()) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(OpSaveChannelMeta); err != nil {
+	if err := m.enter(op); err != nil {
 		return err
 	}
-	m.saveMeta(channelID, d)
+	change()
 	return nil
 }
 
@@ -152,27 +157,12 @@ func (m *Memory) saveMeta(channelID string, d *MetaDelta) {
 	if d.IsEmpty() {
 		return
 	}
-	c := m.channel(channelID)
-	for k, v := range d.Puts {
-		c.records[k] = bytes.Clone(v)
-		if c.records[k] == nil {
-			c.records[k] = []byte{}
-		}
-	}
-	for k := range d.Deletes {
-		delete(c.records, k)
-	}
+	d.ApplyTo(m.channel(channelID).records)
 }
 
 // UpdateHistory implements Backend.
 func (m *Memory) UpdateHistory(channelID string, u *HistoryUpdate) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.enter(OpUpdateHistory); err != nil {
-		return err
-	}
-	m.updateHistory(channelID, u)
-	return nil
+	return m.write(OpUpdateHistory, func() { m.updateHistory(channelID, u) })
 }
 
 func (m *Memory) updateHistory(channelID string, u *HistoryUpdate) {
@@ -200,14 +190,10 @@ func (m *Memory) updateHistory(channelID string, u *HistoryUpdate) {
 
 // Apply implements Batcher.
 func (m *Memory) Apply(channelID string, d *MetaDelta, u *HistoryUpdate) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.enter(OpApply); err != nil {
-		return err
-	}
-	m.saveMeta(channelID, d)
-	m.updateHistory(channelID, u)
-	return nil
+	return m.write(OpApply, func() {
+		m.saveMeta(channelID, d)
+		m.updateHistory(channelID, u)
+	})
 }
 
 // LoadChannel implements Backend.
@@ -228,7 +214,7 @@ func (m *Memory) LoadChannel(channelID string) (*ChannelData, error) {
 	for k, v := range c.hints {
 		d.Hints[k] = bytes.Clone(v)
 	}
-	lim := DefaultLimits()
+	lim := Limits{}.norm()
 	for _, s := range slices.Sorted(maps.Keys(c.hist)) {
 		msg, err := decodeMessage(c.hist[s], &lim, "stored history message")
 		if err != nil {
@@ -241,30 +227,20 @@ func (m *Memory) LoadChannel(channelID string) (*ChannelData, error) {
 
 // DropChannel implements Backend.
 func (m *Memory) DropChannel(channelID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.enter(OpDropChannel); err != nil {
-		return err
-	}
-	delete(m.channels, channelID)
-	return nil
+	return m.write(OpDropChannel, func() { delete(m.channels, channelID) })
 }
 
 // SaveRetrievalHint implements Backend.
 func (m *Memory) SaveRetrievalHint(channelID, messageID string, hint []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.enter(OpSaveRetrievalHint); err != nil {
-		return err
-	}
-	if len(hint) == 0 {
-		if c := m.channels[channelID]; c != nil {
-			delete(c.hints, messageID)
+	return m.write(OpSaveRetrievalHint, func() {
+		if len(hint) == 0 {
+			if c := m.channels[channelID]; c != nil {
+				delete(c.hints, messageID)
+			}
+			return
 		}
-		return nil
-	}
-	m.channel(channelID).hints[messageID] = bytes.Clone(hint)
-	return nil
+		m.channel(channelID).hints[messageID] = bytes.Clone(hint)
+	})
 }
 
 // Channels returns the ids of the channels holding any state, sorted.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 )
 
 // Met records are this library's extension of the Nim meta; the Nim
@@ -14,19 +14,19 @@ import (
 // present, like delivered messages, so a later message naming them is not
 // held back and a late copy is a duplicate. Without a record of them a
 // restart would make them missing again. The Nim ChannelMeta has no field
-// for them, so AssembleChannelMeta and ExportNim leave them out (a channel
+// for them, so assembleChannelMeta and ExportNim leave them out (a channel
 // moved to the Nim library forgets them, as the Nim library itself does).
 //
-// Key: KindMet + id. Value, a protobuf message: seq 1 (varint, always
+// Key: kindMet + id. Value, a protobuf message: seq 1 (varint, always
 // written; the order the ids were marked in, which bounds the set
 // oldest-first), inFilter 2 (varint, 1, written only when set: the id was
 // also added to the channel's bloom filter).
 
-// KindMet is the kind of the met-id records (our extension).
-const KindMet Kind = 'M'
+// kindMet is the kind of the met-id records (our extension).
+const kindMet recordKind = 'M'
 
-// MetKey returns the key of the met record for id.
-func MetKey(id string) string { return string(KindMet) + id }
+// metKey returns the key of the met record for id.
+func metKey(id string) string { return string(kindMet) + id }
 
 // MetRecord is one id the application marked as met (or the manager gave
 // up as lost).
@@ -37,20 +37,22 @@ type MetRecord struct {
 }
 
 // Marshal returns the record's value.
-func (r *MetRecord) Marshal() []byte {
-	b := make([]byte, 0, sizeVarintField(1, r.Seq)+2)
-	b = appendVarintField(b, 1, r.Seq)
+func (r *MetRecord) marshal() []byte {
+	b := make([]byte, 0, protofield.SizeVarint(1, r.Seq)+2)
+	b = protofield.AppendVarint(b, 1, r.Seq)
 	if r.InFilter {
-		b = appendVarintField(b, 2, 1)
+		b = protofield.AppendVarint(b, 2, 1)
 	}
 	return b
 }
 
 // PutMet records r in the met set.
-func (d *MetaDelta) PutMet(r *MetRecord) { d.Put(MetKey(r.ID), r.Marshal()) }
+func (d *MetaDelta) PutMet(r *MetRecord) { d.Put(metKey(r.ID), r.marshal()) }
 
 // DeleteMet records the removal of id from the met set.
-func (d *MetaDelta) DeleteMet(id string) { d.Delete(MetKey(id)) }
+func (d *MetaDelta) DeleteMet(id string) { d.Delete(metKey(id)) }
+
+var metFields = []fieldSpec{varintField(1, "seq", true), varintField(2, "inFilter", false)}
 
 // decodeMet decodes the value of the met record of id.
 func decodeMet(id string, b []byte, lim *Limits) (MetRecord, error) {
@@ -58,24 +60,11 @@ func decodeMet(id string, b []byte, lim *Limits) (MetRecord, error) {
 	if err := checkRecordSize(b, lim, what); err != nil {
 		return MetRecord{}, err
 	}
-	r := MetRecord{ID: id}
-	var hasSeq bool
-	err := eachField(b, func(f *pfield) error {
-		switch {
-		case f.num == 1 && f.typ == protowire.VarintType:
-			r.Seq, hasSeq = f.v, true
-		case f.num == 2 && f.typ == protowire.VarintType:
-			r.InFilter = f.v != 0
-		}
-		return nil
-	})
-	if err != nil {
-		return MetRecord{}, fmt.Errorf("%s %q: %w", what, id, err)
+	var f [2]protofield.Field
+	if err := readFields(b, what, metFields, f[:]); err != nil {
+		return MetRecord{}, fmt.Errorf("%q: %w", id, err)
 	}
-	if !hasSeq {
-		return MetRecord{}, missing(what + ".seq")
-	}
-	return r, nil
+	return MetRecord{ID: id, Seq: f[0].V, InFilter: f[1].V != 0}, nil
 }
 
 // DecodeMetRecords returns the met records of a record set (as LoadChannel
@@ -86,10 +75,10 @@ func DecodeMetRecords(records map[string][]byte, lim Limits) ([]MetRecord, error
 	lim = lim.norm()
 	var out []MetRecord
 	for key, v := range records {
-		if key == "" || Kind(key[0]) != KindMet {
+		if key == "" || recordKind(key[0]) != kindMet {
 			continue
 		}
-		_, id, err := ParseKey(key, lim.Wire.MaxIDBytes)
+		_, id, err := parseKey(key, lim.Wire.MaxIDBytes)
 		if err != nil {
 			return nil, err
 		}

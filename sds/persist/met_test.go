@@ -8,11 +8,11 @@ import (
 )
 
 func TestMetRecords(t *testing.T) {
-	if MetKey("x") != "Mx" {
+	if metKey("x") != "Mx" {
 		t.Fatal("met key encoding changed: it is part of the stored format")
 	}
-	if k, id, err := ParseKey(MetKey("a\x00b"), 0); err != nil || k != KindMet || id != "a\x00b" || k.String() != "met" {
-		t.Fatalf("ParseKey: %v %q %v", k, id, err)
+	if k, id, err := parseKey(metKey("a\x00b"), 0); err != nil || k != kindMet || id != "a\x00b" || k.String() != "met" {
+		t.Fatalf("parseKey: %v %q %v", k, id, err)
 	}
 	u := UnacknowledgedMessage{Message: mkMsg("m1", 1, nil)}
 	var d MetaDelta
@@ -34,10 +34,10 @@ func TestMetRecords(t *testing.T) {
 		t.Fatalf("DecodeRecords: %+v %v", meta, err)
 	}
 	nimOnly := map[string][]byte{LamportKey: recs[LamportKey], OutgoingKey("m1"): recs[OutgoingKey("m1")]}
-	a, err := AssembleChannelMeta(recs, Limits{})
-	b, _ := AssembleChannelMeta(nimOnly, Limits{})
+	a, err := assembleChannelMeta(recs, Limits{})
+	b, _ := assembleChannelMeta(nimOnly, Limits{})
 	if err != nil || !bytes.Equal(a, b) {
-		t.Fatalf("AssembleChannelMeta includes met records: %v", err)
+		t.Fatalf("assembleChannelMeta includes met records: %v", err)
 	}
 	ea, err := ExportNim(&ChannelData{Records: recs}, Limits{})
 	eb, _ := ExportNim(&ChannelData{Records: nimOnly}, Limits{})
@@ -50,7 +50,7 @@ func TestMetRecords(t *testing.T) {
 	var del MetaDelta
 	del.PutMet(&MetRecord{ID: "x", Seq: 1})
 	del.DeleteMet("x")
-	if del.Len() != 1 || del.Deletes[MetKey("x")] != struct{}{} {
+	if del.Len() != 1 || del.Deletes[metKey("x")] != struct{}{} {
 		t.Fatalf("DeleteMet: %+v", del)
 	}
 
@@ -58,11 +58,11 @@ func TestMetRecords(t *testing.T) {
 		"no seq":  {},
 		"garbage": {0xff},
 		"flag only": func() []byte {
-			r := (&MetRecord{Seq: 1, InFilter: true}).Marshal()
+			r := (&MetRecord{Seq: 1, InFilter: true}).marshal()
 			return r[2:]
 		}(),
 	} {
-		bad := map[string][]byte{MetKey("x"): v}
+		bad := map[string][]byte{metKey("x"): v}
 		if _, err := DecodeMetRecords(bad, Limits{}); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: DecodeMetRecords: %v", name, err)
 		}

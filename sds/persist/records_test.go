@@ -15,35 +15,35 @@ func TestKeys(t *testing.T) {
 	binID := string([]byte{0, 'O', 0xff, '/', 'L'})
 	for _, c := range []struct {
 		key  string
-		kind Kind
+		kind recordKind
 		id   string
 	}{
-		{LamportKey, KindLamport, ""},
-		{OutgoingKey("m1"), KindOutgoing, "m1"},
-		{IncomingKey(binID), KindIncoming, binID},
-		{OutgoingRepairKey(""), KindOutgoingRepair, ""},
-		{IncomingRepairKey("L"), KindIncomingRepair, "L"},
+		{LamportKey, kindLamport, ""},
+		{OutgoingKey("m1"), kindOutgoing, "m1"},
+		{IncomingKey(binID), kindIncoming, binID},
+		{OutgoingRepairKey(""), kindOutgoingRepair, ""},
+		{IncomingRepairKey("L"), kindIncomingRepair, "L"},
 	} {
-		k, id, err := ParseKey(c.key, 0)
+		k, id, err := parseKey(c.key, 0)
 		if err != nil || k != c.kind || id != c.id {
-			t.Errorf("ParseKey(%q) = %v %q %v", c.key, k, id, err)
+			t.Errorf("parseKey(%q) = %v %q %v", c.key, k, id, err)
 		}
 	}
 	if OutgoingKey("x") != "Ox" || IncomingKey("x") != "Ix" || OutgoingRepairKey("x") != "Qx" || IncomingRepairKey("x") != "Px" || LamportKey != "L" {
 		t.Fatal("key encoding changed: it is part of the stored format")
 	}
 	for _, bad := range []string{"", "Lx", "Z1", "o1"} {
-		if _, _, err := ParseKey(bad, 0); !errors.Is(err, ErrMalformed) {
-			t.Errorf("ParseKey(%q): %v", bad, err)
+		if _, _, err := parseKey(bad, 0); !errors.Is(err, ErrMalformed) {
+			t.Errorf("parseKey(%q): %v", bad, err)
 		}
 	}
-	if _, _, err := ParseKey(OutgoingKey(strings.Repeat("a", 1025)), 0); !errors.Is(err, ErrLimit) {
+	if _, _, err := parseKey(OutgoingKey(strings.Repeat("a", 1025)), 0); !errors.Is(err, ErrLimit) {
 		t.Errorf("long id: %v", err)
 	}
-	if _, _, err := ParseKey(OutgoingKey(strings.Repeat("a", 1024)), 0); err != nil {
+	if _, _, err := parseKey(OutgoingKey(strings.Repeat("a", 1024)), 0); err != nil {
 		t.Errorf("1024-byte id: %v", err)
 	}
-	for _, k := range []Kind{KindLamport, KindOutgoing, KindIncoming, KindOutgoingRepair, KindIncomingRepair, 'z'} {
+	for _, k := range []recordKind{kindLamport, kindOutgoing, kindIncoming, kindOutgoingRepair, kindIncomingRepair, 'z'} {
 		if k.String() == "" {
 			t.Errorf("%d has no name", k)
 		}
@@ -52,13 +52,13 @@ func TestKeys(t *testing.T) {
 
 func TestLamportRecord(t *testing.T) {
 	for _, v := range []uint64{0, 1, 1234, 1<<63 - 1, 1<<64 - 1} {
-		got, err := DecodeLamport(EncodeLamport(v))
+		got, err := decodeLamport(encodeLamport(v))
 		if err != nil || got != v {
 			t.Errorf("%d: %d %v", v, got, err)
 		}
 	}
 	for _, bad := range [][]byte{nil, {0x80}, {0x80, 0x00}, {0x01, 0x02}} {
-		if _, err := DecodeLamport(bad); !errors.Is(err, ErrMalformed) {
+		if _, err := decodeLamport(bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%x: %v", bad, err)
 		}
 	}
@@ -70,11 +70,11 @@ func TestVectorSplitAssemble(t *testing.T) {
 	n := snapshotVectors(t)
 	for _, h := range []string{n.Snapshot.ChannelMetaEmptyHex, n.Snapshot.ChannelMetaFullHex} {
 		blob := vectors.Hex(h)
-		recs, err := SplitChannelMeta(blob, Limits{})
+		recs, err := splitChannelMeta(blob, Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := AssembleChannelMeta(recs, Limits{})
+		got, err := assembleChannelMeta(recs, Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func TestVectorSplitAssemble(t *testing.T) {
 			t.Fatalf("assembled\n %x\nwant\n %x", got, blob)
 		}
 	}
-	recs, _ := SplitChannelMeta(vectors.Hex(n.Snapshot.ChannelMetaFullHex), Limits{})
+	recs, _ := splitChannelMeta(vectors.Hex(n.Snapshot.ChannelMetaFullHex), Limits{})
 	var keys []string
 	for k := range recs {
 		keys = append(keys, k)
@@ -97,9 +97,9 @@ func TestVectorSplitAssemble(t *testing.T) {
 		}
 	}
 	// The typed path gives the same records.
-	typed, err := RecordsOf(vecFullMeta())
+	typed, err := recordsOf(vecFullMeta())
 	if err != nil || !reflect.DeepEqual(typed, recs) {
-		t.Fatalf("RecordsOf differs from the split: %v", err)
+		t.Fatalf("recordsOf differs from the split: %v", err)
 	}
 	m, err := DecodeRecords(recs, Limits{})
 	if err != nil || !bytes.Equal(m.Marshal(), vectors.Hex(n.Snapshot.ChannelMetaFullHex)) {
@@ -135,7 +135,7 @@ func TestAssembleOrder(t *testing.T) {
 		m.OutgoingRepair = append(m.OutgoingRepair, OutgoingRepairKV{MessageID: id, Entry: OutgoingRepairEntry{HistEntry: mkHistEntry(id)}})
 		m.IncomingRepair = append(m.IncomingRepair, IncomingRepairKV{MessageID: id, Entry: IncomingRepairEntry{HistEntry: mkHistEntry(id), CachedMessage: []byte{}}})
 	}
-	recs, err := RecordsOf(m)
+	recs, err := recordsOf(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestAssembleOrder(t *testing.T) {
 			t.Fatalf("order %q", ids)
 		}
 	}
-	blob, err := AssembleChannelMeta(recs, Limits{})
+	blob, err := assembleChannelMeta(recs, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,9 +173,9 @@ func TestRecordsRejected(t *testing.T) {
 	u := UnacknowledgedMessage{Message: mkMsg("m1", 1, nil)}
 	kv := OutgoingRepairKV{MessageID: "g", Entry: OutgoingRepairEntry{HistEntry: mkHistEntry("other")}}
 	for name, recs := range map[string]map[string][]byte{
-		"key names another id":          {OutgoingKey("m2"): u.Marshal()},
-		"kind holds another record":     {IncomingKey("g"): kv.Marshal()},
-		"repair entry names another id": {OutgoingRepairKey("g"): kv.Marshal()},
+		"key names another id":          {OutgoingKey("m2"): u.marshal()},
+		"kind holds another record":     {IncomingKey("g"): kv.marshal()},
+		"repair entry names another id": {OutgoingRepairKey("g"): kv.marshal()},
 		"unknown kind":                  {"X": {}},
 		"bad lamport":                   {LamportKey: {0xff}},
 		"garbage record":                {OutgoingKey("m1"): {0xff}},
@@ -183,7 +183,7 @@ func TestRecordsRejected(t *testing.T) {
 		if _, err := DecodeRecords(recs, Limits{}); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: DecodeRecords: %v", name, err)
 		}
-		if _, err := AssembleChannelMeta(recs, Limits{}); !errors.Is(err, ErrMalformed) {
+		if _, err := assembleChannelMeta(recs, Limits{}); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: Assemble: %v", name, err)
 		}
 		if err := Validate("chan", &ChannelData{Records: recs}, Limits{}); !errors.Is(err, ErrContract) {
@@ -193,18 +193,18 @@ func TestRecordsRejected(t *testing.T) {
 	// A Nim blob with two entries of one buffer for the same id cannot be
 	// split into records.
 	dup := &ChannelMeta{Outgoing: []UnacknowledgedMessage{u, u}}
-	if _, err := SplitChannelMeta(dup.Marshal(), Limits{}); !errors.Is(err, ErrMalformed) {
+	if _, err := splitChannelMeta(dup.Marshal(), Limits{}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("duplicate: %v", err)
 	}
-	if _, err := RecordsOf(dup); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("duplicate RecordsOf: %v", err)
+	if _, err := recordsOf(dup); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("duplicate recordsOf: %v", err)
 	}
 	bad := &ChannelMeta{OutgoingRepair: []OutgoingRepairKV{kv}}
-	if _, err := SplitChannelMeta(bad.Marshal(), Limits{}); !errors.Is(err, ErrMalformed) {
+	if _, err := splitChannelMeta(bad.Marshal(), Limits{}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("mismatched repair: %v", err)
 	}
-	if _, err := RecordsOf(bad); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("mismatched repair RecordsOf: %v", err)
+	if _, err := recordsOf(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("mismatched repair recordsOf: %v", err)
 	}
 }
 
@@ -313,7 +313,7 @@ func TestValidate(t *testing.T) {
 		},
 		"outgoing ahead of clock": func(d *ChannelData) {
 			u := UnacknowledgedMessage{Message: mkMsg("x", 200, nil)}
-			d.Records[OutgoingKey("x")] = u.Marshal()
+			d.Records[OutgoingKey("x")] = u.marshal()
 		},
 		"buffered and delivered": func(d *ChannelData) { d.History = append(d.History, mkMsg("waiting", 95, nil)) },
 		"record under wrong key": func(d *ChannelData) {
@@ -323,13 +323,13 @@ func TestValidate(t *testing.T) {
 			m := mkMsg("x", 1, nil)
 			m.ChannelID = "other"
 			u := UnacknowledgedMessage{Message: m}
-			d.Records[OutgoingKey("x")] = u.Marshal()
+			d.Records[OutgoingKey("x")] = u.marshal()
 		},
 		"incoming of other channel": func(d *ChannelData) {
 			m := mkMsg("x", 1, nil)
 			m.ChannelID = "other"
 			in := IncomingMessage{Message: m}
-			d.Records[IncomingKey("x")] = in.Marshal()
+			d.Records[IncomingKey("x")] = in.marshal()
 		},
 	} {
 		d := good()

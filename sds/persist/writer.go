@@ -134,10 +134,10 @@ func compareU64(a, b uint64) int {
 	return 0
 }
 
-// NewWriter returns a Writer for channelID. loaded is what LoadChannel
+// newWriter returns a Writer for channelID. loaded is what LoadChannel
 // returned for it (so the Writer knows what the backend holds); nil means
 // unknown, and then every delete and eviction is written.
-func NewWriter(b Backend, channelID string, loaded *ChannelData, opt WriterOptions) *Writer {
+func newWriter(b Backend, channelID string, loaded *ChannelData, opt WriterOptions) *Writer {
 	w := &Writer{b: b, channel: channelID, max: opt.MaxPending}
 	if w.max <= 0 {
 		w.max = DefaultMaxPending
@@ -174,7 +174,7 @@ func Bootstrap(b Backend, channelID string, opt WriterOptions) (*ChannelData, *W
 	if err := Validate(channelID, d, opt.Limits); err != nil {
 		return nil, nil, err
 	}
-	return d, NewWriter(b, channelID, d, opt), nil
+	return d, newWriter(b, channelID, d, opt), nil
 }
 
 func (w *Writer) mayHoldKey(k string) bool {

@@ -106,8 +106,8 @@ func TestWriterSaveFailureIsRetried(t *testing.T) {
 		if !ok1 || !ok2 || historyIDs(d) != "m1,m2" || w.Pending() != 0 {
 			t.Fatalf("after recovery: %v %v %q pending %d", ok1, ok2, historyIDs(d), w.Pending())
 		}
-		if l, _ := persist.DecodeLamport(d.Records[persist.LamportKey]); l != 2 {
-			t.Fatalf("lamport %d", l)
+		if meta, err := persist.DecodeRecords(d.Records, persist.Limits{}); err != nil || meta.Lamport != 2 {
+			t.Fatalf("lamport: %+v, %v", meta, err)
 		}
 	})
 }

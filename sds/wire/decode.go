@@ -3,123 +3,17 @@ package wire
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/libsds-go/libsds/sds/internal/protofield"
 )
 
-// fault says what is wrong with the bytes at some offset. Faults are turned
-// into errors only at the top level, so that probing a causal-history entry
-// (legacy rule) costs no allocation when it fails.
-type fault uint8
-
-const (
-	faultNone fault = iota
-	faultTruncated
-	faultVarint   // unterminated or overflowing varint
-	faultOverlong // varint not minimally encoded
-	faultWireType // group or undefined wire type
-)
-
-func (f fault) String() string {
-	switch f {
-	case faultTruncated:
-		return "truncated field"
-	case faultVarint:
-		return "bad varint"
-	case faultOverlong:
-		return "over-long varint"
-	case faultWireType:
-		return "unsupported wire type"
-	}
-	return "ok"
-}
-
-func faultErr(f fault, where string, off int) error {
+// faultErr turns a field fault at offset off into the decoder's error.
+func faultErr(f protofield.Fault, where string, off int) error {
 	return fmt.Errorf("%w: %s at %s offset %d", ErrMalformed, f, where, off)
-}
-
-// field is one field read from a buffer.
-type field struct {
-	num  uint64
-	typ  protowire.Type
-	v    uint64 // value of a varint field
-	data []byte // payload of a length-delimited field, capacity capped
-}
-
-// varint reads a minimally encoded varint at b[i] and returns it and the
-// offset after it, or a negative offset -fault. (next inlines the one-byte
-// case.)
-func varint(b []byte, i int) (uint64, int) {
-	v, n := protowire.ConsumeVarint(b[i:])
-	if n < 0 {
-		if protowire.ParseError(n) == io.ErrUnexpectedEOF {
-			return 0, -int(faultTruncated)
-		}
-		return 0, -int(faultVarint)
-	}
-	if n != protowire.SizeVarint(v) {
-		return 0, -int(faultOverlong)
-	}
-	return v, i + n
-}
-
-// read reads the field starting at b[i] (i < len(b)) into fd and returns
-// the offset after it. fd.v is set only for a varint field, fd.data only for
-// a length-delimited one. The field number is not checked: any number is a
-// (possibly unknown) field, as in the Nim decoder.
-func (fd *field) read(b []byte, i int) (int, fault) {
-	var tag uint64
-	if c := b[i]; c < 0x80 {
-		tag, i = uint64(c), i+1
-	} else {
-		var j int
-		if tag, j = varint(b, i); j < 0 {
-			return i, fault(-j)
-		}
-		i = j
-	}
-	fd.num, fd.typ = tag>>3, protowire.Type(tag&7)
-	switch fd.typ {
-	case protowire.VarintType:
-		var j int
-		if fd.v, j = varint(b, i); j < 0 {
-			return i, fault(-j)
-		}
-		i = j
-	case protowire.Fixed64Type:
-		if len(b)-i < 8 {
-			return i, faultTruncated
-		}
-		i += 8
-	case protowire.Fixed32Type:
-		if len(b)-i < 4 {
-			return i, faultTruncated
-		}
-		i += 4
-	case protowire.BytesType:
-		var l uint64
-		if i < len(b) && b[i] < 0x80 {
-			l, i = uint64(b[i]), i+1
-		} else {
-			var j int
-			if l, j = varint(b, i); j < 0 {
-				return i, fault(-j)
-			}
-			i = j
-		}
-		if l > uint64(len(b)-i) {
-			return i, faultTruncated
-		}
-		end := i + int(l)
-		fd.data = b[i:end:end]
-		i = end
-	default:
-		return i, faultWireType
-	}
-	return i, faultNone
 }
 
 // role is what a field number means in a format.
@@ -197,19 +91,19 @@ func roleOf(f Format, num uint64) role {
 // detect recognises the format by the wire type of the first field 2.
 func detect(b []byte) (Format, error) {
 	for i := 0; i < len(b); {
-		var fd field
-		ni, flt := fd.read(b, i)
-		if flt != faultNone {
+		var fd protofield.Field
+		ni, flt := fd.Read(b, i)
+		if flt != protofield.OK {
 			return FormatNim, faultErr(flt, "message", ni)
 		}
-		if fd.num == 2 {
-			switch fd.typ {
+		if fd.Num == 2 {
+			switch fd.Type {
 			case protowire.VarintType:
 				return FormatNim, nil
 			case protowire.BytesType:
 				return FormatRFC, nil
 			}
-			return FormatNim, fmt.Errorf("%w: field 2 has wire type %d (neither Nim lamport_timestamp nor RFC message_id)", ErrMalformed, fd.typ)
+			return FormatNim, fmt.Errorf("%w: field 2 has wire type %d (neither Nim lamport_timestamp nor RFC message_id)", ErrMalformed, fd.Type)
 		}
 		i = ni
 	}
@@ -236,36 +130,36 @@ const (
 // parseEntryFields parses p as a HistoryEntry.
 func parseEntryFields(p []byte, lim *Limits) (ev entryView, hasID bool, ef entryFault) {
 	for i := 0; i < len(p); {
-		var fd field
-		ni, flt := fd.read(p, i)
-		if flt != faultNone {
+		var fd protofield.Field
+		ni, flt := fd.Read(p, i)
+		if flt != protofield.OK {
 			return ev, false, entryBad
 		}
 		i = ni
-		switch fd.num {
+		switch fd.Num {
 		case entryMessageID, entryRetrievalHint, entrySenderID:
 		default:
 			continue
 		}
-		if fd.typ != protowire.BytesType {
+		if fd.Type != protowire.BytesType {
 			continue
 		}
-		switch fd.num {
+		switch fd.Num {
 		case entryMessageID:
-			if len(fd.data) > lim.MaxIDBytes {
+			if len(fd.Data) > lim.MaxIDBytes {
 				return ev, false, entryIDTooLong
 			}
-			ev.id, hasID = fd.data, true
+			ev.id, hasID = fd.Data, true
 		case entryRetrievalHint:
-			if len(fd.data) > lim.MaxHintBytes {
+			if len(fd.Data) > lim.MaxHintBytes {
 				return ev, false, entryHintTooLong
 			}
-			ev.hint, ev.hasHint = fd.data, true
+			ev.hint, ev.hasHint = fd.Data, true
 		case entrySenderID:
-			if len(fd.data) > lim.MaxIDBytes {
+			if len(fd.Data) > lim.MaxIDBytes {
 				return ev, false, entrySenderTooLong
 			}
-			ev.sender = fd.data
+			ev.sender = fd.Data
 		}
 	}
 	return ev, hasID, entryOK
@@ -360,13 +254,13 @@ func (s *scan) seen(r role) bool { return s.has&(1<<r) != 0 }
 // last occurrence of every singular field and the sizes of the entries.
 func scanMessage(s *scan, b []byte, f Format, lim *Limits) error {
 	for i := 0; i < len(b); {
-		var fd field
-		ni, flt := fd.read(b, i)
-		if flt != faultNone {
+		var fd protofield.Field
+		ni, flt := fd.Read(b, i)
+		if flt != protofield.OK {
 			return faultErr(flt, "message", ni)
 		}
 		i = ni
-		r := roleOf(f, fd.num)
+		r := roleOf(f, fd.Num)
 		if r == roleUnknown {
 			continue
 		}
@@ -374,32 +268,32 @@ func scanMessage(s *scan, b []byte, f Format, lim *Limits) error {
 		if r == roleLamport {
 			want = protowire.VarintType
 		}
-		if fd.typ != want {
+		if fd.Type != want {
 			continue // as the Nim decoder: a known field of the wrong type is skipped
 		}
 		s.has |= 1 << r
 		switch r {
 		case roleMessageID, roleChannelID, roleSender:
-			if len(fd.data) > lim.MaxIDBytes {
-				return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrLimit, r, len(fd.data), lim.MaxIDBytes)
+			if len(fd.Data) > lim.MaxIDBytes {
+				return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrLimit, r, len(fd.Data), lim.MaxIDBytes)
 			}
 			switch r {
 			case roleMessageID:
-				s.msgID = fd.data
+				s.msgID = fd.Data
 			case roleChannelID:
-				s.channel = fd.data
+				s.channel = fd.Data
 			default:
-				s.sender = fd.data
+				s.sender = fd.Data
 			}
 		case roleLamport:
-			s.lamport = fd.v
+			s.lamport = fd.V
 		case roleContent:
-			s.content = fd.data
+			s.content = fd.Data
 		case roleBloom:
-			if len(fd.data) > lim.MaxBloomBytes {
-				return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrLimit, r, len(fd.data), lim.MaxBloomBytes)
+			if len(fd.Data) > lim.MaxBloomBytes {
+				return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrLimit, r, len(fd.Data), lim.MaxBloomBytes)
 			}
-			s.bloom = fd.data
+			s.bloom = fd.Data
 		case roleHistory, roleRepair:
 			var idx int
 			if r == roleHistory {
@@ -415,7 +309,7 @@ func scanMessage(s *scan, b []byte, f Format, lim *Limits) error {
 				}
 				idx = s.nRep - 1
 			}
-			ev, ef := parseEntry(fd.data, f, r, lim)
+			ev, ef := parseEntry(fd.Data, f, r, lim)
 			if ef != entryOK {
 				return entryErr(ef, r, idx, lim)
 			}
@@ -632,14 +526,14 @@ func fillEntries(m *Message, b []byte, f Format, lim *Limits, s *scan, sa *strAr
 		}
 	} else {
 		for i := 0; i < len(b) && nh+nr < len(all); {
-			var fd field
-			ni, _ := fd.read(b, i) // validated by scanMessage
+			var fd protofield.Field
+			ni, _ := fd.Read(b, i) // validated by scanMessage
 			i = ni
-			r := roleOf(f, fd.num)
+			r := roleOf(f, fd.Num)
 			if r != roleHistory && r != roleRepair {
 				continue
 			}
-			ev, _ := parseEntry(fd.data, f, r, lim) // validated by scanMessage
+			ev, _ := parseEntry(fd.Data, f, r, lim) // validated by scanMessage
 			put(&ev, r == roleRepair)
 		}
 	}
@@ -673,22 +567,22 @@ func ChannelID(b []byte, lim Limits) (string, error) {
 	var ch []byte
 	found := false
 	for i := 0; i < len(b); {
-		var fd field
-		ni, flt := fd.read(b, i)
-		if flt != faultNone {
+		var fd protofield.Field
+		ni, flt := fd.Read(b, i)
+		if flt != protofield.OK {
 			return "", faultErr(flt, "message", ni)
 		}
 		i = ni
-		if fd.num != want {
+		if fd.Num != want {
 			continue
 		}
-		if fd.typ != protowire.BytesType {
+		if fd.Type != protowire.BytesType {
 			continue
 		}
-		if len(fd.data) > lim.MaxIDBytes {
-			return "", fmt.Errorf("%w: channel_id is %d bytes, limit %d", ErrLimit, len(fd.data), lim.MaxIDBytes)
+		if len(fd.Data) > lim.MaxIDBytes {
+			return "", fmt.Errorf("%w: channel_id is %d bytes, limit %d", ErrLimit, len(fd.Data), lim.MaxIDBytes)
 		}
-		ch, found = fd.data, true
+		ch, found = fd.Data, true
 	}
 	if !found || f == FormatRFC && len(ch) == 0 {
 		return "", fmt.Errorf("%w: channel_id (%s field %d)", ErrMissingField, f, want)

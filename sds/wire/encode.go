@@ -1,6 +1,10 @@
 package wire
 
-import "google.golang.org/protobuf/encoding/protowire"
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/libsds-go/libsds/sds/internal/protofield"
+)
 
 // Field numbers.
 const (
@@ -27,50 +31,30 @@ const (
 	entrySenderID      = 3
 )
 
-// sizeLD is the size of a length-delimited field with an n-byte payload.
-func sizeLD(num protowire.Number, n int) int {
-	return protowire.SizeTag(num) + protowire.SizeBytes(n)
-}
-
-// sizeVarint is the size of a varint field.
-func sizeVarint(num protowire.Number, v uint64) int {
-	return protowire.SizeTag(num) + protowire.SizeVarint(v)
-}
-
-func appendLDString(b []byte, num protowire.Number, s string) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-func appendLDBytes(b []byte, num protowire.Number, p []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, p)
-}
-
 // entryLen is the size of e's encoding (without tag and length prefix).
 func (e *HistoryEntry) entryLen(f Format) int {
 	n := 0
 	if f != FormatRFC || e.MessageID != "" {
-		n += sizeLD(entryMessageID, len(e.MessageID))
+		n += protofield.SizeBytes(entryMessageID, len(e.MessageID))
 	}
 	if (f == FormatRFC && e.RetrievalHint != nil) || len(e.RetrievalHint) > 0 {
-		n += sizeLD(entryRetrievalHint, len(e.RetrievalHint))
+		n += protofield.SizeBytes(entryRetrievalHint, len(e.RetrievalHint))
 	}
 	if e.SenderID != "" {
-		n += sizeLD(entrySenderID, len(e.SenderID))
+		n += protofield.SizeBytes(entrySenderID, len(e.SenderID))
 	}
 	return n
 }
 
 func (e *HistoryEntry) appendEntry(b []byte, f Format) []byte {
 	if f != FormatRFC || e.MessageID != "" {
-		b = appendLDString(b, entryMessageID, e.MessageID)
+		b = protofield.AppendString(b, entryMessageID, e.MessageID)
 	}
 	if (f == FormatRFC && e.RetrievalHint != nil) || len(e.RetrievalHint) > 0 {
-		b = appendLDBytes(b, entryRetrievalHint, e.RetrievalHint)
+		b = protofield.AppendBytes(b, entryRetrievalHint, e.RetrievalHint)
 	}
 	if e.SenderID != "" {
-		b = appendLDString(b, entrySenderID, e.SenderID)
+		b = protofield.AppendString(b, entrySenderID, e.SenderID)
 	}
 	return b
 }
@@ -78,7 +62,7 @@ func (e *HistoryEntry) appendEntry(b []byte, f Format) []byte {
 func entriesLen(es []HistoryEntry, num protowire.Number, f Format) int {
 	n := 0
 	for i := range es {
-		n += sizeLD(num, es[i].entryLen(f))
+		n += protofield.SizeBytes(num, es[i].entryLen(f))
 	}
 	return n
 }
@@ -102,15 +86,15 @@ func (m *Message) EncodedLen(f Format) int {
 }
 
 func (m *Message) nimLen() int {
-	n := sizeLD(nimMessageID, len(m.MessageID)) +
-		sizeVarint(nimLamport, m.LamportTimestamp) +
+	n := protofield.SizeBytes(nimMessageID, len(m.MessageID)) +
+		protofield.SizeVarint(nimLamport, m.LamportTimestamp) +
 		entriesLen(m.CausalHistory, nimCausalHistory, FormatNim) +
-		sizeLD(nimChannelID, len(m.ChannelID)) +
-		sizeLD(nimContent, len(m.Content)) +
-		sizeLD(nimBloomFilter, len(m.BloomFilter)) +
+		protofield.SizeBytes(nimChannelID, len(m.ChannelID)) +
+		protofield.SizeBytes(nimContent, len(m.Content)) +
+		protofield.SizeBytes(nimBloomFilter, len(m.BloomFilter)) +
 		entriesLen(m.RepairRequest, nimRepairRequest, FormatNim)
 	if m.SenderID != "" {
-		n += sizeLD(nimSenderID, len(m.SenderID))
+		n += protofield.SizeBytes(nimSenderID, len(m.SenderID))
 	}
 	return n
 }
@@ -119,22 +103,22 @@ func (m *Message) rfcLen() int {
 	n := entriesLen(m.CausalHistory, rfcCausalHistory, FormatRFC) +
 		entriesLen(m.RepairRequest, rfcRepairRequest, FormatRFC)
 	if m.SenderID != "" {
-		n += sizeLD(rfcSenderID, len(m.SenderID))
+		n += protofield.SizeBytes(rfcSenderID, len(m.SenderID))
 	}
 	if m.MessageID != "" {
-		n += sizeLD(rfcMessageID, len(m.MessageID))
+		n += protofield.SizeBytes(rfcMessageID, len(m.MessageID))
 	}
 	if m.ChannelID != "" {
-		n += sizeLD(rfcChannelID, len(m.ChannelID))
+		n += protofield.SizeBytes(rfcChannelID, len(m.ChannelID))
 	}
 	if m.HasLamport {
-		n += sizeVarint(rfcLamport, m.LamportTimestamp)
+		n += protofield.SizeVarint(rfcLamport, m.LamportTimestamp)
 	}
 	if m.BloomFilter != nil {
-		n += sizeLD(rfcBloomFilter, len(m.BloomFilter))
+		n += protofield.SizeBytes(rfcBloomFilter, len(m.BloomFilter))
 	}
 	if m.Content != nil {
-		n += sizeLD(rfcContent, len(m.Content))
+		n += protofield.SizeBytes(rfcContent, len(m.Content))
 	}
 	return n
 }
@@ -165,40 +149,38 @@ func (m *Message) Marshal(f Format) []byte {
 }
 
 func (m *Message) appendNim(b []byte) []byte {
-	b = appendLDString(b, nimMessageID, m.MessageID)
-	b = protowire.AppendTag(b, nimLamport, protowire.VarintType)
-	b = protowire.AppendVarint(b, m.LamportTimestamp)
+	b = protofield.AppendString(b, nimMessageID, m.MessageID)
+	b = protofield.AppendVarint(b, nimLamport, m.LamportTimestamp)
 	b = appendEntries(b, m.CausalHistory, nimCausalHistory, FormatNim)
-	b = appendLDString(b, nimChannelID, m.ChannelID)
-	b = appendLDBytes(b, nimContent, m.Content)
-	b = appendLDBytes(b, nimBloomFilter, m.BloomFilter)
+	b = protofield.AppendString(b, nimChannelID, m.ChannelID)
+	b = protofield.AppendBytes(b, nimContent, m.Content)
+	b = protofield.AppendBytes(b, nimBloomFilter, m.BloomFilter)
 	if m.SenderID != "" {
-		b = appendLDString(b, nimSenderID, m.SenderID)
+		b = protofield.AppendString(b, nimSenderID, m.SenderID)
 	}
 	return appendEntries(b, m.RepairRequest, nimRepairRequest, FormatNim)
 }
 
 func (m *Message) appendRFC(b []byte) []byte {
 	if m.SenderID != "" {
-		b = appendLDString(b, rfcSenderID, m.SenderID)
+		b = protofield.AppendString(b, rfcSenderID, m.SenderID)
 	}
 	if m.MessageID != "" {
-		b = appendLDString(b, rfcMessageID, m.MessageID)
+		b = protofield.AppendString(b, rfcMessageID, m.MessageID)
 	}
 	if m.ChannelID != "" {
-		b = appendLDString(b, rfcChannelID, m.ChannelID)
+		b = protofield.AppendString(b, rfcChannelID, m.ChannelID)
 	}
 	if m.HasLamport {
-		b = protowire.AppendTag(b, rfcLamport, protowire.VarintType)
-		b = protowire.AppendVarint(b, m.LamportTimestamp)
+		b = protofield.AppendVarint(b, rfcLamport, m.LamportTimestamp)
 	}
 	b = appendEntries(b, m.CausalHistory, rfcCausalHistory, FormatRFC)
 	if m.BloomFilter != nil {
-		b = appendLDBytes(b, rfcBloomFilter, m.BloomFilter)
+		b = protofield.AppendBytes(b, rfcBloomFilter, m.BloomFilter)
 	}
 	b = appendEntries(b, m.RepairRequest, rfcRepairRequest, FormatRFC)
 	if m.Content != nil {
-		b = appendLDBytes(b, rfcContent, m.Content)
+		b = protofield.AppendBytes(b, rfcContent, m.Content)
 	}
 	return b
 }

@@ -182,23 +182,19 @@ func DefaultLimits() Limits {
 // WithDefaults returns l with every non-positive field replaced by its
 // default, so a partly filled Limits is usable as is.
 func (l Limits) WithDefaults() Limits {
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if l.MaxIDBytes <= 0 {
-		l.MaxIDBytes = DefaultMaxIDBytes
-	}
-	if l.MaxHintBytes <= 0 {
-		l.MaxHintBytes = DefaultMaxHintBytes
-	}
-	if l.MaxHistoryEntries <= 0 {
-		l.MaxHistoryEntries = DefaultMaxHistoryEntries
-	}
-	if l.MaxRepairEntries <= 0 {
-		l.MaxRepairEntries = DefaultMaxRepairEntries
-	}
-	if l.MaxBloomBytes <= 0 {
-		l.MaxBloomBytes = DefaultMaxBloomBytes
-	}
+	l.MaxMessageBytes = orDefault(l.MaxMessageBytes, DefaultMaxMessageBytes)
+	l.MaxIDBytes = orDefault(l.MaxIDBytes, DefaultMaxIDBytes)
+	l.MaxHintBytes = orDefault(l.MaxHintBytes, DefaultMaxHintBytes)
+	l.MaxHistoryEntries = orDefault(l.MaxHistoryEntries, DefaultMaxHistoryEntries)
+	l.MaxRepairEntries = orDefault(l.MaxRepairEntries, DefaultMaxRepairEntries)
+	l.MaxBloomBytes = orDefault(l.MaxBloomBytes, DefaultMaxBloomBytes)
 	return l
+}
+
+// orDefault is v, or def when v is not positive.
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }

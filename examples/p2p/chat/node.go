@@ -35,12 +35,12 @@ func (n *node) openManager() error {
 	cfg := n.opt.SDS
 	cfg.ParticipantID = n.opt.ID
 	if n.opt.StateDir != "" {
-		store, closeStore, err := openStore(n.opt.StateDir)
+		store, closeStore, err := openStore(n.opt.StateDir, &cfg)
 		if err != nil {
 			return err
 		}
 		cfg.Persistence = store
-		n.closers = append(n.closers, closeStore)
+		n.closers = append(n.closers, closeStore) // closers run last first: the manager, then its store
 	}
 	m, err := sds.NewManager(cfg)
 	if err != nil {

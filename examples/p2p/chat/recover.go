@@ -4,14 +4,17 @@ import (
 	"path/filepath"
 
 	"github.com/libsds-go/libsds/examples/p2p/record"
+	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/persist/bolt"
 )
 
 // openStore opens the participant's durable SDS store in dir (fsynced
-// writes, one file); the manager gets it as Config.Persistence.
-func openStore(dir string) (persist.Backend, func() error, error) {
-	s, err := bolt.Open(filepath.Join(dir, "sds.db"), nil)
+// writes, one file) with the limits of cfg, the manager's configuration;
+// the manager gets it as Config.Persistence, and it is closed after the
+// manager.
+func openStore(dir string, cfg *sds.Config) (persist.Backend, func() error, error) {
+	s, err := bolt.Open(filepath.Join(dir, "sds.db"), &bolt.Options{Limits: cfg.PersistLimits()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,15 +1,12 @@
 package bolt
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/libsds-go/libsds/internal/procio"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -76,23 +73,6 @@ func benchUnacked(i, filter int) persist.UnacknowledgedMessage {
 	return persist.UnacknowledgedMessage{Message: benchMessage(i, filter), SendTimeMs: int64(1_700_000_000_000 + i), ResendAttempts: 1}
 }
 
-// wchar returns the bytes this process has passed to write calls.
-func wchar(_ testing.TB) (int64, bool) {
-	f, err := os.Open("/proc/self/io")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "wchar: "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
-}
-
 func openBench(b *testing.B) *Store {
 	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
@@ -127,7 +107,7 @@ func benchBolt(b *testing.B, n, filter int) {
 	}
 	oldest, next := 0, n
 	var payload int64
-	w0, haveIO := wchar(b)
+	w0, haveIO := procio.Written()
 	b.ReportAllocs()
 	for b.Loop() {
 		var d persist.MetaDelta
@@ -177,7 +157,7 @@ func benchNimBlobBolt(b *testing.B, n, filter int) {
 	s := openBench(b)
 	m := nimMeta(n, filter)
 	var payload int64
-	w0, haveIO := wchar(b)
+	w0, haveIO := procio.Written()
 	b.ReportAllocs()
 	for b.Loop() {
 		blob := m.Marshal()
@@ -192,7 +172,7 @@ func benchNimBlobBolt(b *testing.B, n, filter int) {
 }
 
 func report(b *testing.B, w0 int64, haveIO bool, payload int64) {
-	if w1, ok := wchar(b); ok && haveIO {
+	if w1, ok := procio.Written(); ok && haveIO {
 		b.ReportMetric(float64(w1-w0)/float64(b.N), "written-B/op")
 	}
 	b.ReportMetric(float64(payload)/float64(b.N), "payload-B/op")

@@ -82,7 +82,10 @@ type Options struct {
 	Limits persist.Limits
 }
 
-// Open opens (creating it if needed, mode 0600) the store at path.
+// Open opens (creating it if needed, mode 0600) the store at path. For a
+// manager, pass it as sds.Config.Persistence with Options.Limits set to
+// the configuration's PersistLimits(), and Close it after the manager's
+// Close: the manager never closes its backend.
 func Open(path string, opt *Options) (*Store, error) {
 	if opt == nil {
 		opt = &Options{}
@@ -165,10 +168,9 @@ func channel(tx *bbolt.Tx, id string, create bool) (*bbolt.Bucket, error) {
 	return c, nil
 }
 
+// saveMeta and updateHistory write a delta and an update that are not
+// empty (callers skip empty ones).
 func saveMeta(tx *bbolt.Tx, channelID string, d *persist.MetaDelta) error {
-	if d.IsEmpty() {
-		return nil
-	}
 	c, err := channel(tx, channelID, true)
 	if err != nil {
 		return err
@@ -197,9 +199,6 @@ func saveMeta(tx *bbolt.Tx, channelID string, d *persist.MetaDelta) error {
 }
 
 func updateHistory(tx *bbolt.Tx, channelID string, u *persist.HistoryUpdate) error {
-	if u.IsEmpty() {
-		return nil
-	}
 	c, err := channel(tx, channelID, true)
 	if err != nil {
 		return err
@@ -266,8 +265,13 @@ func (s *Store) Apply(channelID string, d *persist.MetaDelta, u *persist.History
 		return nil
 	}
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		if err := saveMeta(tx, channelID, d); err != nil {
-			return err
+		if !d.IsEmpty() {
+			if err := saveMeta(tx, channelID, d); err != nil {
+				return err
+			}
+		}
+		if u.IsEmpty() {
+			return nil
 		}
 		return updateHistory(tx, channelID, u)
 	})

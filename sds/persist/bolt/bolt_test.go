@@ -167,7 +167,7 @@ func TestCrashKeepsCommittedOps(t *testing.T) {
 		// killed, but never fewer than it reported.
 		latest := -1
 		for key := range d.Records {
-			if kind, id, err := persist.ParseKey(key, 1024); err == nil && kind == persist.KindOutgoing {
+			if id, ok := strings.CutPrefix(key, persist.OutgoingKey("")); ok {
 				if latest != -1 {
 					t.Fatalf("round %d: more than one outgoing record", round)
 				}
@@ -215,5 +215,23 @@ func crashChild() {
 			os.Exit(1)
 		}
 		fmt.Printf("committed %d\n", i)
+	}
+}
+
+// Apply is one transaction: when the meta delta is refused (an empty
+// record key), the history update given with it is not applied either,
+// as persist.Writer relies on (an error means nothing changed).
+func TestApplyFailsWhole(t *testing.T) {
+	s := openTemp(t)
+	var d persist.MetaDelta
+	d.PutLamport(3)
+	d.Put("", []byte("x"))
+	u := &persist.HistoryUpdate{Append: []wire.Message{{MessageID: "m1", HasLamport: true, ChannelID: "c", Content: []byte{1}}}}
+	if err := s.Apply("c", &d, u); !errors.Is(err, persist.ErrMalformed) {
+		t.Fatalf("Apply with an empty key: %v", err)
+	}
+	got, err := s.LoadChannel("c")
+	if err != nil || len(got.Records) != 0 || len(got.History) != 0 {
+		t.Fatalf("after the failed Apply: %+v, %v", got, err)
 	}
 }

@@ -43,16 +43,7 @@ func (m *Model) SaveChannelMeta(channelID string, d *persist.MetaDelta) {
 	if d.IsEmpty() {
 		return
 	}
-	c := m.channel(channelID)
-	for k, v := range d.Puts {
-		c.records[k] = bytes.Clone(v)
-		if c.records[k] == nil {
-			c.records[k] = []byte{}
-		}
-	}
-	for k := range d.Deletes {
-		delete(c.records, k)
-	}
+	d.ApplyTo(m.channel(channelID).records)
 }
 
 // UpdateHistory applies u: appends in order (a present id is replaced and
@@ -126,14 +117,11 @@ func (m *Model) Load(channelID string) *persist.ChannelData {
 
 // Channels returns the ids of the channels holding anything, sorted.
 func (m *Model) Channels() []string {
-	var ids []string
-	for id, c := range m.channels {
-		if len(c.records)+len(c.history)+len(c.hints) > 0 {
-			ids = append(ids, id)
-		}
+	empty := func(id string) bool {
+		c := m.channels[id]
+		return len(c.records)+len(c.history)+len(c.hints) == 0
 	}
-	slices.Sort(ids)
-	return ids
+	return slices.DeleteFunc(slices.Sorted(maps.Keys(m.channels)), empty)
 }
 
 // Diff describes how got differs from want ("" when they are equal):

@@ -30,19 +30,26 @@ func RunBackendTests(t *testing.T, newBackend func(t *testing.T) persist.Backend
 
 // Run runs the suite.
 func (s Suite) Run(t *testing.T) {
-	t.Run("NewChannelLoadsEmpty", s.newChannel)
-	t.Run("MetaPutsAndDeletes", s.meta)
-	t.Run("EmptyWritesAreNoOps", s.emptyWrites)
-	t.Run("HistoryOrderAndEviction", s.history)
-	t.Run("MessageFidelity", s.fidelity)
-	t.Run("RetrievalHints", s.hints)
-	t.Run("Drop", s.drop)
-	t.Run("ChannelsAreIndependent", s.independent)
-	t.Run("NoAliasing", s.aliasing)
-	t.Run("Batcher", s.batcher)
-	t.Run("NimVectorImportExport", s.vector)
-	t.Run("AgainstModel", s.againstModel)
-	t.Run("Concurrent", s.concurrent)
+	for _, c := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"NewChannelLoadsEmpty", s.newChannel},
+		{"MetaPutsAndDeletes", s.meta},
+		{"EmptyWritesAreNoOps", s.emptyWrites},
+		{"HistoryOrderAndEviction", s.history},
+		{"MessageFidelity", s.fidelity},
+		{"RetrievalHints", s.hints},
+		{"Drop", s.drop},
+		{"ChannelsAreIndependent", s.independent},
+		{"NoAliasing", s.aliasing},
+		{"Batcher", s.batcher},
+		{"NimVectorImportExport", s.vector},
+		{"AgainstModel", s.againstModel},
+		{"Concurrent", s.concurrent},
+	} {
+		t.Run(c.name, c.test)
+	}
 	if s.Reopen != nil {
 		t.Run("SurvivesReopen", s.reopen)
 	}
@@ -109,7 +116,7 @@ func (s Suite) meta(t *testing.T) {
 	const ch = "c"
 	long := strings.Repeat("\xff", wire.DefaultMaxIDBytes)
 	var d persist.MetaDelta
-	d.Put(persist.LamportKey, persist.EncodeLamport(7))
+	d.PutLamport(7)
 	d.Put(persist.OutgoingKey("a"), []byte("A"))
 	d.Put(persist.OutgoingKey(long), []byte("long"))
 	d.Put(persist.IncomingKey("\x00bin\x00"), []byte{0, 1, 2})
@@ -120,7 +127,7 @@ func (s Suite) meta(t *testing.T) {
 	check(t, b, m, ch)
 
 	var d2 persist.MetaDelta
-	d2.Put(persist.LamportKey, persist.EncodeLamport(8)) // replace
+	d2.PutLamport(8) // replace
 	d2.Delete(persist.OutgoingKey("a"))
 	d2.Put(persist.IncomingRepairKey("p"), []byte("P"))
 	d2.Delete(persist.OutgoingKey(long))
@@ -426,9 +433,7 @@ func (s Suite) concurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			ch := fmt.Sprintf("chan-%d", w)
 			for i := range ops {
 				var d persist.MetaDelta
@@ -450,7 +455,7 @@ func (s Suite) concurrent(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
