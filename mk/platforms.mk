@@ -9,15 +9,9 @@ GO_PLATFORMS ?= android/arm64 ios/arm64 darwin/arm64 windows/amd64 js/wasm
 # The store (sds/persist/bolt) is bbolt, which has no js/wasm port: a
 # program there passes a persist.Backend of its own, or none.
 PLATFORM_SKIP_js/wasm := ./sds/persist/bolt
-# Expected to fail until the store is opened outside the core (issue #18):
-# these import sds/persist/bolt, so bbolt, today. Each must still fail
-# for want of bbolt; once one builds, the check fails and says to take it
-# off this list (empty it when #18 is merged).
-PLATFORM_XFAIL_js/wasm := ./sds ./bindings/sds
-PLATFORM_XFAIL_WHY := go.etcd.io/bbolt
 
 .PHONY: platforms-test
 platforms-test:
-	$(foreach p,$(GO_PLATFORMS),GO=$(GO) tests/platforms/build.sh $(p) "$(PLATFORM_SKIP_$(p))" "$(PLATFORM_XFAIL_$(p))" "$(PLATFORM_XFAIL_WHY)" &&) true
+	$(foreach p,$(GO_PLATFORMS),GO=$(GO) tests/platforms/build.sh $(p) "$(PLATFORM_SKIP_$(p))" &&) true
 
 TEST_EXTRA += platforms-test
