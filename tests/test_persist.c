@@ -362,10 +362,7 @@ TEST(persist_host_invalid) {
 
 TEST(persist_store_path) {
 	char path[] = "/tmp/sds-test-XXXXXX";
-	int fd = mkstemp(path);
-	ASSERT(fd >= 0);
-	close(fd);
-	unlink(path);
+	ASSERT(temp_path(path));
 	char json[256];
 	snprintf(json, sizeof json, "{\"storePath\":\"%s\",\"persistMaxPending\":10}", path);
 
