@@ -552,11 +552,7 @@ func TestNimSDSRLifecycle(t *testing.T) {
 	// Nim: asyncTest "SDS-R state is isolated per channel"
 	t.Run("SDS-R state is isolated per channel", func(t *testing.T) {
 		m, _, _ := nimManager(t, nil)
-		for _, c := range []string{"ch-A", "ch-B"} {
-			if err := m.EnsureChannel(c); err != nil {
-				t.Fatal(err)
-			}
-		}
+		mustEnsure(t, m, "ch-A", "ch-B")
 		nimUnwrap(t, m, sdsrMessage("ch-A", "m2", "", 2, []byte{2}, []wire.HistoryEntry{entry("m1-missing", "bob")}, nil))
 		if a, b := len(nimState(t, m, "ch-A").RepairRequests), len(nimState(t, m, "ch-B").RepairRequests); a != 1 || b != 0 {
 			t.Errorf("repair requests: ch-A %d (want 1), ch-B %d (want 0)", a, b)

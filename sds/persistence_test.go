@@ -37,10 +37,23 @@ func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mu
 	return m, rec
 }
 
-func mustEnsure(t *testing.T, m *sds.Manager, channelID string) {
+func mustEnsure(t *testing.T, m *sds.Manager, channelIDs ...string) {
 	t.Helper()
-	if err := m.EnsureChannel(channelID); err != nil {
-		t.Fatalf("EnsureChannel(%q): %v", channelID, err)
+	for _, id := range channelIDs {
+		if err := m.EnsureChannel(id); err != nil {
+			t.Fatalf("EnsureChannel(%q): %v", id, err)
+		}
+	}
+}
+
+// refusesConfig: NewManager refuses the default configuration as mutate
+// changes it, with ErrInvalidConfig.
+func refusesConfig(t *testing.T, what string, mutate func(*sds.Config)) {
+	t.Helper()
+	cfg := sds.DefaultConfig()
+	mutate(&cfg)
+	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+		t.Errorf("%s: %v", what, err)
 	}
 }
 
@@ -873,11 +886,7 @@ func TestPersistBacklogEvent(t *testing.T) {
 }
 
 func TestPersistConfig(t *testing.T) {
-	cfg := sds.DefaultConfig()
-	cfg.PersistMaxPending = -1
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("negative PersistMaxPending: %v", err)
-	}
+	refusesConfig(t, "negative PersistMaxPending", func(c *sds.Config) { c.PersistMaxPending = -1 })
 	m, _ := sds.NewManager(sds.DefaultConfig())
 	if st := m.PersistenceStats(); st.Enabled {
 		t.Fatal("enabled without persistence")
