@@ -37,6 +37,16 @@ func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mu
 	return m, rec
 }
 
+// persistedChannel opens a manager over a fresh Memory backend, with
+// pChan created.
+func persistedChannel(t *testing.T) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
+	t.Helper()
+	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
+	m, _ := persistentManager(t, mem, clk, nil)
+	mustEnsure(t, m, pChan)
+	return m, mem, clk
+}
+
 func mustEnsure(t *testing.T, m *sds.Manager, channelIDs ...string) {
 	t.Helper()
 	for _, id := range channelIDs {
@@ -166,9 +176,7 @@ func peer(id string, lamport uint64, sender string, deps ...wire.HistoryEntry) [
 
 // Nim: "outgoing buffer survives restart".
 func TestPersistOutgoingSurvivesRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimWrap(t, m1, pChan, "msg-1", []byte{1, 2, 3})
 	nimEqualIDs(t, "stored outgoing", loadStored(t, mem, pChan).outgoing(), []string{"msg-1"})
 	mustClose(t, m1)
@@ -245,9 +253,7 @@ func TestPersistOutgoingAckedAfterRestart(t *testing.T) {
 
 // Nim: "ack removes outgoing entry from persistence".
 func TestPersistAckRemovesOutgoing(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := persistedChannel(t)
 	nimWrap(t, m, pChan, "msg-x", []byte{1})
 	nimEqualIDs(t, "stored outgoing", loadStored(t, mem, pChan).outgoing(), []string{"msg-x"})
 	nimUnwrap(t, m, peer("ack-bearer", 5, "bob", wire.HistoryEntry{MessageID: "msg-x"}))
@@ -259,9 +265,7 @@ func TestPersistAckRemovesOutgoing(t *testing.T) {
 // Nim: "removeChannel issues exactly one dropChannel call and wipes all
 // state".
 func TestPersistRemoveChannelDropsOnce(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := persistedChannel(t)
 	nimWrap(t, m, pChan, "msg-r", []byte{1})
 	nimUnwrap(t, m, peer("waits", 5, "bob", entry("gone", "bob")))
 	m.MarkDependenciesMet(pChan, []string{"met-1"})
@@ -310,9 +314,7 @@ func TestPersistRestartCycles(t *testing.T) {
 // Nim: "incoming dep-waiting buffer survives restart with missingDeps
 // intact".
 func TestPersistIncomingSurvivesRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimUnwrap(t, m1, peer("msg-with-deps", 10, "carol", wire.HistoryEntry{MessageID: "missing-dep"}))
 	if got := loadStored(t, mem, pChan).incoming(); !slices.Equal(got["msg-with-deps"], []string{"missing-dep"}) {
 		t.Fatalf("stored incoming = %q", got)
@@ -328,9 +330,7 @@ func TestPersistIncomingSurvivesRestart(t *testing.T) {
 
 // Nim: "removeChannel + recreate does not inherit stale lamport".
 func TestPersistRemoveThenRecreateStartsFresh(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimWrap(t, m1, pChan, "m-old", []byte{1})
 	if err := m1.RemoveChannel(pChan); err != nil {
 		t.Fatal(err)
@@ -350,9 +350,7 @@ func TestPersistRemoveThenRecreateStartsFresh(t *testing.T) {
 // Nim: "SDS-R outgoing repair buffer survives restart with absolute
 // t_req_at". (Our request needs the entry's sender id: T8.)
 func TestPersistRepairBuffersSurviveRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimUnwrap(t, m1, peer("msg-needs-repair", 5, "bob", entry("missing-dep", "bob")))
 	nimUnwrap(t, m1, peer("logged", 6, "bob"))
 	// A peer asks for "logged": a response is scheduled.
@@ -662,9 +660,7 @@ func TestPersistResetDropsStoredChannels(t *testing.T) {
 // stay present, so a message naming them is delivered at once and a late
 // copy of one is a duplicate. Ids given up as lost (LostDeliver) too.
 func TestPersistMetSurvivesRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	if err := m1.MarkDependenciesMet(pChan, []string{"x"}); err != nil {
 		t.Fatal(err)
 	}
