@@ -41,8 +41,20 @@ func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mu
 // pChan created.
 func persistedChannel(t *testing.T) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
 	t.Helper()
+	return channelOver(t, func(mem *persist.Memory) persist.Backend { return mem })
+}
+
+// unbatchedChannel is persistedChannel over a backend that applies each
+// write on its own.
+func unbatchedChannel(t *testing.T) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
+	t.Helper()
+	return channelOver(t, func(mem *persist.Memory) persist.Backend { return unbatched{mem} })
+}
+
+func channelOver(t *testing.T, backend func(*persist.Memory) persist.Backend) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
+	t.Helper()
 	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, mem, clk, nil)
+	m, _ := persistentManager(t, backend(mem), clk, nil)
 	mustEnsure(t, m, pChan)
 	return m, mem, clk
 }
@@ -501,9 +513,7 @@ func TestPersistSaveFailureDoesNotFailOps(t *testing.T) {
 // policy" and "updateHistory failure is retried via R2 pending-write
 // queue".
 func TestPersistHistoryFailureIsRetried(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, unbatched{mem}, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := unbatchedChannel(t)
 	mem.SetFailing(persist.OpUpdateHistory, true)
 	nimWrap(t, m, pChan, "m1", []byte{1})
 	nimEqualIDs(t, "history", nimState(t, m, pChan).MessageHistory, []string{"m1"})
@@ -561,9 +571,7 @@ func TestPersistEvictThenReAdd(t *testing.T) {
 // Nim: "pending queue survives idle ops (flush on next op without history
 // changes)".
 func TestPersistIdleOpFlushes(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, unbatched{mem}, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := unbatchedChannel(t)
 	mem.SetFailing(persist.OpUpdateHistory, true)
 	nimWrap(t, m, pChan, "m1", []byte{1})
 	if p := m.PersistenceStats().Pending; p != 1 {
@@ -857,10 +865,14 @@ func TestPersistBacklogEvent(t *testing.T) {
 	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
 	m, ev := persistentManager(t, mem, clk, func(c *sds.Config) { c.PersistMaxPending = 4 })
 	mustEnsure(t, m, pChan)
-	mem.SetFailing(persist.OpApply, true)
-	for i := range 5 {
-		nimWrap(t, m, pChan, fmt.Sprint("m", i), []byte{1})
+	// outage: the store fails while five messages are wrapped.
+	outage := func(prefix string) {
+		mem.SetFailing(persist.OpApply, true)
+		for i := range 5 {
+			nimWrap(t, m, pChan, fmt.Sprint(prefix, i), []byte{1})
+		}
 	}
+	outage("m")
 	if n := ev.count(sds.EventPersistenceBacklog); n != 1 {
 		t.Fatalf("%d backlog events", n)
 	}
@@ -869,10 +881,7 @@ func TestPersistBacklogEvent(t *testing.T) {
 	}
 	mem.SetFailing(persist.OpApply, false)
 	mustEnsure(t, m, pChan)
-	mem.SetFailing(persist.OpApply, true)
-	for i := range 5 {
-		nimWrap(t, m, pChan, fmt.Sprint("n", i), []byte{1})
-	}
+	outage("n")
 	if n := ev.count(sds.EventPersistenceBacklog); n != 2 {
 		t.Fatalf("%d backlog events after the second outage", n)
 	}
