@@ -167,8 +167,8 @@ ctest: $(B)/tests/ctest-so $(B)/tests/ctest-a $(B)/tests/ctest-vg $(B)/libsds.pc
 CBENCH_RUNS ?= "ping-pong 10000" "burst 2000" "reverse 2000" "channels 1000" \
 	"ping-pong 10000 --binary" "burst 2000 --binary" "reverse 2000 --binary" "channels 1000 --binary"
 
-$(B)/sds-cbench: bench/cbench.c include/libsds.h $(B)/libsds.so
-	$(CC) -O2 -Wall -Iinclude bench/cbench.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN' -o $@
+$(B)/sds-cbench: bench/cbench.c include/libsds.h tests/resp.h $(B)/libsds.so
+	$(CC) -O2 -Wall -Iinclude -Itests bench/cbench.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN' -o $@
 
 cbench: $(B)/sds-cbench
 	@for run in $(CBENCH_RUNS); do $(B)/sds-cbench $$run || exit 1; done

@@ -39,6 +39,7 @@
 #endif
 
 #include "libsds.h"
+#include "resp.h"
 
 #define SLOT (32 << 10) /* host store per message */
 
@@ -61,20 +62,6 @@ static double cpu(void) {
 static void die(const char* what, const char* msg, size_t len) {
 	fprintf(stderr, "sds-cbench: %s failed: %.*s\n", what, (int)len, msg ? msg : "");
 	exit(1);
-}
-
-/* The result callback keeps the pointer, as sds-go-bindings does. */
-typedef struct {
-	int ret;
-	const char* msg;
-	size_t len;
-} Resp;
-
-static void resp_cb(int ret, const char* msg, size_t len, void* ud) {
-	Resp* r = ud;
-	r->ret = ret;
-	r->msg = msg;
-	r->len = len;
 }
 
 static void* new_manager(void) {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "libsds.h"
+#include "resp.h"
 
 #define NODES 3
 
@@ -178,23 +179,10 @@ static void on_result(int ret, const char* msg, size_t len, void* ud) {
 	*r = ret;
 }
 
-typedef struct {
-	int ret;
-	const char* msg;
-	size_t len;
-} Text;
-
-static void on_text(int ret, const char* msg, size_t len, void* ud) {
-	Text* t = ud;
-	t->ret = ret;
-	t->msg = msg;
-	t->len = len;
-}
-
 static void unwrap(int to, const uint8_t* w, size_t n, int text) {
 	if (text) {
-		Text t = {0};
-		if (SdsUnwrapReceivedMessage(ctx[to], (void*)w, n, on_text, &t) != RET_OK || t.ret != RET_OK ||
+		Resp t = {0};
+		if (SdsUnwrapReceivedMessage(ctx[to], (void*)w, n, resp_cb, &t) != RET_OK || t.ret != RET_OK ||
 		    t.len < 12 || memcmp(t.msg, "{\"message\":[", 12) != 0)
 			errors++;
 		return;
@@ -309,8 +297,8 @@ int main(int argc, char** argv) {
 		size_t n = 0;
 		int text = seq % 64 == 63;
 		if (text) {
-			Text t = {0};
-			if (SdsWrapOutgoingMessage(ctx[from], content, sizeof content, id, channel, on_text, &t) != RET_OK ||
+			Resp t = {0};
+			if (SdsWrapOutgoingMessage(ctx[from], content, sizeof content, id, channel, resp_cb, &t) != RET_OK ||
 			    t.ret != RET_OK) {
 				errors++;
 				continue;

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/libsds-go/libsds/ffi/internal/gobindings"
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -52,34 +53,20 @@ func TestCommaText(t *testing.T) {
 	}
 }
 
-// nimEscape is Nim's std/json escapeJsonUnquoted, transcribed from its
-// source: case per byte.
+// nimEscape is Nim's std/json escapeJson, transcribed from its source
+// (escapeJsonUnquoted, case per byte) independently of appendJSONString.
 func nimEscape(s string) string {
+	named := map[byte]string{'\n': `\n`, '\b': `\b`, '\f': `\f`, '\t': `\t`, '\v': `\u000b`, '\r': `\r`, '"': `\"`, '\\': `\\`}
 	var out strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '\n':
-			out.WriteString(`\n`)
-		case c == '\b':
-			out.WriteString(`\b`)
-		case c == '\f':
-			out.WriteString(`\f`)
-		case c == '\t':
-			out.WriteString(`\t`)
-		case c == '\v':
-			out.WriteString(`\u000b`)
-		case c == '\r':
-			out.WriteString(`\r`)
-		case c == '"':
-			out.WriteString(`\"`)
-		case c <= 7:
+		if e, ok := named[c]; ok {
+			out.WriteString(e)
+		} else if c <= 7 {
 			fmt.Fprintf(&out, `\u000%d`, c)
-		case c >= 14 && c <= 31:
+		} else if c >= 14 && c <= 31 {
 			fmt.Fprintf(&out, `\u00%02X`, c)
-		case c == '\\':
-			out.WriteString(`\\`)
-		default:
+		} else {
 			out.WriteByte(c)
 		}
 	}
@@ -121,14 +108,7 @@ func TestUnwrapJSON(t *testing.T) {
 		t.Errorf("got %s, want %s", got, empty)
 	}
 	// sds-go-bindings' types read it.
-	var parsed struct {
-		Message     *[]byte `json:"message"`
-		MissingDeps *[]struct {
-			MessageID     string `json:"messageId"`
-			RetrievalHint []byte `json:"retrievalHint"`
-		} `json:"missingDeps"`
-		ChannelID *string `json:"channelId"`
-	}
+	var parsed gobindings.UnwrappedMessage
 	if err := json.Unmarshal([]byte(want), &parsed); err != nil {
 		t.Fatal(err)
 	}

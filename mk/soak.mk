@@ -11,15 +11,15 @@ SOAK_CHANNELS ?= 100
 SOAK_FLAGS ?=
 SOAK_SHORT ?= 60000 20
 
-$(B)/sds-soak: bench/soak.c include/libsds.h $(B)/libsds.so
-	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Iinclude bench/soak.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN' -lpthread -o $@
+$(B)/sds-soak: bench/soak.c include/libsds.h tests/resp.h $(B)/libsds.so
+	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Iinclude -Itests bench/soak.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN' -lpthread -o $@
 
-$(B)/asan/sds-soak: bench/soak.c include/libsds.h $(B)/libsds.so
+$(B)/asan/sds-soak: bench/soak.c include/libsds.h tests/resp.h $(B)/libsds.so
 	@mkdir -p $(@D)
-	$(CC) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Iinclude bench/soak.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN/..' -lpthread -o $@
+	$(CC) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Iinclude -Itests bench/soak.c -L$(B) -lsds -Wl,-rpath,'$$ORIGIN/..' -lpthread -o $@
 
-$(B)/valgrind/sds-soak: bench/soak.c include/libsds.h $(B)/valgrind/libsds.so
-	$(CC) -O1 -g -Wall -Iinclude bench/soak.c -L$(B)/valgrind -lsds -Wl,-rpath,'$$ORIGIN' -lpthread -o $@
+$(B)/valgrind/sds-soak: bench/soak.c include/libsds.h tests/resp.h $(B)/valgrind/libsds.so
+	$(CC) -O1 -g -Wall -Iinclude -Itests bench/soak.c -L$(B)/valgrind -lsds -Wl,-rpath,'$$ORIGIN' -lpthread -o $@
 
 .PHONY: soak soak-asan soak-valgrind
 soak: $(B)/sds-soak

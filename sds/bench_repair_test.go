@@ -25,20 +25,11 @@ func BenchmarkWrapPendingRepairs(b *testing.B) {
 			}
 			b.Cleanup(func() { _ = m.Close() })
 			fillRepairs(b, m, n)
-			dst := make([]byte, 0, 32<<10)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i > 0 && i%rotateEvery == 0 {
-					b.StopTimer()
-					m.Reset() // the outgoing buffer grows by one per wrap
-					fillRepairs(b, m, n)
-					b.StartTimer()
-				}
-				if dst, err = m.AppendWrap(dst[:0], "c", fmt.Sprint(i), benchContent); err != nil {
-					b.Fatal(err)
-				}
-			}
+			timeWraps(b, m, "c", rotateEvery, func(int) string {
+				m.Reset() // the outgoing buffer grows by one per wrap
+				fillRepairs(b, m, n)
+				return "c"
+			})
 		})
 	}
 }

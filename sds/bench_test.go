@@ -44,29 +44,39 @@ const rotateEvery = 20_000
 // messages waiting for acknowledgement. Each wrap adds one, so a channel
 // filled to N takes over (outside the timer) every max(100, N/4) wraps,
 // as in BenchmarkWrapPersistent: N to 1.25 N waiting (0 to 100 at N = 0).
+// timeWraps times AppendWrap of benchContent on channel into a reused
+// buffer; every every iterations, outside the timer, refresh returns the
+// channel to wrap on from then. It returns the last message.
+func timeWraps(b *testing.B, m *sds.Manager, channel string, every int, refresh func(i int) string) []byte {
+	dst := make([]byte, 0, 32<<10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i > 0 && i%every == 0 {
+			b.StopTimer()
+			channel = refresh(i)
+			b.StartTimer()
+		}
+		var err error
+		if dst, err = m.AppendWrap(dst[:0], channel, fmt.Sprint(i), benchContent); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dst
+}
+
 func BenchmarkWrap(b *testing.B) {
 	for _, waiting := range []int{0, 500, 2000, 10000} {
 		b.Run(fmt.Sprintf("unacked=%d", waiting), func(b *testing.B) {
 			m := benchManager(b, "alice")
 			channel := "c0"
 			fill(b, m, channel, waiting)
-			refillEvery := max(100, waiting/4)
-			dst := make([]byte, 0, 32<<10)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i > 0 && i%refillEvery == 0 {
-					b.StopTimer()
-					m.RemoveChannel(channel)
-					channel = fmt.Sprintf("c%d", i)
-					fill(b, m, channel, waiting)
-					b.StartTimer()
-				}
-				var err error
-				if dst, err = m.AppendWrap(dst[:0], channel, fmt.Sprint(i), benchContent); err != nil {
-					b.Fatal(err)
-				}
-			}
+			dst := timeWraps(b, m, channel, max(100, waiting/4), func(i int) string {
+				m.RemoveChannel(channel)
+				channel = fmt.Sprintf("c%d", i)
+				fill(b, m, channel, waiting)
+				return channel
+			})
 			b.SetBytes(int64(len(dst)))
 		})
 	}

@@ -15,12 +15,17 @@ func newTestManager(t testing.TB, participant string) *sds.Manager {
 	return startManager(t, participant, sds.NewManualClock(time.Unix(1_800_000_000, 0)), nil)
 }
 
+// senderAndReceiver: alice and bob, for a test under its own deadline.
+func senderAndReceiver(t *testing.T) (sender, receiver *sds.Manager) {
+	t.Helper()
+	deadline(t)
+	return newTestManager(t, "alice"), newTestManager(t, "bob")
+}
+
 // A handler may call back into the manager, on the same channel, without
 // deadlocking; the nested call's events follow the current one's.
 func TestHandlerCallsBackIntoManager(t *testing.T) {
-	deadline(t)
-	sender := newTestManager(t, "alice")
-	m := newTestManager(t, "bob")
+	sender, m := senderAndReceiver(t)
 	var order []string
 	m.SetEventHandler(func(e sds.Event) {
 		order = append(order, e.Kind.String()+":"+e.MessageID)
@@ -56,9 +61,7 @@ func TestHandlerCallsBackIntoManager(t *testing.T) {
 // A panicking handler does not take the manager down, and later events
 // still arrive.
 func TestPanickingHandlerIsContained(t *testing.T) {
-	deadline(t)
-	sender := newTestManager(t, "alice")
-	m := newTestManager(t, "bob")
+	sender, m := senderAndReceiver(t)
 	var seen []string
 	m.SetEventHandler(func(e sds.Event) {
 		seen = append(seen, e.MessageID)

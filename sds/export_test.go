@@ -13,24 +13,24 @@ import (
 
 // InjectRepairRequest adds a pending SDS-R request for e, due at due.
 func (m *Manager) InjectRepairRequest(channelID string, e wire.HistoryEntry, due time.Time) {
-	ch, err := m.lockChannel(channelID, true)
-	if err != nil {
-		panic(err)
-	}
-	defer m.unlockAndDispatch(ch)
-	ch.outRepair.remove(e.MessageID)
-	ch.outRepair.add(e, due)
+	m.injectRepair(channelID, func(ch *channel) *repairBuffer { return &ch.outRepair }, e, due)
 }
 
 // InjectRepairResponse adds a pending SDS-R response for e, due at due.
 func (m *Manager) InjectRepairResponse(channelID string, e wire.HistoryEntry, due time.Time) {
+	m.injectRepair(channelID, func(ch *channel) *repairBuffer { return &ch.inRepair }, e, due)
+}
+
+// injectRepair replaces e in the repair buffer pick chooses.
+func (m *Manager) injectRepair(channelID string, pick func(*channel) *repairBuffer, e wire.HistoryEntry, due time.Time) {
 	ch, err := m.lockChannel(channelID, true)
 	if err != nil {
 		panic(err)
 	}
 	defer m.unlockAndDispatch(ch)
-	ch.inRepair.remove(e.MessageID)
-	ch.inRepair.add(e, due)
+	buf := pick(ch)
+	buf.remove(e.MessageID)
+	buf.add(e, due)
 }
 
 // CheckBuffers verifies what the incoming buffers keep derived: every

@@ -31,10 +31,7 @@ func acked(events []sds.Event, id string) bool {
 // Messages the TypeScript implementation sent are received by a manager
 // that itself sends the Nim format.
 func TestReceiveTypeScriptMessages(t *testing.T) {
-	js, err := vectors.LoadJS()
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := vectors.Must(t, vectors.LoadJS)
 	m, events := formatManager(t, "bob", wire.FormatNim, 10)
 	for _, v := range js.Messages {
 		res, err := m.Unwrap(vectors.Hex(v.WireHex))

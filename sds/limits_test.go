@@ -91,11 +91,7 @@ func TestDefaultMaxChannelsUnderFlood(t *testing.T) {
 }
 
 func TestMaxChannelsValidated(t *testing.T) {
-	cfg := sds.DefaultConfig()
-	cfg.MaxChannels = 0
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("MaxChannels 0: %v", err)
-	}
+	refusesConfig(t, "MaxChannels 0", func(c *sds.Config) { c.MaxChannels = 0 })
 }
 
 // Content over MaxContentSize is refused by Wrap and by Unwrap (the whole
@@ -148,11 +144,7 @@ func TestIDLengthLimits(t *testing.T) {
 			t.Errorf("Unwrap with a long %s: %v", name, err)
 		}
 	}
-	cfg := sds.DefaultConfig()
-	cfg.ParticipantID = long
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("long participant id: %v", err)
-	}
+	refusesConfig(t, "long participant id", func(c *sds.Config) { c.ParticipantID = long })
 	if n := len(m.Channels()); n != 1 {
 		t.Fatalf("refused input created channels: %v", m.Channels())
 	}
@@ -249,9 +241,7 @@ func TestBloomConfigLimits(t *testing.T) {
 		if err := cfg.Validate(); !errors.Is(err, sds.ErrInvalidConfig) {
 			t.Errorf("%s: Validate: %v", name, err)
 		}
-		if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-			t.Errorf("%s: NewManager: %v", name, err)
-		}
+		refusesConfig(t, name+": NewManager", mutate)
 	}
 }
 
@@ -352,11 +342,7 @@ func TestIncomingFloodOfLongHistories(t *testing.T) {
 }
 
 func TestMaxIncomingBytesValidated(t *testing.T) {
-	cfg := sds.DefaultConfig()
-	cfg.MaxIncomingBytes = 0
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("MaxIncomingBytes 0: %v", err)
-	}
+	refusesConfig(t, "MaxIncomingBytes 0", func(c *sds.Config) { c.MaxIncomingBytes = 0 })
 }
 
 // A received bloom filter may be as large as bloom.MaxFilterBytes (1 MiB);
@@ -448,9 +434,5 @@ func TestMaxLogBytes(t *testing.T) {
 }
 
 func TestMaxLogBytesValidated(t *testing.T) {
-	cfg := sds.DefaultConfig()
-	cfg.MaxLogBytes = 0
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("MaxLogBytes 0: %v", err)
-	}
+	refusesConfig(t, "MaxLogBytes 0", func(c *sds.Config) { c.MaxLogBytes = 0 })
 }

@@ -241,34 +241,41 @@ func TestNimSDSRComputation(t *testing.T) {
 // ---------------------------------------------------------------------------
 // suite "SDS-R: Repair Buffer Management"
 
+// nimChannelManager: a manager of participant with nimTestChannel created.
+func nimChannelManager(t *testing.T, participant string) (*sds.Manager, *nimEvents, *sds.ManualClock) {
+	t.Helper()
+	m, rec, clk := nimManager(t, func(c *sds.Config) { c.ParticipantID = participant })
+	mustEnsure(t, m, nimTestChannel)
+	return m, rec, clk
+}
+
 func TestNimSDSRRepairBufferManagement(t *testing.T) {
 	setup := func(t *testing.T) (*sds.Manager, *nimEvents, *sds.ManualClock) {
-		m, rec, clk := nimManager(t, func(c *sds.Config) { c.ParticipantID = "test-participant" })
-		if err := m.EnsureChannel(nimTestChannel); err != nil {
-			t.Fatal(err)
+		return nimChannelManager(t, "test-participant")
+	}
+	// missMsg1 delivers msg2, which depends on the missing msg1: msg1 goes
+	// into the outgoing repair buffer.
+	missMsg1 := func(t *testing.T, m *sds.Manager) {
+		t.Helper()
+		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "msg2", "", 2, []byte{2}, []wire.HistoryEntry{entry("msg1", "sender-A")}, nil))
+		if !hasRepair(nimState(t, m, nimTestChannel).RepairRequests, "msg1") {
+			t.Fatal("msg1 not in the outgoing repair buffer")
 		}
-		return m, rec, clk
 	}
 
 	// Nim: asyncTest "missing deps added to outgoing repair buffer"
 	t.Run("missing deps added to outgoing repair buffer", func(t *testing.T) {
 		m, rec, _ := setup(t)
-		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "msg2", "", 2, []byte{2}, []wire.HistoryEntry{entry("msg1", "sender-A")}, nil))
+		missMsg1(t, m)
 		if n := rec.count(sds.EventMissingDependencies); n != 1 {
 			t.Errorf("missing_dependencies events = %d, want 1", n)
-		}
-		if !hasRepair(nimState(t, m, nimTestChannel).RepairRequests, "msg1") {
-			t.Error("msg1 not in the outgoing repair buffer")
 		}
 	})
 
 	// Nim: asyncTest "receiving message clears it from repair buffers"
 	t.Run("receiving message clears it from repair buffers", func(t *testing.T) {
 		m, _, _ := setup(t)
-		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "msg2", "", 2, []byte{2}, []wire.HistoryEntry{entry("msg1", "sender-A")}, nil))
-		if !hasRepair(nimState(t, m, nimTestChannel).RepairRequests, "msg1") {
-			t.Fatal("msg1 not in the outgoing repair buffer")
-		}
+		missMsg1(t, m)
 		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "msg1", "", 1, []byte{1}, nil, nil))
 		if hasRepair(nimState(t, m, nimTestChannel).RepairRequests, "msg1") {
 			t.Error("msg1 still in the outgoing repair buffer after it arrived")
@@ -278,10 +285,7 @@ func TestNimSDSRRepairBufferManagement(t *testing.T) {
 	// Nim: asyncTest "markDependenciesMet clears repair buffers"
 	t.Run("markDependenciesMet clears repair buffers", func(t *testing.T) {
 		m, _, _ := setup(t)
-		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "msg2", "", 2, []byte{2}, []wire.HistoryEntry{entry("msg1", "sender-A")}, nil))
-		if !hasRepair(nimState(t, m, nimTestChannel).RepairRequests, "msg1") {
-			t.Fatal("msg1 not in the outgoing repair buffer")
-		}
+		missMsg1(t, m)
 		if err := m.MarkDependenciesMet(nimTestChannel, []string{"msg1"}); err != nil {
 			t.Fatal(err)
 		}
@@ -552,11 +556,7 @@ func TestNimSDSRLifecycle(t *testing.T) {
 	// Nim: asyncTest "SDS-R state is isolated per channel"
 	t.Run("SDS-R state is isolated per channel", func(t *testing.T) {
 		m, _, _ := nimManager(t, nil)
-		for _, c := range []string{"ch-A", "ch-B"} {
-			if err := m.EnsureChannel(c); err != nil {
-				t.Fatal(err)
-			}
-		}
+		mustEnsure(t, m, "ch-A", "ch-B")
 		nimUnwrap(t, m, sdsrMessage("ch-A", "m2", "", 2, []byte{2}, []wire.HistoryEntry{entry("m1-missing", "bob")}, nil))
 		if a, b := len(nimState(t, m, "ch-A").RepairRequests), len(nimState(t, m, "ch-B").RepairRequests); a != 1 || b != 0 {
 			t.Errorf("repair requests: ch-A %d (want 1), ch-B %d (want 0)", a, b)
@@ -589,11 +589,7 @@ func TestNimSDSRLifecycle(t *testing.T) {
 
 func TestNimSDSRRepairSweep(t *testing.T) {
 	setup := func(t *testing.T) (*sds.Manager, *nimEvents, *sds.ManualClock) {
-		m, rec, clk := nimManager(t, func(c *sds.Config) { c.ParticipantID = "bob" })
-		if err := m.EnsureChannel(nimTestChannel); err != nil {
-			t.Fatal(err)
-		}
-		return m, rec, clk
+		return nimChannelManager(t, "bob")
 	}
 
 	// Nim: asyncTest "runRepairSweep fires onRepairReady for expired tResp"

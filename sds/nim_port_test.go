@@ -879,11 +879,7 @@ func TestNimMultiChannel(t *testing.T) {
 	// Nim: "Multi-Channel ReliabilityManager Tests" / "channel management"
 	t.Run("channel management", func(t *testing.T) {
 		m, _, _ := nimManager(t, nil)
-		for _, c := range []string{"channel1", "channel2"} {
-			if err := m.EnsureChannel(c); err != nil {
-				t.Fatalf("EnsureChannel(%q): %v", c, err)
-			}
-		}
+		mustEnsure(t, m, "channel1", "channel2")
 		nimSameIDs(t, "Channels", m.Channels(), []string{"channel1", "channel2"})
 		nimWrap(t, m, "channel1", "c1-msg", []byte{1})
 
@@ -943,11 +939,7 @@ func TestNimMultiChannel(t *testing.T) {
 	t.Run("channel isolation (non-empty bloom)", func(t *testing.T) {
 		m, _, _ := nimManager(t, nil)
 		const ch1, ch2 = "iso-bloom-1", "iso-bloom-2"
-		for _, c := range []string{ch1, ch2} {
-			if err := m.EnsureChannel(c); err != nil {
-				t.Fatal(err)
-			}
-		}
+		mustEnsure(t, m, ch1, ch2)
 		nimSeedBloom(t, m, ch1, 25, "ch1-")
 		nimSeedBloom(t, m, ch2, 25, "ch2-")
 		nimWrap(t, m, ch1, "iso-msg-1", []byte{1})
@@ -1016,11 +1008,7 @@ func TestNimMultiChannel(t *testing.T) {
 	t.Run("channel-specific dependency management", func(t *testing.T) {
 		m, rec, _ := nimManager(t, nil)
 		const ch1, ch2 = "dep-channel-1", "dep-channel-2"
-		for _, c := range []string{ch1, ch2} {
-			if err := m.EnsureChannel(c); err != nil {
-				t.Fatal(err)
-			}
-		}
+		mustEnsure(t, m, ch1, ch2)
 		if err := m.MarkDependenciesMet(ch1, []string{"dep1", "dep2", "dep3"}); err != nil {
 			t.Fatalf("MarkDependenciesMet: %v", err)
 		}

@@ -526,11 +526,7 @@ func TestConfigValidationOfNewFields(t *testing.T) {
 		"MaxIncomingBuffer":           func(c *sds.Config) { c.MaxIncomingBuffer = 0 },
 		"MaxPendingRepairs":           func(c *sds.Config) { c.MaxPendingRepairs = 0 },
 	} {
-		cfg := sds.DefaultConfig()
-		mutate(&cfg)
-		if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-			t.Errorf("%s: err = %v", name, err)
-		}
+		refusesConfig(t, name, mutate)
 	}
 }
 

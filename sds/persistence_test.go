@@ -37,10 +37,45 @@ func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mu
 	return m, rec
 }
 
-func mustEnsure(t *testing.T, m *sds.Manager, channelID string) {
+// persistedChannel opens a manager over a fresh Memory backend, with
+// pChan created.
+func persistedChannel(t *testing.T) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
 	t.Helper()
-	if err := m.EnsureChannel(channelID); err != nil {
-		t.Fatalf("EnsureChannel(%q): %v", channelID, err)
+	return channelOver(t, func(mem *persist.Memory) persist.Backend { return mem })
+}
+
+// unbatchedChannel is persistedChannel over a backend that applies each
+// write on its own.
+func unbatchedChannel(t *testing.T) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
+	t.Helper()
+	return channelOver(t, func(mem *persist.Memory) persist.Backend { return unbatched{mem} })
+}
+
+func channelOver(t *testing.T, backend func(*persist.Memory) persist.Backend) (*sds.Manager, *persist.Memory, *sds.ManualClock) {
+	t.Helper()
+	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
+	m, _ := persistentManager(t, backend(mem), clk, nil)
+	mustEnsure(t, m, pChan)
+	return m, mem, clk
+}
+
+func mustEnsure(t *testing.T, m *sds.Manager, channelIDs ...string) {
+	t.Helper()
+	for _, id := range channelIDs {
+		if err := m.EnsureChannel(id); err != nil {
+			t.Fatalf("EnsureChannel(%q): %v", id, err)
+		}
+	}
+}
+
+// refusesConfig: NewManager refuses the default configuration as mutate
+// changes it, with ErrInvalidConfig.
+func refusesConfig(t *testing.T, what string, mutate func(*sds.Config)) {
+	t.Helper()
+	cfg := sds.DefaultConfig()
+	mutate(&cfg)
+	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
+		t.Errorf("%s: %v", what, err)
 	}
 }
 
@@ -153,9 +188,7 @@ func peer(id string, lamport uint64, sender string, deps ...wire.HistoryEntry) [
 
 // Nim: "outgoing buffer survives restart".
 func TestPersistOutgoingSurvivesRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimWrap(t, m1, pChan, "msg-1", []byte{1, 2, 3})
 	nimEqualIDs(t, "stored outgoing", loadStored(t, mem, pChan).outgoing(), []string{"msg-1"})
 	mustClose(t, m1)
@@ -232,9 +265,7 @@ func TestPersistOutgoingAckedAfterRestart(t *testing.T) {
 
 // Nim: "ack removes outgoing entry from persistence".
 func TestPersistAckRemovesOutgoing(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := persistedChannel(t)
 	nimWrap(t, m, pChan, "msg-x", []byte{1})
 	nimEqualIDs(t, "stored outgoing", loadStored(t, mem, pChan).outgoing(), []string{"msg-x"})
 	nimUnwrap(t, m, peer("ack-bearer", 5, "bob", wire.HistoryEntry{MessageID: "msg-x"}))
@@ -246,9 +277,7 @@ func TestPersistAckRemovesOutgoing(t *testing.T) {
 // Nim: "removeChannel issues exactly one dropChannel call and wipes all
 // state".
 func TestPersistRemoveChannelDropsOnce(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := persistedChannel(t)
 	nimWrap(t, m, pChan, "msg-r", []byte{1})
 	nimUnwrap(t, m, peer("waits", 5, "bob", entry("gone", "bob")))
 	m.MarkDependenciesMet(pChan, []string{"met-1"})
@@ -297,9 +326,7 @@ func TestPersistRestartCycles(t *testing.T) {
 // Nim: "incoming dep-waiting buffer survives restart with missingDeps
 // intact".
 func TestPersistIncomingSurvivesRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimUnwrap(t, m1, peer("msg-with-deps", 10, "carol", wire.HistoryEntry{MessageID: "missing-dep"}))
 	if got := loadStored(t, mem, pChan).incoming(); !slices.Equal(got["msg-with-deps"], []string{"missing-dep"}) {
 		t.Fatalf("stored incoming = %q", got)
@@ -315,9 +342,7 @@ func TestPersistIncomingSurvivesRestart(t *testing.T) {
 
 // Nim: "removeChannel + recreate does not inherit stale lamport".
 func TestPersistRemoveThenRecreateStartsFresh(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimWrap(t, m1, pChan, "m-old", []byte{1})
 	if err := m1.RemoveChannel(pChan); err != nil {
 		t.Fatal(err)
@@ -337,9 +362,7 @@ func TestPersistRemoveThenRecreateStartsFresh(t *testing.T) {
 // Nim: "SDS-R outgoing repair buffer survives restart with absolute
 // t_req_at". (Our request needs the entry's sender id: T8.)
 func TestPersistRepairBuffersSurviveRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	nimUnwrap(t, m1, peer("msg-needs-repair", 5, "bob", entry("missing-dep", "bob")))
 	nimUnwrap(t, m1, peer("logged", 6, "bob"))
 	// A peer asks for "logged": a response is scheduled.
@@ -490,9 +513,7 @@ func TestPersistSaveFailureDoesNotFailOps(t *testing.T) {
 // policy" and "updateHistory failure is retried via R2 pending-write
 // queue".
 func TestPersistHistoryFailureIsRetried(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, unbatched{mem}, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := unbatchedChannel(t)
 	mem.SetFailing(persist.OpUpdateHistory, true)
 	nimWrap(t, m, pChan, "m1", []byte{1})
 	nimEqualIDs(t, "history", nimState(t, m, pChan).MessageHistory, []string{"m1"})
@@ -550,9 +571,7 @@ func TestPersistEvictThenReAdd(t *testing.T) {
 // Nim: "pending queue survives idle ops (flush on next op without history
 // changes)".
 func TestPersistIdleOpFlushes(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m, _ := persistentManager(t, unbatched{mem}, clk, nil)
-	mustEnsure(t, m, pChan)
+	m, mem, _ := unbatchedChannel(t)
 	mem.SetFailing(persist.OpUpdateHistory, true)
 	nimWrap(t, m, pChan, "m1", []byte{1})
 	if p := m.PersistenceStats().Pending; p != 1 {
@@ -649,9 +668,7 @@ func TestPersistResetDropsStoredChannels(t *testing.T) {
 // stay present, so a message naming them is delivered at once and a late
 // copy of one is a duplicate. Ids given up as lost (LostDeliver) too.
 func TestPersistMetSurvivesRestart(t *testing.T) {
-	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
-	m1, _ := persistentManager(t, mem, clk, nil)
-	mustEnsure(t, m1, pChan)
+	m1, mem, clk := persistedChannel(t)
 	if err := m1.MarkDependenciesMet(pChan, []string{"x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -848,10 +865,14 @@ func TestPersistBacklogEvent(t *testing.T) {
 	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
 	m, ev := persistentManager(t, mem, clk, func(c *sds.Config) { c.PersistMaxPending = 4 })
 	mustEnsure(t, m, pChan)
-	mem.SetFailing(persist.OpApply, true)
-	for i := range 5 {
-		nimWrap(t, m, pChan, fmt.Sprint("m", i), []byte{1})
+	// outage: the store fails while five messages are wrapped.
+	outage := func(prefix string) {
+		mem.SetFailing(persist.OpApply, true)
+		for i := range 5 {
+			nimWrap(t, m, pChan, fmt.Sprint(prefix, i), []byte{1})
+		}
 	}
+	outage("m")
 	if n := ev.count(sds.EventPersistenceBacklog); n != 1 {
 		t.Fatalf("%d backlog events", n)
 	}
@@ -860,10 +881,7 @@ func TestPersistBacklogEvent(t *testing.T) {
 	}
 	mem.SetFailing(persist.OpApply, false)
 	mustEnsure(t, m, pChan)
-	mem.SetFailing(persist.OpApply, true)
-	for i := range 5 {
-		nimWrap(t, m, pChan, fmt.Sprint("n", i), []byte{1})
-	}
+	outage("n")
 	if n := ev.count(sds.EventPersistenceBacklog); n != 2 {
 		t.Fatalf("%d backlog events after the second outage", n)
 	}
@@ -873,11 +891,7 @@ func TestPersistBacklogEvent(t *testing.T) {
 }
 
 func TestPersistConfig(t *testing.T) {
-	cfg := sds.DefaultConfig()
-	cfg.PersistMaxPending = -1
-	if _, err := sds.NewManager(cfg); !errors.Is(err, sds.ErrInvalidConfig) {
-		t.Fatalf("negative PersistMaxPending: %v", err)
-	}
+	refusesConfig(t, "negative PersistMaxPending", func(c *sds.Config) { c.PersistMaxPending = -1 })
 	m, _ := sds.NewManager(sds.DefaultConfig())
 	if st := m.PersistenceStats(); st.Enabled {
 		t.Fatal("enabled without persistence")

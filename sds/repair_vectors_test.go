@@ -58,9 +58,6 @@ func checkRepairVectors(t *testing.T, f repairFormulas, tReq []vectors.TReqRow, 
 // TestRepairTimingVectors checks T_req, T_resp and response-group
 // membership against every row the Nim library produced.
 func TestRepairTimingVectors(t *testing.T) {
-	v, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatalf("vectors: %v", err)
-	}
+	v := vectors.Must(t, vectors.LoadNim)
 	checkRepairVectors(t, nimFormulas, v.TReq, v.TResp, v.ResponseGroup)
 }

@@ -12,10 +12,7 @@ import (
 // TestJSRepairTimingVectors checks the @waku/sds formulas against every
 // row that package computed.
 func TestJSRepairTimingVectors(t *testing.T) {
-	v, err := vectors.LoadJSRepair()
-	if err != nil {
-		t.Fatalf("vectors: %v", err)
-	}
+	v := vectors.Must(t, vectors.LoadJSRepair)
 	checkRepairVectors(t, jsFormulas, v.TReq, v.TResp, v.ResponseGroup)
 }
 

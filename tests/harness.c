@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_TESTS 256
 
@@ -34,6 +35,14 @@ void harness_fail(const char* file, int line, const char* fmt, ...) {
 	va_end(ap);
 	fputc('\n', stderr);
 	pthread_mutex_unlock(&mu);
+}
+
+int temp_path(char* tmpl) {
+	int fd = mkstemp(tmpl);
+	if (fd < 0) return 0;
+	close(fd);
+	unlink(tmpl);
+	return 1;
 }
 
 int quick(void) {

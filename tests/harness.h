@@ -14,6 +14,10 @@ void harness_fail(const char* file, int line, const char* fmt, ...);
 int scale(int n);
 int quick(void);
 
+/* temp_path turns a mkstemp template ("/tmp/x-XXXXXX") into a fresh path
+ * where no file exists yet (for a store the test creates); 0 on failure. */
+int temp_path(char* tmpl);
+
 #define TEST(name)                                                             \
 	static void test_##name(void);                                             \
 	__attribute__((constructor)) static void register_##name(void) {           \

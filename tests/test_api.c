@@ -111,23 +111,26 @@ TEST(missing_callback) {
 	cleanup(ctx);
 }
 
+/* call returned rc, having called back once with RET_ERR into c. */
+#define CHECK_CALL_FAILED(call, rc)                                            \
+	do {                                                                       \
+		capture_reset(&c);                                                     \
+		CHECK_INT(call, rc);                                                   \
+		CHECK_INT(c.calls, 1);                                                 \
+		CHECK_INT(c.ret, RET_ERR);                                             \
+	} while (0)
+
 /* An argument error: callback(RET_ERR, reason) and RET_ERR. */
 #define CHECK_ARG_ERROR(call, reason)                                          \
 	do {                                                                       \
-		capture_reset(&c);                                                     \
-		CHECK_INT(call, RET_ERR);                                              \
-		CHECK_INT(c.calls, 1);                                                 \
-		CHECK_INT(c.ret, RET_ERR);                                             \
+		CHECK_CALL_FAILED(call, RET_ERR);                                      \
 		CHECK_STRN(c.msg, c.len, reason);                                      \
 	} while (0)
 
 /* A failure inside the operation: callback(RET_ERR, reason), RET_OK. */
 #define CHECK_OP_ERROR(call, prefix)                                           \
 	do {                                                                       \
-		capture_reset(&c);                                                     \
-		CHECK_INT(call, RET_OK);                                               \
-		CHECK_INT(c.calls, 1);                                                 \
-		CHECK_INT(c.ret, RET_ERR);                                             \
+		CHECK_CALL_FAILED(call, RET_OK);                                       \
 		CHECK(c.msg != NULL && strncmp(c.msg, prefix, strlen(prefix)) == 0);   \
 		CHECK(c.msg != NULL && c.msg[c.len] == 0 && strlen(c.msg) == c.len);   \
 	} while (0)

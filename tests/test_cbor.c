@@ -58,14 +58,49 @@ typedef int (*CborFn)(void*, SdsCallBack, void*, const uint8_t*, size_t);
 			             p_ ? (int)n_ : 6, p_ ? p_ : "(null)", (PREFIX));          \
 	} while (0)
 
+/* path_string reads the string (major 2: bytes, 3: text) under key, or
+ * under key then sub when sub is not NULL. */
+static int path_string(const void* b, size_t n, int major, const char* key, const char* sub, const uint8_t** p,
+                       size_t* len) {
+	size_t off;
+	return cb_path(b, n, &off, key, sub, NULL) && cb_string(b, n, off, major, p, len);
+}
+
 /* ---- requests ------------------------------------------------------------ */
 
-static void req_config(Cbor* c, const char* participant) {
+/* A map entry of a request: its value is text, CBOR in hex, a nested map
+ * (ending at a NULL key) or else the number. */
+typedef struct Field {
+	const char* key;
+	const char* text;
+	uint64_t num;
+	const char* hex;
+	const struct Field* map;
+} Field;
+
+static void cb_fields(Cbor* c, const Field* f) {
+	size_t n = 0;
+	while (f[n].key) n++;
+	cb_map(c, n);
+	for (; f->key; f++) {
+		cb_text(c, f->key);
+		if (f->text) cb_text(c, f->text);
+		else if (f->hex) cb_hex(c, f->hex);
+		else if (f->map) cb_fields(c, f->map);
+		else cb_uint(c, f->num);
+	}
+}
+
+/* {"config": {fields}} */
+static void req_config_fields(Cbor* c, const Field* fields) {
 	cb_map(c, 1);
 	cb_text(c, "config");
-	cb_map(c, 1);
-	cb_text(c, "participantId");
-	cb_text(c, participant);
+	cb_fields(c, fields);
+}
+
+static void req_config(Cbor* c, const char* participant) {
+	const Field f[] = {{"participantId", participant}, {NULL}};
+	req_config_fields(c, f);
 }
 
 static void req_wrap(Cbor* c, const void* msg, size_t n, const char* id, const char* ch) {
@@ -119,6 +154,28 @@ static void res_wrap(Cbor* c, const uint8_t* wire, size_t n) {
 	cb_bytes(c, wire, n);
 }
 
+/* res_unwrap writes an unwrap result up to its "missingDeps" key; the
+ * caller appends the array. */
+static void res_unwrap(Cbor* c, const char* content, const char* ch) {
+	cb_map(c, 3);
+	cb_text(c, "message");
+	cb_bytes(c, content, strlen(content));
+	cb_text(c, "channelId");
+	cb_text(c, ch);
+	cb_text(c, "missingDeps");
+}
+
+/* missing_dep writes one entry of "missingDeps". */
+static void missing_dep(Cbor* c, const char* id, const char* hint, const char* sender) {
+	cb_map(c, 3);
+	cb_text(c, "messageId");
+	cb_text(c, id);
+	cb_text(c, "retrievalHint");
+	cb_bytes(c, hint, strlen(hint));
+	cb_text(c, "senderId");
+	cb_text(c, sender);
+}
+
 static void env(Cbor* c, const char* type) {
 	cb_map(c, 2);
 	cb_text(c, "eventType");
@@ -126,13 +183,19 @@ static void env(Cbor* c, const char* type) {
 	cb_text(c, "payload");
 }
 
-static void ev_message(Cbor* c, const char* type, const char* id, const char* ch) {
+/* ev_message_with writes an event whose payload is {messageId, channelId}
+ * and extra more pairs, which the caller appends. */
+static void ev_message_with(Cbor* c, const char* type, const char* id, const char* ch, int extra) {
 	env(c, type);
-	cb_map(c, 2);
+	cb_map(c, 2 + extra);
 	cb_text(c, "messageId");
 	cb_text(c, id);
 	cb_text(c, "channelId");
 	cb_text(c, ch);
+}
+
+static void ev_message(Cbor* c, const char* type, const char* id, const char* ch) {
+	ev_message_with(c, type, id, ch, 0);
 }
 
 /* ---- CBOR event recorder ------------------------------------------------- */
@@ -173,11 +236,9 @@ static int cev_nth(CEvents* e, const char* type, int k) {
 	int found = -1;
 	pthread_mutex_lock(&e->mu);
 	for (int i = 0; i < e->n; i++) {
-		size_t off;
 		const uint8_t* p;
 		size_t n;
-		if (cb_path(e->ev[i], e->len[i], &off, "eventType", NULL) &&
-		    cb_string(e->ev[i], e->len[i], off, 3, &p, &n) && n == strlen(type) &&
+		if (path_string(e->ev[i], e->len[i], 3, "eventType", NULL, &p, &n) && n == strlen(type) &&
 		    memcmp(p, type, n) == 0 && k-- == 0) {
 			found = i;
 			break;
@@ -186,6 +247,26 @@ static int cev_nth(CEvents* e, const char* type, int k) {
 	pthread_mutex_unlock(&e->mu);
 	return found;
 }
+
+/* CHECK_EVENT compares the k-th event of TYPE recorded in E with W's
+ * bytes; a missing event fails. */
+#define CHECK_EVENT(E, TYPE, K, W)                                                 \
+	do {                                                                           \
+		int k_ = cev_nth((E), (TYPE), (K));                                        \
+		if (k_ < 0)                                                                \
+			harness_fail(__FILE__, __LINE__, "no %s event #%d", (TYPE), (K));      \
+		else                                                                       \
+			CHECK_BYTES((E)->ev[k_], (E)->len[k_], (W));                           \
+	} while (0)
+
+/* CHECK_MESSAGE_EVENT: the k-th event of TYPE is {messageId, channelId}. */
+#define CHECK_MESSAGE_EVENT(E, TYPE, K, ID, CH)                                   \
+	do {                                                                           \
+		Cbor ev_ = {0};                                                            \
+		ev_message(&ev_, (TYPE), (ID), (CH));                                      \
+		CHECK_EVENT((E), (TYPE), (K), &ev_);                                       \
+		cb_free(&ev_);                                                             \
+	} while (0)
 
 static int cev_count(CEvents* e, const char* type) {
 	int k = 0;
@@ -207,7 +288,9 @@ static const char* all_events[] = {"message_ready",    "message_sent",      "mis
                                    "message_failed",   "dependencies_lost", "incoming_evicted",
                                    "persistence_backlog", "repair_request"};
 
+/* listen_all starts recording into e every event of ctx. */
 static void listen_all(void* ctx, CEvents* e) {
+	cev_init(e);
 	for (size_t i = 0; i < sizeof all_events / sizeof *all_events; i++)
 		CHECK(sds_add_event_listener(ctx, all_events[i], cev_cb, e) != 0);
 }
@@ -219,14 +302,21 @@ static void* create(const Cbor* req, Capture* c) {
 	return sds_create(req->b, req->n, capture_cb, c);
 }
 
-static void* cbor_manager(const char* participant) {
+/* create_with creates a context from {"config": {fields}}. */
+static void* create_with(const Field* fields, Capture* c) {
 	Cbor r = {0};
+	req_config_fields(&r, fields);
+	void* ctx = create(&r, c);
+	cb_free(&r);
+	return ctx;
+}
+
+static void* cbor_manager(const char* participant) {
 	Capture c = {0};
-	req_config(&r, participant);
-	void* ctx = create(&r, &c);
+	const Field f[] = {{"participantId", participant}, {NULL}};
+	void* ctx = create_with(f, &c);
 	CHECK(ctx != NULL);
 	CHECK_INT(c.ret, RET_OK);
-	cb_free(&r);
 	capture_reset(&c);
 	return ctx;
 }
@@ -236,6 +326,18 @@ static int call(CborFn fn, void* ctx, const Cbor* req, Capture* c) {
 	capture_reset(c);
 	return fn(ctx, capture_cb, c, req ? req->b : NULL, req ? req->n : 0);
 }
+
+/* CHECK_EMPTY_RESULT: FN with R succeeds, its result the text "" (0x60),
+ * as nim-ffi answers the procedures without a value. */
+#define CHECK_EMPTY_RESULT(FN, CTX, R, C)                                          \
+	do {                                                                           \
+		Cbor empty_ = {0};                                                         \
+		cb_hex(&empty_, "60");                                                     \
+		CHECK_INT(call((FN), (CTX), (R), (C)), RET_OK);                            \
+		CHECK_INT((C)->ret, RET_OK);                                               \
+		CHECK_BYTES((C)->msg, (C)->len, &empty_);                                  \
+		cb_free(&empty_);                                                          \
+	} while (0)
 
 /* cwrap wraps through sds_wrap_outgoing_message, checks the result's
  * bytes, and returns a malloc'd copy of the wire bytes. */
@@ -251,11 +353,9 @@ static long cwrap(void* ctx, const char* content, const char* id, const char* ch
 		capture_reset(&c);
 		return -1;
 	}
-	size_t off;
 	const uint8_t* p;
 	size_t n;
-	if (!cb_path((const uint8_t*)c.msg, c.len, &off, "message", NULL) ||
-	    !cb_string((const uint8_t*)c.msg, c.len, off, 2, &p, &n)) {
+	if (!path_string(c.msg, c.len, 2, "message", NULL, &p, &n)) {
 		harness_fail(__FILE__, __LINE__, "wrap result %s", cb_tohex((const uint8_t*)c.msg, c.len));
 		capture_reset(&c);
 		return -1;
@@ -267,6 +367,12 @@ static long cwrap(void* ctx, const char* content, const char* id, const char* ch
 	cb_free(&want);
 	capture_reset(&c);
 	return (long)n;
+}
+
+/* destroy_both destroys two contexts; each must succeed. */
+static void destroy_both(void* a, void* b) {
+	CHECK_INT(sds_destroy(a), RET_OK);
+	CHECK_INT(sds_destroy(b), RET_OK);
 }
 
 static int cunwrap(void* ctx, const uint8_t* wire, size_t n, Capture* c) {
@@ -366,34 +472,25 @@ TEST(cbor_create_extended_config) {
 	 * wrap ephemeral messages; limits as a nested map; a float. */
 	Cbor r = {0};
 	Capture c = {0};
-	cb_map(&r, 1);
-	cb_text(&r, "config");
-	cb_map(&r, 5);
-	cb_text(&r, "participantId");
-	cb_text(&r, "carol");
-	cb_text(&r, "wireFormat");
-	cb_text(&r, "rfc");
-	cb_text(&r, "bloomFilterErrorRate");
-	cb_hex(&r, "fb3f50624dd2f1a9fc"); /* 0.001 as a double */
-	cb_text(&r, "maxCausalHistory");
-	cb_uint(&r, 3);
-	cb_text(&r, "limits");
-	cb_map(&r, 1);
-	cb_text(&r, "maxIdBytes");
-	cb_uint(&r, 300);
-	void* ctx = create(&r, &c);
+	const Field limits[] = {{"maxIdBytes", .num = 300}, {NULL}};
+	const Field cfg[] = {
+		{"participantId", "carol"},
+		{"wireFormat", "rfc"},
+		{"bloomFilterErrorRate", .hex = "fb3f50624dd2f1a9fc"}, /* 0.001 as a double */
+		{"maxCausalHistory", .num = 3},
+		{"limits", .map = limits},
+		{NULL},
+	};
+	void* ctx = create_with(cfg, &c);
 	ASSERT(ctx != NULL);
 	CHECK_INT(c.ret, RET_OK);
-	cb_free(&r);
 	req_wrap(&r, "eph", 3, "e1", "room");
 	CHECK_INT(call(sds_wrap_ephemeral_message, ctx, &r, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
 	/* A receiver delivers it at once, as an ephemeral message. */
-	size_t off;
 	const uint8_t* wire;
 	size_t n;
-	ASSERT(cb_path((const uint8_t*)c.msg, c.len, &off, "message", NULL));
-	ASSERT(cb_string((const uint8_t*)c.msg, c.len, off, 2, &wire, &n));
+	ASSERT(path_string(c.msg, c.len, 2, "message", NULL, &wire, &n));
 	void* rx = new_manager();
 	SdsUnwrapResult* res = NULL;
 	char* err = NULL;
@@ -410,8 +507,7 @@ TEST(cbor_create_extended_config) {
 	CHECK_INT(call(sds_wrap_ephemeral_message, nim, &r, &c), RET_OK);
 	CHECK_INT(c.ret, RET_ERR);
 	CHECK_PREFIX(c.msg, c.len, "error processing wrap-ephemeral request: ");
-	CHECK_INT(sds_destroy(nim), RET_OK);
-	CHECK_INT(sds_destroy(ctx), RET_OK);
+	destroy_both(nim, ctx);
 	cb_free(&r);
 	capture_reset(&c);
 }
@@ -419,16 +515,9 @@ TEST(cbor_create_extended_config) {
 TEST(cbor_bloom_filter_config) {
 	/* "fullBloomFilter" (a CBOR true) restores Nim's whole filter; by
 	 * default a message carries the acknowledgement window's. */
-	Cbor r = {0};
 	Capture c = {0};
-	cb_map(&r, 1);
-	cb_text(&r, "config");
-	cb_map(&r, 2);
-	cb_text(&r, "participantId");
-	cb_text(&r, "erin");
-	cb_text(&r, "fullBloomFilter");
-	cb_hex(&r, "f5");
-	void* full = create(&r, &c);
+	const Field cfg[] = {{"participantId", "erin"}, {"fullBloomFilter", .hex = "f5"}, {NULL}};
+	void* full = create_with(cfg, &c);
 	ASSERT(full != NULL);
 	CHECK_INT(c.ret, RET_OK);
 	void* compact = cbor_manager("frank");
@@ -438,9 +527,7 @@ TEST(cbor_bloom_filter_config) {
 	long n = cwrap(compact, "hi", "m1", "room", &w);
 	CHECK(n > 0 && n < 200);
 	free(w);
-	CHECK_INT(sds_destroy(full), RET_OK);
-	CHECK_INT(sds_destroy(compact), RET_OK);
-	cb_free(&r);
+	destroy_both(full, compact);
 	capture_reset(&c);
 }
 
@@ -596,7 +683,6 @@ TEST(cbor_destroy) {
 	int local;
 	CHECK_INT(sds_destroy(&local), RET_ERR);
 	CEvents e;
-	cev_init(&e);
 	listen_all(ctx, &e);
 	CHECK_INT(sds_destroy(ctx), RET_OK);
 	CHECK_INT(sds_destroy(ctx), RET_ERR); /* already destroyed */
@@ -624,8 +710,6 @@ TEST(cbor_results_bytes) {
 	void* a = cbor_manager("alice");
 	void* b = cbor_manager("bob");
 	CEvents ea, eb;
-	cev_init(&ea);
-	cev_init(&eb);
 	listen_all(a, &ea);
 	listen_all(b, &eb);
 	Capture c = {0};
@@ -640,20 +724,9 @@ TEST(cbor_results_bytes) {
 	 * by alice (senderId: ours, after Nim's keys; COMPATIBILITY.md C13). */
 	CHECK_INT(cunwrap(b, w2, (size_t)n2, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
-	cb_map(&want, 3);
-	cb_text(&want, "message");
-	cb_bytes(&want, "two", 3);
-	cb_text(&want, "channelId");
-	cb_text(&want, "room");
-	cb_text(&want, "missingDeps");
+	res_unwrap(&want, "two", "room");
 	cb_array(&want, 1);
-	cb_map(&want, 3);
-	cb_text(&want, "messageId");
-	cb_text(&want, "m1");
-	cb_text(&want, "retrievalHint");
-	cb_bytes(&want, "", 0); /* 0x40: an empty seq[byte] */
-	cb_text(&want, "senderId");
-	cb_text(&want, "alice");
+	missing_dep(&want, "m1", "", "alice"); /* hint 0x40: an empty seq[byte] */
 	CHECK_BYTES(c.msg, c.len, &want);
 	CHECK(capture_intact(&c));
 
@@ -661,12 +734,7 @@ TEST(cbor_results_bytes) {
 	int i = cev_nth(&eb, "missing_dependencies", 0);
 	ASSERT(i >= 0);
 	cb_free(&want);
-	env(&want, "missing_dependencies");
-	cb_map(&want, 3);
-	cb_text(&want, "messageId");
-	cb_text(&want, "m2");
-	cb_text(&want, "channelId");
-	cb_text(&want, "room");
+	ev_message_with(&want, "missing_dependencies", "m2", "room", 1);
 	cb_text(&want, "missingDeps");
 	cb_array(&want, 1);
 	cb_hex(&want, "a3696d6573736167654964626d316d72657472696576616c48696e74406873656e646572496465616c696365");
@@ -677,28 +745,17 @@ TEST(cbor_results_bytes) {
 	 * for m1 then m2, in causal order. */
 	CHECK_INT(cunwrap(b, w1, (size_t)n1, &c), RET_OK);
 	cb_free(&want);
-	cb_map(&want, 3);
-	cb_text(&want, "message");
-	cb_bytes(&want, "one", 3);
-	cb_text(&want, "channelId");
-	cb_text(&want, "room");
-	cb_text(&want, "missingDeps");
+	res_unwrap(&want, "one", "room");
 	cb_hex(&want, "80");
 	CHECK_BYTES(c.msg, c.len, &want);
 	ASSERT(cev_count(&eb, "message_ready") == 2);
-	cb_free(&want);
-	ev_message(&want, "message_ready", "m1", "room");
-	i = cev_nth(&eb, "message_ready", 0);
-	CHECK_BYTES(eb.ev[i], eb.len[i], &want);
-	cb_free(&want);
-	ev_message(&want, "message_ready", "m2", "room");
-	i = cev_nth(&eb, "message_ready", 1);
-	CHECK_BYTES(eb.ev[i], eb.len[i], &want);
+	CHECK_MESSAGE_EVENT(&eb, "message_ready", 0, "m1", "room");
+	CHECK_MESSAGE_EVENT(&eb, "message_ready", 1, "m2", "room");
 	/* Spelled out: {"eventType":"message_ready","payload":{"messageId":"m2","channelId":"room"}} */
 	cb_free(&want);
 	cb_hex(&want, "a2696576656e74547970656d6d6573736167655f7265616479677061796c6f6164"
 	              "a2696d6573736167654964626d32696368616e6e656c496464726f6f6d");
-	CHECK_BYTES(eb.ev[i], eb.len[i], &want);
+	CHECK_EVENT(&eb, "message_ready", 1, &want);
 
 	/* b answers; its causal history acknowledges m1 and m2 to a. */
 	long n3 = cwrap(b, "three", "m3", "room", &w3);
@@ -706,23 +763,15 @@ TEST(cbor_results_bytes) {
 	CHECK_INT(cunwrap(a, w3, (size_t)n3, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
 	CHECK_INT(cev_count(&ea, "message_sent"), 2);
-	cb_free(&want);
-	ev_message(&want, "message_sent", "m1", "room");
-	i = cev_nth(&ea, "message_sent", 0);
-	CHECK_BYTES(ea.ev[i], ea.len[i], &want);
+	CHECK_MESSAGE_EVENT(&ea, "message_sent", 0, "m1", "room");
 
 	/* Results of the procedures without a value: the text string "". */
 	const char* ids[] = {"x", "y"};
-	cb_free(&want);
-	cb_hex(&want, "60");
 	req_mark(&r, ids, 2, "room");
-	CHECK_INT(call(sds_mark_dependencies_met, b, &r, &c), RET_OK);
-	CHECK_INT(c.ret, RET_OK);
-	CHECK_BYTES(c.msg, c.len, &want);
+	CHECK_EMPTY_RESULT(sds_mark_dependencies_met, b, &r, &c);
 	cb_free(&r);
 	req_mark(&r, NULL, 0, "room");
-	CHECK_INT(call(sds_mark_dependencies_met, b, &r, &c), RET_OK);
-	CHECK_BYTES(c.msg, c.len, &want);
+	CHECK_EMPTY_RESULT(sds_mark_dependencies_met, b, &r, &c);
 	cb_free(&r);
 
 	/* A sync message: {"message": bytes}; its receiver delivers nothing. */
@@ -733,11 +782,9 @@ TEST(cbor_results_bytes) {
 	cb_text(&r, "room");
 	CHECK_INT(call(sds_wrap_sync_message, a, &r, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
-	size_t off;
 	const uint8_t* sw;
 	size_t sn;
-	ASSERT(cb_path((const uint8_t*)c.msg, c.len, &off, "message", NULL));
-	ASSERT(cb_string((const uint8_t*)c.msg, c.len, off, 2, &sw, &sn));
+	ASSERT(path_string(c.msg, c.len, 2, "message", NULL, &sw, &sn));
 	cb_free(&want);
 	res_wrap(&want, sw, sn);
 	CHECK_BYTES(c.msg, c.len, &want);
@@ -752,11 +799,7 @@ TEST(cbor_results_bytes) {
 
 	/* Reset: "" and the channel is gone. */
 	req_unit(&r);
-	cb_free(&want);
-	cb_hex(&want, "60");
-	CHECK_INT(call(sds_reset, b, &r, &c), RET_OK);
-	CHECK_INT(c.ret, RET_OK);
-	CHECK_BYTES(c.msg, c.len, &want);
+	CHECK_EMPTY_RESULT(sds_reset, b, &r, &c);
 	cb_free(&r);
 	req_mark(&r, ids, 1, "room");
 	CHECK_INT(call(sds_mark_dependencies_met, b, &r, &c), RET_OK);
@@ -767,8 +810,7 @@ TEST(cbor_results_bytes) {
 	cb_free(&want);
 	cb_free(&r);
 	capture_reset(&c);
-	CHECK_INT(sds_destroy(a), RET_OK);
-	CHECK_INT(sds_destroy(b), RET_OK);
+	destroy_both(a, b);
 	cev_free(&ea);
 	cev_free(&eb);
 }
@@ -788,16 +830,12 @@ TEST(cbor_retrieval_hints) {
 	void* a = cbor_manager("alice");
 	void* b = cbor_manager("bob");
 	CEvents eb;
-	cev_init(&eb);
 	listen_all(b, &eb);
 	Capture c = {0};
 	Cbor r = {0}, want = {0};
 	int tag = 7;
 	req_hints(&r, (uint64_t)(uintptr_t)hint_fn, (uint64_t)(uintptr_t)&tag);
-	CHECK_INT(call(sds_set_retrieval_hint_provider, a, &r, &c), RET_OK);
-	CHECK_INT(c.ret, RET_OK);
-	cb_hex(&want, "60");
-	CHECK_BYTES(c.msg, c.len, &want);
+	CHECK_EMPTY_RESULT(sds_set_retrieval_hint_provider, a, &r, &c);
 	cb_free(&r);
 
 	uint8_t *w1 = NULL, *w2 = NULL;
@@ -807,20 +845,9 @@ TEST(cbor_retrieval_hints) {
 	CHECK(hint_calls >= 1);
 	CHECK_INT(cunwrap(b, w2, (size_t)n2, &c), RET_OK);
 	cb_free(&want);
-	cb_map(&want, 3);
-	cb_text(&want, "message");
-	cb_bytes(&want, "two", 3);
-	cb_text(&want, "channelId");
-	cb_text(&want, "room");
-	cb_text(&want, "missingDeps");
+	res_unwrap(&want, "two", "room");
 	cb_array(&want, 1);
-	cb_map(&want, 3);
-	cb_text(&want, "messageId");
-	cb_text(&want, "m1");
-	cb_text(&want, "retrievalHint");
-	cb_bytes(&want, "hint-m1-7", 9);
-	cb_text(&want, "senderId");
-	cb_text(&want, "alice");
+	missing_dep(&want, "m1", "hint-m1-7", "alice");
 	CHECK_BYTES(c.msg, c.len, &want);
 	int i = cev_nth(&eb, "missing_dependencies", 0);
 	ASSERT(i >= 0);
@@ -847,8 +874,7 @@ TEST(cbor_retrieval_hints) {
 	cb_free(&r);
 	cb_free(&want);
 	capture_reset(&c);
-	CHECK_INT(sds_destroy(a), RET_OK);
-	CHECK_INT(sds_destroy(b), RET_OK);
+	destroy_both(a, b);
 	cev_free(&eb);
 }
 
@@ -904,6 +930,14 @@ static void deliver_one(void* tx, void* rx, const char* id) {
 	capture_reset(&c);
 }
 
+/* CHECK_HEARD delivers one message and checks which listeners heard it. */
+#define CHECK_HEARD(TX, RX, ID, WANT)                                             \
+	do {                                                                           \
+		norder = 0;                                                                \
+		deliver_one((TX), (RX), (ID));                                             \
+		CHECK_STRN(order, strlen(order), (WANT));                                  \
+	} while (0)
+
 TEST(cbor_listener_registry) {
 	void* tx = cbor_manager("tx");
 	void* rx = cbor_manager("rx");
@@ -928,9 +962,7 @@ TEST(cbor_listener_registry) {
 	CHECK_INT(in, 5);
 
 	/* Two listeners on one event: both called, in order, same buffer. */
-	norder = 0;
-	deliver_one(tx, rx, "m1");
-	CHECK_STRN(order, strlen(order), "AB");
+	CHECK_HEARD(tx, rx, "m1", "AB");
 	CHECK(seenMsg[0] == seenMsg[1]);
 	CHECK_INT(c.calls, 0);
 
@@ -940,9 +972,7 @@ TEST(cbor_listener_registry) {
 	CHECK_INT(sds_remove_event_listener(rx, 0), 1);
 	CHECK_INT(sds_remove_event_listener(rx, 999), 1);
 	CHECK_INT(sds_remove_event_listener(NULL, ia), 1);
-	norder = 0;
-	deliver_one(tx, rx, "m2");
-	CHECK_STRN(order, strlen(order), "A");
+	CHECK_HEARD(tx, rx, "m2", "A");
 
 	/* Ids go on after removals. */
 	ib = sds_add_event_listener(rx, "message_ready", lis_cb, &b);
@@ -951,33 +981,21 @@ TEST(cbor_listener_registry) {
 	/* A removes B from inside its callback: B is not called for this
 	 * event any more, nor later. */
 	a.remove = ib;
-	norder = 0;
-	deliver_one(tx, rx, "m3");
-	CHECK_STRN(order, strlen(order), "A");
-	norder = 0;
-	deliver_one(tx, rx, "m4");
-	CHECK_STRN(order, strlen(order), "A");
+	CHECK_HEARD(tx, rx, "m3", "A");
+	CHECK_HEARD(tx, rx, "m4", "A");
 
 	/* A removes itself from inside its callback: called this once. */
 	ib = sds_add_event_listener(rx, "message_ready", lis_cb, &b);
 	a.remove = ia;
-	norder = 0;
-	deliver_one(tx, rx, "m5");
-	CHECK_STRN(order, strlen(order), "AB");
-	norder = 0;
-	deliver_one(tx, rx, "m6");
-	CHECK_STRN(order, strlen(order), "B");
+	CHECK_HEARD(tx, rx, "m5", "AB");
+	CHECK_HEARD(tx, rx, "m6", "B");
 
 	/* B adds a listener from inside its callback: it hears the next
 	 * event, not this one. */
 	b.add = 1;
-	norder = 0;
-	deliver_one(tx, rx, "m7");
-	CHECK_STRN(order, strlen(order), "B");
+	CHECK_HEARD(tx, rx, "m7", "B");
 	CHECK_INT(b.added, 8);
-	norder = 0;
-	deliver_one(tx, rx, "m8");
-	CHECK_STRN(order, strlen(order), "BL");
+	CHECK_HEARD(tx, rx, "m8", "BL");
 
 	/* The message_sent listener C hears the acknowledgements of rx's own
 	 * messages. */
@@ -985,8 +1003,7 @@ TEST(cbor_listener_registry) {
 	deliver_one(tx, rx, "m9");
 	CHECK(c.calls >= 1);
 
-	CHECK_INT(sds_destroy(tx), RET_OK);
-	CHECK_INT(sds_destroy(rx), RET_OK);
+	destroy_both(tx, rx);
 }
 
 typedef struct {
@@ -1026,12 +1043,9 @@ TEST(cbor_listeners_concurrent) {
 	CHECK_INT(keep.calls, sent);
 	CHECK(churn.calls <= sent * rounds);
 	for (int i = 1; i <= rounds; i++) CHECK_INT(sds_remove_event_listener(rx, (uint64_t)i), 1);
-	norder = 0;
-	deliver_one(tx, rx, "after");
-	CHECK_STRN(order, strlen(order), "K");
+	CHECK_HEARD(tx, rx, "after", "K");
 	CHECK_INT(sds_remove_event_listener(rx, ik), 0);
-	CHECK_INT(sds_destroy(tx), RET_OK);
-	CHECK_INT(sds_destroy(rx), RET_OK);
+	destroy_both(tx, rx);
 }
 
 /* ---- both generations ------------------------------------------------------ */
@@ -1041,7 +1055,6 @@ TEST(cbor_interop_generations) {
 	void* b = new_manager_config("{\"participantId\":\"bob\"}"); /* Sds* */
 	ASSERT(a && b);
 	CEvents ea;
-	cev_init(&ea);
 	listen_all(a, &ea);
 	Events eb;
 	events_init(&eb);
@@ -1070,25 +1083,12 @@ TEST(cbor_interop_generations) {
 	ASSERT(nb > 0);
 	CHECK_INT(cunwrap(a, wb, (size_t)nb, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
-	cb_map(&want, 3);
-	cb_text(&want, "message");
-	cb_bytes(&want, "from-b", 6);
-	cb_text(&want, "channelId");
-	cb_text(&want, "room");
-	cb_text(&want, "missingDeps");
+	res_unwrap(&want, "from-b", "room");
 	cb_hex(&want, "80");
 	CHECK_BYTES(c.msg, c.len, &want);
 	free(wb);
-	int i = cev_nth(&ea, "message_sent", 0);
-	ASSERT(i >= 0);
-	cb_free(&want);
-	ev_message(&want, "message_sent", "ma", "room");
-	CHECK_BYTES(ea.ev[i], ea.len[i], &want);
-	i = cev_nth(&ea, "message_ready", 0);
-	ASSERT(i >= 0);
-	cb_free(&want);
-	ev_message(&want, "message_ready", "mb", "room");
-	CHECK_BYTES(ea.ev[i], ea.len[i], &want);
+	CHECK_MESSAGE_EVENT(&ea, "message_sent", 0, "ma", "room");
+	CHECK_MESSAGE_EVENT(&ea, "message_ready", 0, "mb", "room");
 
 	/* a acknowledges mb to b, whose JSON callback reports it. */
 	n = cwrap(a, "again", "ma2", "room", &w);
@@ -1134,58 +1134,35 @@ TEST(cbor_interop_generations) {
 TEST(cbor_periodic_events) {
 	/* Periodic tasks: periodic_sync at once (from the library's thread),
 	 * then resends and a failure of an unacknowledged message. */
-	Cbor r = {0}, want = {0};
 	Capture c = {0};
-	cb_map(&r, 1);
-	cb_text(&r, "config");
-	cb_map(&r, 4);
-	cb_text(&r, "participantId");
-	cb_text(&r, "alice");
-	cb_text(&r, "resendIntervalMs");
-	cb_uint(&r, 20);
-	cb_text(&r, "bufferSweepIntervalMs");
-	cb_uint(&r, 10);
-	cb_text(&r, "maxResendAttempts");
-	cb_uint(&r, 1);
-	void* a = create(&r, &c);
+	const Field cfg[] = {{"participantId", "alice"}, {"resendIntervalMs", .num = 20},
+	                     {"bufferSweepIntervalMs", .num = 10}, {"maxResendAttempts", .num = 1}, {NULL}};
+	void* a = create_with(cfg, &c);
 	ASSERT(a != NULL);
 	CEvents e;
-	cev_init(&e);
 	listen_all(a, &e);
 	uint8_t* w = NULL;
 	long n = cwrap(a, "lonely", "m1", "room", &w);
 	CHECK(n > 0);
-	cb_free(&r);
+	Cbor r = {0}, want = {0};
 	req_unit(&r);
-	CHECK_INT(call(sds_start_periodic_tasks, a, &r, &c), RET_OK);
-	CHECK_INT(c.ret, RET_OK);
-	cb_hex(&want, "60");
-	CHECK_BYTES(c.msg, c.len, &want);
+	CHECK_EMPTY_RESULT(sds_start_periodic_tasks, a, &r, &c);
 	CHECK(cev_wait(&e, "periodic_sync", 1, 5000));
-	int i = cev_nth(&e, "periodic_sync", 0);
-	cb_free(&want);
 	/* {"eventType":"periodic_sync","payload":{"placeholder":false}} */
 	cb_hex(&want, "a2696576656e74547970656d706572696f6469635f73796e63677061796c6f6164a16b706c616365686f6c646572f4");
-	if (i >= 0) CHECK_BYTES(e.ev[i], e.len[i], &want);
+	CHECK_EVENT(&e, "periodic_sync", 0, &want);
 	CHECK(cev_wait(&e, "message_resend", 1, 5000));
-	i = cev_nth(&e, "message_resend", 0);
+	int i = cev_nth(&e, "message_resend", 0);
 	cb_free(&want);
-	env(&want, "message_resend");
-	cb_map(&want, 4);
-	cb_text(&want, "messageId");
-	cb_text(&want, "m1");
-	cb_text(&want, "channelId");
-	cb_text(&want, "room");
+	ev_message_with(&want, "message_resend", "m1", "room", 2);
 	cb_text(&want, "attempt");
 	cb_uint(&want, 1);
 	cb_text(&want, "message");
 	/* The bytes to rebroadcast: m1 again (re-encoded, so compared by
 	 * what a receiver makes of them). */
-	size_t off;
 	const uint8_t* rw = NULL;
 	size_t rn = 0;
-	if (i >= 0 && cb_path(e.ev[i], e.len[i], &off, "payload", "message", NULL) &&
-	    cb_string(e.ev[i], e.len[i], off, 2, &rw, &rn)) {
+	if (i >= 0 && path_string(e.ev[i], e.len[i], 2, "payload", "message", &rw, &rn)) {
 		cb_bytes(&want, rw, rn);
 		CHECK_BYTES(e.ev[i], e.len[i], &want);
 		void* rx = new_manager();
@@ -1203,10 +1180,7 @@ TEST(cbor_periodic_events) {
 		CHECK(!"message_resend without payload.message");
 	}
 	CHECK(cev_wait(&e, "message_failed", 1, 5000));
-	i = cev_nth(&e, "message_failed", 0);
-	cb_free(&want);
-	ev_message(&want, "message_failed", "m1", "room");
-	if (i >= 0) CHECK_BYTES(e.ev[i], e.len[i], &want);
+	CHECK_MESSAGE_EVENT(&e, "message_failed", 0, "m1", "room");
 	/* The empty request {} is accepted too; starting again does nothing. */
 	cb_free(&r);
 	cb_hex(&r, "a0");
@@ -1227,27 +1201,13 @@ TEST(cbor_repair_request) {
 	 * comes (repair_request); alice, m1's sender, answers it. */
 	Cbor r = {0}, want = {0};
 	Capture c = {0};
-	cb_map(&r, 1);
-	cb_text(&r, "config");
-	cb_map(&r, 5);
-	cb_text(&r, "participantId");
-	cb_text(&r, "bob");
-	cb_text(&r, "repairTMinMs");
-	cb_uint(&r, 50);
-	cb_text(&r, "repairTMaxMs");
-	cb_uint(&r, 50);
-	cb_text(&r, "repairPolicy");
-	cb_text(&r, "prompt");
-	cb_text(&r, "repairRequestSync");
-	cb_hex(&r, "f5"); /* true */
-	void* b = create(&r, &c);
+	const Field cfg[] = {{"participantId", "bob"}, {"repairTMinMs", .num = 50}, {"repairTMaxMs", .num = 50},
+	                     {"repairPolicy", "prompt"}, {"repairRequestSync", .hex = "f5" /* true */}, {NULL}};
+	void* b = create_with(cfg, &c);
 	ASSERT(b != NULL);
-	cb_free(&r);
 	capture_reset(&c);
 	void* a = cbor_manager("alice");
 	CEvents e, ea;
-	cev_init(&e);
-	cev_init(&ea);
 	listen_all(b, &e);
 	listen_all(a, &ea);
 	uint8_t *m1 = NULL, *m2 = NULL;
@@ -1261,13 +1221,10 @@ TEST(cbor_repair_request) {
 	capture_reset(&c);
 	CHECK(cev_wait(&e, "repair_request", 1, 5000));
 	int i = cev_nth(&e, "repair_request", 0);
-	size_t off;
 	const uint8_t *id = NULL, *msg = NULL;
 	size_t idn = 0, mn = 0;
-	if (i >= 0 && cb_path(e.ev[i], e.len[i], &off, "payload", "messageId", NULL) &&
-	    cb_string(e.ev[i], e.len[i], off, 3, &id, &idn) &&
-	    cb_path(e.ev[i], e.len[i], &off, "payload", "message", NULL) &&
-	    cb_string(e.ev[i], e.len[i], off, 2, &msg, &mn)) {
+	if (i >= 0 && path_string(e.ev[i], e.len[i], 3, "payload", "messageId", &id, &idn) &&
+	    path_string(e.ev[i], e.len[i], 2, "payload", "message", &msg, &mn)) {
 		env(&want, "repair_request");
 		cb_map(&want, 4);
 		cb_text(&want, "messageId");
@@ -1289,8 +1246,7 @@ TEST(cbor_repair_request) {
 	} else {
 		CHECK(!"repair_request without payload.messageId or payload.message");
 	}
-	CHECK_INT(sds_destroy(a), RET_OK);
-	CHECK_INT(sds_destroy(b), RET_OK);
+	destroy_both(a, b);
 	CHECK_INT(e.bad + ea.bad, 0);
 	free(m1), free(m2);
 	cb_free(&r);
@@ -1300,17 +1256,8 @@ TEST(cbor_repair_request) {
 }
 
 static void* create_store(const char* path, Capture* c) {
-	Cbor r = {0};
-	cb_map(&r, 1);
-	cb_text(&r, "config");
-	cb_map(&r, 2);
-	cb_text(&r, "participantId");
-	cb_text(&r, "alice");
-	cb_text(&r, "storePath");
-	cb_text(&r, path);
-	void* ctx = create(&r, c);
-	cb_free(&r);
-	return ctx;
+	const Field cfg[] = {{"participantId", "alice"}, {"storePath", path}, {NULL}};
+	return create_with(cfg, c);
 }
 
 TEST(cbor_store_path) {
@@ -1318,10 +1265,7 @@ TEST(cbor_store_path) {
 	 * manager created later over the same file resumes the channel (its
 	 * next message names the earlier one in its causal history). */
 	char path[] = "/tmp/sds-cbor-XXXXXX";
-	int fd = mkstemp(path);
-	ASSERT(fd >= 0);
-	close(fd);
-	unlink(path);
+	ASSERT(temp_path(path));
 	Capture c = {0};
 	void* a = create_store(path, &c);
 	ASSERT(a != NULL);
@@ -1347,8 +1291,7 @@ TEST(cbor_store_path) {
 	CHECK(cb_map_get((const uint8_t*)c.msg, c.len, off, "messageId", &off) &&
 	      cb_string((const uint8_t*)c.msg, c.len, off, 3, &id, &idn) && idn == 2 && memcmp(id, "m1", 2) == 0);
 	free(w);
-	CHECK_INT(sds_destroy(rx), RET_OK);
-	CHECK_INT(sds_destroy(b), RET_OK);
+	destroy_both(rx, b);
 	unlink(path);
 
 	/* A store that cannot be opened fails the creation. */
@@ -1387,19 +1330,13 @@ static int p_hint(void* ud, const char* ch, size_t chLen, const char* id, size_t
 }
 
 static void* create_persist(const SdsPersistence* p, const char* storePath, Capture* c) {
-	Cbor r = {0};
-	cb_map(&r, 1);
-	cb_text(&r, "config");
-	cb_map(&r, storePath ? 2 : 1);
-	cb_text(&r, "persistenceAddr");
-	cb_uint(&r, (uint64_t)(uintptr_t)p);
-	if (storePath) {
-		cb_text(&r, "storePath");
-		cb_text(&r, storePath);
-	}
-	void* ctx = create(&r, c);
-	cb_free(&r);
-	return ctx;
+	/* Without a storePath, its NULL key ends the map. */
+	const Field cfg[] = {
+		{"persistenceAddr", .num = (uint64_t)(uintptr_t)p},
+		{storePath ? "storePath" : NULL, storePath},
+		{NULL},
+	};
+	return create_with(cfg, c);
 }
 
 TEST(cbor_host_persistence) {

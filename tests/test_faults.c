@@ -110,13 +110,8 @@ static void store_init(Store* s, SdsPersistence* p) {
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->seed = 0x2545f4914f6cdd1dull;
-	memset(p, 0, sizeof *p);
-	p->userData = s;
-	p->saveChannelMeta = f_save;
-	p->updateHistory = f_history;
-	p->loadChannel = f_load;
-	p->dropChannel = f_drop;
-	p->saveRetrievalHint = f_hint;
+	*p = (SdsPersistence){.userData = s, .saveChannelMeta = f_save, .updateHistory = f_history,
+	                      .loadChannel = f_load, .dropChannel = f_drop, .saveRetrievalHint = f_hint};
 }
 
 static void* new_persist(const SdsPersistence* p) {
@@ -125,6 +120,13 @@ static void* new_persist(const SdsPersistence* p) {
 	if (ctx == NULL || c.ret != RET_OK) harness_fail(__FILE__, __LINE__, "create: %s", c.copy ? c.copy : "");
 	capture_reset(&c);
 	return ctx;
+}
+
+/* store_manager: a manager over the fresh store s (the library copies p). */
+static void* store_manager(Store* s) {
+	SdsPersistence p;
+	store_init(s, &p);
+	return new_persist(&p);
 }
 
 /* Wraps through the text function; returns the callback's code. */
@@ -140,14 +142,19 @@ static int try_wrap(void* ctx, const char* id, const char* channel, char** reaso
 	return ret;
 }
 
+/* open_store_pair makes a manager over the fresh store s, which wraps id
+ * on channel before any fault, and a bystander without a store, which the
+ * store's faults must not touch. */
+static int open_store_pair(Store* s, void** a, void** bystander, const char* id, const char* channel) {
+	*a = store_manager(s);
+	*bystander = new_manager();
+	return *a != NULL && *bystander != NULL && try_wrap(*a, id, channel, NULL) == RET_OK;
+}
+
 TEST(faults_garbage_on_load) {
 	Store s;
-	SdsPersistence p;
-	store_init(&s, &p);
-	void* a = new_persist(&p);
-	void* other = new_manager();
-	ASSERT(a != NULL && other != NULL);
-	CHECK_INT(try_wrap(a, "ok1", "fine", NULL), RET_OK);
+	void *a, *other;
+	ASSERT(open_store_pair(&s, &a, &other, "ok1", "fine"));
 	s.garbage = 1;
 	for (int i = 0; i < scale(200); i++) {
 		char ch[32], *reason = NULL;
@@ -173,9 +180,7 @@ TEST(faults_garbage_on_load) {
 
 TEST(faults_every_callback_fails) {
 	Store s;
-	SdsPersistence p;
-	store_init(&s, &p);
-	void* a = new_persist(&p);
+	void* a = store_manager(&s);
 	ASSERT(a != NULL);
 	CHECK_INT(try_wrap(a, "m1", "fast", NULL), RET_OK);
 	s.failAll = 1;
@@ -214,9 +219,8 @@ static void error_lines(int level, const char* msg, size_t len, void* ud) {
 }
 
 /* A manager whose store failed its last writes. */
-static void* manager_with_lost_writes(Store* s, SdsPersistence* p) {
-	store_init(s, p);
-	void* a = new_persist(p);
+static void* manager_with_lost_writes(Store* s) {
+	void* a = store_manager(s);
 	CHECK_INT(try_wrap(a, "m1", "ch", NULL), RET_OK);
 	s->failAll = 1; /* m2's writes wait for a retry that fails at cleanup */
 	CHECK_INT(try_wrap(a, "m2", "ch", NULL), RET_OK);
@@ -230,8 +234,7 @@ TEST(faults_cleanup_reports_lost_writes) {
 	events_init(&lines);
 	SdsSetLogCallback(error_lines, &lines);
 	Store s;
-	SdsPersistence p;
-	void* a = manager_with_lost_writes(&s, &p);
+	void* a = manager_with_lost_writes(&s);
 	Capture c = {0};
 	CHECK_INT(SdsCleanupReliabilityManager(a, capture_cb, &c), RET_ERR);
 	CHECK_INT(c.calls, 1);
@@ -246,15 +249,14 @@ TEST(faults_cleanup_reports_lost_writes) {
 	CHECK_INT(c.calls, 0);
 	/* sds_destroy has no callback: RET_ERR and the log line. */
 	events_clear(&lines);
-	void* b = manager_with_lost_writes(&s, &p);
+	void* b = manager_with_lost_writes(&s);
 	CHECK_INT(sds_destroy(b), RET_ERR);
 	CHECK_INT(lines.n, 1);
 	CHECK(lines.n == 1 && strstr(lines.ev[0], "writes lost") != NULL);
 	CHECK_INT(sds_destroy(b), RET_ERR);
 	/* A store that works: RET_OK, nothing logged. */
 	events_clear(&lines);
-	store_init(&s, &p);
-	void* d = new_persist(&p);
+	void* d = store_manager(&s);
 	CHECK_INT(try_wrap(d, "m1", "ch", NULL), RET_OK);
 	CHECK_INT(SdsCleanupReliabilityManager(d, capture_cb, &c), RET_OK);
 	CHECK_INT(c.ret, RET_OK);
@@ -282,33 +284,36 @@ TEST(faults_constructor_without_callback_logs) {
 	events_clear(&lines);
 }
 
+/* A call run on a thread of its own: an unwrap of wire if set (its JSON
+ * result in res), else a wrap of id on channel (its code in ret). */
 typedef struct {
 	void* ctx;
-	const char* channel;
-	const char* id;
+	const char *channel, *id;
+	uint8_t* wire;
+	long n;
 	int ret;
-} WrapJob;
+	char* res;
+} Job;
 
-static void* wrap_thread(void* arg) {
-	WrapJob* j = arg;
-	j->ret = try_wrap(j->ctx, j->id, j->channel, NULL);
+static void* job_thread(void* arg) {
+	Job* j = arg;
+	if (j->wire != NULL)
+		j->res = unwrap(j->ctx, j->wire, (size_t)j->n);
+	else
+		j->ret = try_wrap(j->ctx, j->id, j->channel, NULL);
 	return NULL;
 }
 
 TEST(faults_stalled_save) {
 	Store s;
-	SdsPersistence p;
-	store_init(&s, &p);
-	void* a = new_persist(&p);
-	void* other = new_manager();
-	ASSERT(a != NULL && other != NULL);
-	CHECK_INT(try_wrap(a, "s0", "slow", NULL), RET_OK);
+	void *a, *other;
+	ASSERT(open_store_pair(&s, &a, &other, "s0", "slow"));
 	pthread_mutex_lock(&s.mu);
 	s.stall = 1;
 	pthread_mutex_unlock(&s.mu);
-	WrapJob j = {a, "slow", "s1", -1};
+	Job j = {.ctx = a, .channel = "slow", .id = "s1", .ret = -1};
 	pthread_t t;
-	pthread_create(&t, NULL, wrap_thread, &j);
+	pthread_create(&t, NULL, job_thread, &j);
 	pthread_mutex_lock(&s.mu);
 	while (!s.stalled) pthread_cond_wait(&s.cv, &s.mu);
 	pthread_mutex_unlock(&s.mu);
@@ -358,18 +363,6 @@ static void blocking_cb(int ret, const char* msg, size_t len, void* ud) {
 	pthread_mutex_unlock(&b->mu);
 }
 
-typedef struct {
-	void* ctx;
-	uint8_t* wire;
-	long n;
-	char* res;
-} UnwrapJob;
-
-static void* unwrap_thread(void* arg) {
-	UnwrapJob* j = arg;
-	j->res = unwrap(j->ctx, j->wire, (size_t)j->n);
-	return NULL;
-}
 
 TEST(faults_event_callback_blocks) {
 	void* sender = new_manager();
@@ -385,9 +378,9 @@ TEST(faults_event_callback_blocks) {
 	long n1 = wrap(sender, "a", "x1", "x", &x1), n2 = wrap(sender, "b", "x2", "x", &x2),
 	     n3 = wrap(sender, "c", "y1", "y", &y1);
 	ASSERT(n1 > 0 && n2 > 0 && n3 > 0);
-	UnwrapJob j = {m, x1, n1, NULL};
+	Job j = {.ctx = m, .wire = x1, .n = n1};
 	pthread_t t;
-	pthread_create(&t, NULL, unwrap_thread, &j);
+	pthread_create(&t, NULL, job_thread, &j);
 	pthread_mutex_lock(&b.mu);
 	while (!b.blocking) pthread_cond_wait(&b.cv, &b.mu);
 	pthread_mutex_unlock(&b.mu);

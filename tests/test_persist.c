@@ -173,13 +173,8 @@ static int st_save_hint(void* ud, const char* ch, size_t chLen, const char* id, 
 static void store_init(Store* s, SdsPersistence* p) {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->mu, NULL);
-	memset(p, 0, sizeof *p);
-	p->userData = s;
-	p->saveChannelMeta = st_save_meta;
-	p->updateHistory = st_update_history;
-	p->loadChannel = st_load;
-	p->dropChannel = st_drop;
-	p->saveRetrievalHint = st_save_hint;
+	*p = (SdsPersistence){.userData = s, .saveChannelMeta = st_save_meta, .updateHistory = st_update_history,
+	                      .loadChannel = st_load, .dropChannel = st_drop, .saveRetrievalHint = st_save_hint};
 }
 
 static void store_free(Store* s) {
@@ -362,10 +357,7 @@ TEST(persist_host_invalid) {
 
 TEST(persist_store_path) {
 	char path[] = "/tmp/sds-test-XXXXXX";
-	int fd = mkstemp(path);
-	ASSERT(fd >= 0);
-	close(fd);
-	unlink(path);
+	ASSERT(temp_path(path));
 	char json[256];
 	snprintf(json, sizeof json, "{\"storePath\":\"%s\",\"persistMaxPending\":10}", path);
 

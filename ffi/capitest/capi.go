@@ -7,27 +7,12 @@
 package capitest
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/../../tests
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "libsds.h"
-
-// A result as sds-go-bindings keeps it: the library's pointer.
-typedef struct {
-	int calls;
-	int ret;
-	const char* msg;
-	size_t len;
-} Resp;
-
-static void resp_cb(int ret, const char* msg, size_t len, void* ud) {
-	Resp* r = ud;
-	r->calls++;
-	r->ret = ret;
-	r->msg = msg;
-	r->len = len;
-}
+#include "resp.h" // a result as sds-go-bindings keeps it: the library's pointer
 
 static Resp* resp_new(void) { return calloc(1, sizeof(Resp)); }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/libsds-go/libsds/ffi"
+	"github.com/libsds-go/libsds/ffi/internal/gobindings"
 )
 
 func newManager(t testing.TB, config string) *Manager {
@@ -28,14 +29,7 @@ func cleanup(t testing.TB, m *Manager) {
 }
 
 // unwrapped is sds-go-bindings' UnwrappedMessage.
-type unwrapped struct {
-	Message     *[]byte `json:"message"`
-	MissingDeps *[]struct {
-		MessageID     string `json:"messageId"`
-		RetrievalHint []byte `json:"retrievalHint"`
-	} `json:"missingDeps"`
-	ChannelID *string `json:"channelId"`
-}
+type unwrapped = gobindings.UnwrappedMessage
 
 func TestVersion(t *testing.T) {
 	if got, want := Version(); got != want {

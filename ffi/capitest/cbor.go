@@ -1,26 +1,24 @@
 package capitest
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/../../tests
 #include <stdlib.h>
 #include <string.h>
 #include "libsds.h"
+#include "resp.h"
 
+// A Resp and a copy of its msg, made during the callback.
 typedef struct {
-	int calls;
-	int ret;
+	Resp r;
 	char* copy;
-	size_t len;
 } CResp;
 
 static void cresp_cb(int ret, const char* msg, size_t len, void* ud) {
-	CResp* r = ud;
-	r->calls++;
-	r->ret = ret;
-	free(r->copy);
-	r->copy = malloc(len + 1);
-	memcpy(r->copy, msg, len);
-	r->len = len;
+	CResp* c = ud;
+	resp_cb(ret, msg, len, &c->r);
+	free(c->copy);
+	c->copy = malloc(len + 1);
+	memcpy(c->copy, msg, len);
 }
 
 static CResp* cresp_new(void) { return calloc(1, sizeof(CResp)); }
@@ -71,9 +69,9 @@ type CborResult struct {
 }
 
 func cborResult(ret C.int, r *C.CResp) CborResult {
-	res := CborResult{Ret: int(ret), Calls: int(r.calls), CbRet: int(r.ret)}
+	res := CborResult{Ret: int(ret), Calls: int(r.r.calls), CbRet: int(r.r.ret)}
 	if r.copy != nil {
-		res.Msg = C.GoBytes(unsafe.Pointer(r.copy), C.int(r.len))
+		res.Msg = C.GoBytes(unsafe.Pointer(r.copy), C.int(r.r.len))
 	}
 	return res
 }

@@ -164,6 +164,17 @@ func TestCborGoWrapperShapes(t *testing.T) {
 	CborDestroy(ctx)
 }
 
+// pingPong times round trips between a and c: per iteration one hop from
+// a to c and one back, each with an id of its own.
+func pingPong[M any](b *testing.B, a, c M, hop func(from, to M, id string)) {
+	i := 0
+	for b.Loop() {
+		i++
+		hop(a, c, fmt.Sprintf("a%d", i))
+		hop(c, a, fmt.Sprintf("c%d", i))
+	}
+}
+
 // BenchmarkCborPingPong: a round trip through the sds_* functions (wrap,
 // unwrap on the peer, wrap there, unwrap back), requests encoded and
 // results decoded by the host with fxamacker/cbor, as a Go host would.
@@ -184,12 +195,7 @@ func BenchmarkCborPingPong(b *testing.B) {
 			b.Fatalf("unwrap: %+v %s", u, u.Msg)
 		}
 	}
-	i := 0
-	for b.Loop() {
-		i++
-		hop(a, c, fmt.Sprintf("a%d", i))
-		hop(c, a, fmt.Sprintf("c%d", i))
-	}
+	pingPong(b, a, c, hop)
 }
 
 // BenchmarkBinaryPingPong is BenchmarkCborPingPong through the Sds* binary
@@ -208,12 +214,7 @@ func BenchmarkBinaryPingPong(b *testing.B) {
 			b.Fatalf("unwrap: %s", msg)
 		}
 	}
-	i := 0
-	for b.Loop() {
-		i++
-		hop(a, c, fmt.Sprintf("a%d", i))
-		hop(c, a, fmt.Sprintf("c%d", i))
-	}
+	pingPong(b, a, c, hop)
 }
 
 // FuzzCborCalls feeds arbitrary requests to the request-taking sds_*

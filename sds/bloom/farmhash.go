@@ -57,13 +57,16 @@ func hashLen0to16(s []byte) uint64 {
 	return fk2
 }
 
-func hashLen17to32(s []byte) uint64 {
+// lenWords reads the four words hashLen17to32 and hashLen33to64 start
+// from (the first scaled by k) and their multiplier.
+func lenWords(s []byte, k uint64) (a, b, c, d, mul uint64) {
 	n := len(s)
-	mul := fk2 + uint64(n)*2
-	a := f64(s, 0) * fk1
-	b := f64(s, 8)
-	c := f64(s, n-8) * mul
-	d := f64(s, n-16) * fk2
+	mul = fk2 + uint64(n)*2
+	return f64(s, 0) * k, f64(s, 8), f64(s, n-8) * mul, f64(s, n-16) * fk2, mul
+}
+
+func hashLen17to32(s []byte) uint64 {
+	a, b, c, d, mul := lenWords(s, fk1)
 	return hashLen16(ror(a+b, 43)+ror(c, 30)+d, a+ror(b+fk2, 18)+c, mul)
 }
 
@@ -80,11 +83,7 @@ func weakHashLen32WithSeeds(s []byte, i int, a, b uint64) (uint64, uint64) {
 
 func hashLen33to64(s []byte) uint64 {
 	n := len(s)
-	mul := fk2 + uint64(n)*2
-	a := f64(s, 0) * fk2
-	b := f64(s, 8)
-	c := f64(s, n-8) * mul
-	d := f64(s, n-16) * fk2
+	a, b, c, d, mul := lenWords(s, fk2)
 	y := ror(a+b, 43) + ror(c, 30) + d
 	z := hashLen16(y, a+ror(b+fk2, 18)+c, mul)
 	e := f64(s, 16) * mul

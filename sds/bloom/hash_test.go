@@ -64,13 +64,7 @@ func refMurmur(units []uint32) int32 {
 		k = k<<8 | units[i+j]
 	}
 	h ^= mix(k)
-	h ^= uint32(n)
-	h ^= h >> 16
-	h *= 0x85ebca6b
-	h ^= h >> 13
-	h *= 0xc2b2ae35
-	h ^= h >> 16
-	return int32(h)
+	return int32(fmix32(h ^ uint32(n))) // pinned by TestJSMurmur's standard values
 }
 
 // jsUnits is Array.from(s).map(c => c.charCodeAt(0)).

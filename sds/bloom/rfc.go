@@ -84,13 +84,16 @@ func (st murmurState) sum() int32 {
 	if st.fill > 0 {
 		h ^= bits.RotateLeft32(st.blk*0xcc9e2d51, 15) * 0x1b873593
 	}
-	h ^= st.n
+	return int32(fmix32(h ^ st.n))
+}
+
+// fmix32 is MurmurHash3's finalizer.
+func fmix32(h uint32) uint32 {
 	h ^= h >> 16
 	h *= 0x85ebca6b
 	h ^= h >> 13
 	h *= 0xc2b2ae35
-	h ^= h >> 16
-	return int32(h)
+	return h ^ h>>16
 }
 
 // RFCKey caches the two hashes of an id for RFCFilter, like Key does for

@@ -8,23 +8,8 @@ import (
 	"github.com/libsds-go/libsds/internal/vectors"
 )
 
-func loadNim(t testing.TB) *vectors.Nim {
-	t.Helper()
-	v, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func loadJS(t testing.TB) *vectors.JS {
-	t.Helper()
-	v, err := vectors.LoadJS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
+func loadNim(t testing.TB) *vectors.Nim { return vectors.Must(t, vectors.LoadNim) }
+func loadJS(t testing.TB) *vectors.JS   { return vectors.Must(t, vectors.LoadJS) }
 
 func TestVectorsNimStringHash(t *testing.T) {
 	v := loadNim(t)

@@ -16,10 +16,7 @@ import (
 
 func snapshotVectors(t testing.TB) *vectors.Nim {
 	t.Helper()
-	n, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := vectors.Must(t, vectors.LoadNim)
 	return n
 }
 

@@ -11,10 +11,7 @@ import (
 // MessageInterned decodes what Message does, and every id string it
 // returns is the interning function's.
 func TestMessageInterned(t *testing.T) {
-	v, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vectors.Must(t, vectors.LoadNim)
 	table := map[string]string{}
 	intern := func(b []byte) string {
 		if s, ok := table[string(b)]; ok {
@@ -57,10 +54,7 @@ func TestMessageInterned(t *testing.T) {
 // After Share, every Message call returns the one decoded message: equal
 // to a fresh decode, sharing its causal history, with its own Content.
 func TestShare(t *testing.T) {
-	v, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vectors.Must(t, vectors.LoadNim)
 	shared := 0
 	for _, tc := range v.Messages {
 		var sc Scanned

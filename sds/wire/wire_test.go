@@ -27,10 +27,7 @@ func entriesFromVectors(es []vectors.HistoryEntry) []HistoryEntry {
 }
 
 func TestNimMessages(t *testing.T) {
-	v, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vectors.Must(t, vectors.LoadNim)
 	if len(v.Messages) == 0 {
 		t.Fatal("no messages in vectors")
 	}
@@ -81,10 +78,7 @@ func TestNimMessages(t *testing.T) {
 const legacyCase = "legacy causal history as bare string"
 
 func TestNimDecodeCases(t *testing.T) {
-	v, err := vectors.LoadNim()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vectors.Must(t, vectors.LoadNim)
 	sawLegacy := false
 	for _, tc := range v.DecodeCases {
 		t.Run(tc.Description, func(t *testing.T) {
@@ -146,10 +140,7 @@ func TestNimDecodeCases(t *testing.T) {
 }
 
 func TestJSMessages(t *testing.T) {
-	v, err := vectors.LoadJS()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := vectors.Must(t, vectors.LoadJS)
 	kinds := map[string]int{}
 	for i, tc := range v.Messages {
 		kinds[tc.Kind]++

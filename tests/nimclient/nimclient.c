@@ -158,6 +158,15 @@ static int call_ok(int rc, result* r, const char* what) {
 	return r->ret == RET_OK;
 }
 
+/* call_ctx runs one of the functions that take only the context, and
+ * checks that it succeeded. */
+static void call_ctx(int (*fn)(void*, SdsCallBack, void*), void* ctx, const char* what) {
+	result r;
+	result_init(&r);
+	call_ok(fn(ctx, on_result, &r), &r, what);
+	result_free(&r);
+}
+
 static unsigned char* wrap(void* ctx, const char* text, const char* id, const char* channel, size_t* n) {
 	result r;
 	result_init(&r);
@@ -237,20 +246,12 @@ int main(void) {
 	CHECK(r.ret == RET_ERR && r.len > 0, "mark met on an unknown channel: %d %s", r.ret, r.msg);
 	result_free(&r);
 
-	result_init(&r);
-	call_ok(SdsStartPeriodicTasks(a, on_result, &r), &r, "start periodic tasks");
-	result_free(&r);
-	result_init(&r);
-	call_ok(SdsResetReliabilityManager(b, on_result, &r), &r, "reset");
-	result_free(&r);
+	call_ctx(SdsStartPeriodicTasks, a, "start periodic tasks");
+	call_ctx(SdsResetReliabilityManager, b, "reset");
 
 	/* Cleaned-up contexts are refused, not used. */
-	result_init(&r);
-	call_ok(SdsCleanupReliabilityManager(a, on_result, &r), &r, "cleanup a");
-	result_free(&r);
-	result_init(&r);
-	call_ok(SdsCleanupReliabilityManager(b, on_result, &r), &r, "cleanup b");
-	result_free(&r);
+	call_ctx(SdsCleanupReliabilityManager, a, "cleanup a");
+	call_ctx(SdsCleanupReliabilityManager, b, "cleanup b");
 	result_init(&r);
 	CHECK(SdsWrapOutgoingMessage(a, "x", 1, "m10", "room", on_result, &r) == RET_ERR, "cleaned-up context used");
 	result_free(&r);
