@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/libsds-go/libsds/sds/bloom"
+	"github.com/libsds-go/libsds/sds/internal/enumname"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -397,13 +398,16 @@ const (
 	LostDrop
 )
 
-var lostPolicyNames = [...]string{LostDeliver: "deliver", LostDrop: "drop"}
+var lostPolicyNames = []string{LostDeliver: "deliver", LostDrop: "drop"}
 
 func (p LostDependencyPolicy) String() string {
-	if int(p) < len(lostPolicyNames) {
-		return lostPolicyNames[p]
-	}
-	return fmt.Sprintf("LostDependencyPolicy(%d)", uint8(p))
+	return enumname.String(lostPolicyNames, p, "LostDependencyPolicy")
+}
+
+// ParseLostDependencyPolicy returns the policy String names: "deliver"
+// or "drop".
+func ParseLostDependencyPolicy(name string) (LostDependencyPolicy, error) {
+	return enumname.Parse[LostDependencyPolicy](lostPolicyNames, name, "lost-dependency policy")
 }
 
 // RepairPolicy says what a participant does around the SDS-R times T_req
@@ -426,25 +430,14 @@ const (
 	RepairRFC
 )
 
+var repairPolicyNames = []string{RepairPrompt: "prompt", RepairRFC: "rfc"}
+
 // ParseRepairPolicy returns the policy String names: "prompt" or "rfc".
 func ParseRepairPolicy(name string) (RepairPolicy, error) {
-	for _, p := range []RepairPolicy{RepairPrompt, RepairRFC} {
-		if p.String() == name {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf(`unknown repair policy %q (want "prompt" or "rfc")`, name)
+	return enumname.Parse[RepairPolicy](repairPolicyNames, name, "repair policy")
 }
 
-func (p RepairPolicy) String() string {
-	switch p {
-	case RepairPrompt:
-		return "prompt"
-	case RepairRFC:
-		return "rfc"
-	}
-	return fmt.Sprintf("RepairPolicy(%d)", uint8(p))
-}
+func (p RepairPolicy) String() string { return enumname.String(repairPolicyNames, p, "RepairPolicy") }
 
 // limits returns the decode limits with zero fields replaced by defaults.
 func (c *Config) limits() wire.Limits { return c.Limits.WithDefaults() }

@@ -144,24 +144,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	switch lost {
-	case "deliver":
-		p.OnLostDependencies = sds.LostDeliver
-	case "drop":
-		p.OnLostDependencies = sds.LostDrop
-	default:
-		return fmt.Errorf("-lost: want deliver or drop, got %q", lost)
+	var err error
+	if p.OnLostDependencies, err = sds.ParseLostDependencyPolicy(lost); err != nil {
+		return fmt.Errorf("-lost: %w", err)
 	}
 	if err := setPolicy(p, policy); err != nil {
 		return err
 	}
-	switch format {
-	case "nim":
-		p.WireFormat = wire.FormatNim
-	case "rfc":
-		p.WireFormat = wire.FormatRFC
-	default:
-		return fmt.Errorf("-format: want nim or rfc, got %q", format)
+	if p.WireFormat, err = wire.ParseFormat(format); err != nil {
+		return fmt.Errorf("-format: %w", err)
 	}
 	for _, s := range partitions {
 		pt, err := parsePartition(s)

@@ -85,7 +85,8 @@ package wire
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/libsds-go/libsds/sds/internal/enumname"
 )
 
 // HistoryEntry is one causal-history or repair-request entry.
@@ -117,15 +118,14 @@ const (
 	FormatRFC               // RFC / TypeScript field numbers
 )
 
+var formatNames = []string{FormatNim: "nim", FormatRFC: "rfc"}
+
 // String returns "nim", "rfc" or "Format(n)".
-func (f Format) String() string {
-	switch f {
-	case FormatNim:
-		return "nim"
-	case FormatRFC:
-		return "rfc"
-	}
-	return fmt.Sprintf("Format(%d)", uint8(f))
+func (f Format) String() string { return enumname.String(formatNames, f, "Format") }
+
+// ParseFormat returns the format String names: "nim" or "rfc".
+func ParseFormat(name string) (Format, error) {
+	return enumname.Parse[Format](formatNames, name, "wire format")
 }
 
 // Errors returned by Decode and ChannelID, wrapped with detail; test with
