@@ -60,7 +60,7 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64) (
 		peerKeep:  2*8*p.Words + 1024, // twice a filter of our size
 		id:        id,
 		filter:    f,
-		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, logTotal, int64(cfg.MaxLogBytes)),
+		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, cfg.InternID, logTotal, int64(cfg.MaxLogBytes)),
 		met:       newIDSet(cfg.MaxMessageHistory),
 		outgoing:  newOutgoingBuffer(),
 		incoming:  newIncomingBuffer(incomingTotal),
@@ -184,7 +184,7 @@ func (c *channel) deliverOne(msg wire.Message, from *pending, ready *readyQueue)
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // served already; a rebroadcast must not repeat them
 	c.observeLamport(msg.LamportTimestamp)
-	c.log.add(&logEntry{msg: msg})
+	c.log.add(&msg, nil, false)
 	c.log.trimBytes()
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
 	c.incoming.satisfy(msg.MessageID, from, ready)
