@@ -1,0 +1,120 @@
+package sds
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/libsds-go/libsds/sds/wire"
+)
+
+// The compact log against a model: random messages whose causal history
+// names held, evicted, unknown and their own ids, with senders that differ
+// from the named entry's or not, and absent, empty and set hints. After
+// every add, each held entry decodes to exactly the message added, held
+// ids are found and evicted ones are not (the newest evicted are
+// remembered), and the log keeps no sender, ghost or index slot beyond
+// what its entries need; once it has evicted everything, none at all.
+func TestLogMatchesModel(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		limit, remember := 1+rng.IntN(12), rng.IntN(6)
+		l := newMessageLog(limit, remember, nil, nil, 0)
+		var added []wire.Message // every message, in order
+		for i := 0; i < 300; i++ {
+			msg := randomLogged(rng, i, added)
+			kept := deepCopy(msg)
+			l.add(&msg, nil, false)
+			added = append(added, kept)
+			checkLog(t, &l, added, limit, remember)
+		}
+		for i := 0; i < limit; i++ { // flush: messages naming nothing
+			msg := wire.Message{MessageID: fmt.Sprint("flush-", i), LamportTimestamp: 1, HasLamport: true, ChannelID: "c", Content: []byte{1}}
+			added = append(added, msg)
+			l.add(&msg, nil, false)
+		}
+		checkLog(t, &l, added, limit, remember)
+		if len(l.ghosts) != 0 || len(l.senders.byName) != 0 {
+			t.Fatalf("seed %d: %d ghosts and %d senders left after every named entry went", seed, len(l.ghosts), len(l.senders.byName))
+		}
+	}
+}
+
+// randomLogged is message i, naming earlier messages (held or not), unknown
+// ids and itself.
+func randomLogged(rng *rand.Rand, i int, added []wire.Message) wire.Message {
+	senders := []string{"", "alice", "bob", "carol"}
+	msg := wire.Message{
+		MessageID: fmt.Sprint("m-", i), LamportTimestamp: rng.Uint64(), HasLamport: true, ChannelID: "c",
+		Content: bytes.Repeat([]byte{byte(i)}, 1+rng.IntN(40)), SenderID: senders[rng.IntN(len(senders))],
+	}
+	for n := rng.IntN(6); n > 0; n-- {
+		h := wire.HistoryEntry{SenderID: senders[rng.IntN(len(senders))]}
+		switch r := rng.IntN(10); {
+		case r < 6 && len(added) > 0:
+			named := added[len(added)-1-rng.IntN(min(len(added), 20))]
+			h.MessageID = named.MessageID
+			if rng.IntN(3) > 0 {
+				h.SenderID = named.SenderID
+			}
+		case r < 8:
+			h.MessageID = fmt.Sprint("unknown-", rng.IntN(1000))
+		case r < 9:
+			h.MessageID = msg.MessageID
+		}
+		switch rng.IntN(4) {
+		case 0:
+			h.RetrievalHint = []byte{}
+		case 1:
+			h.RetrievalHint = []byte(fmt.Sprint("hint-", i))
+		}
+		msg.CausalHistory = append(msg.CausalHistory, h)
+	}
+	return msg
+}
+
+func deepCopy(m wire.Message) wire.Message {
+	m.Content = bytes.Clone(m.Content)
+	m.CausalHistory = append([]wire.HistoryEntry(nil), m.CausalHistory...)
+	return m
+}
+
+func checkLog(t *testing.T, l *messageLog, added []wire.Message, limit, remember int) {
+	t.Helper()
+	held := min(len(added), limit)
+	if l.len() != held || l.index.n != held {
+		t.Fatalf("after %d adds: %d held, %d indexed, want %d", len(added), l.len(), l.index.n, held)
+	}
+	senders := map[string]bool{}
+	for i, want := range added[len(added)-held:] {
+		seq, ok := l.find(want.MessageID)
+		if !ok || seq != l.head+uint64(i) {
+			t.Fatalf("%s not found at %d", want.MessageID, l.head+uint64(i))
+		}
+		if got := l.message(seq, "c"); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s decodes to\n%+v\nwant\n%+v", want.MessageID, got, want)
+		}
+		if want.SenderID != "" {
+			senders[want.SenderID] = true
+		}
+	}
+	gone := added[:len(added)-held]
+	for i, m := range gone {
+		if l.contains(m.MessageID) {
+			t.Fatalf("evicted %s still found", m.MessageID)
+		}
+		if want := i >= len(gone)-remember; l.left.contains(m.MessageID) != want {
+			t.Fatalf("evicted %s remembered %v, want %v", m.MessageID, !want, want)
+		}
+	}
+	if len(l.senders.byName) != len(senders) {
+		t.Fatalf("%d senders kept, %d in use", len(l.senders.byName), len(senders))
+	}
+	for seq, g := range l.ghosts {
+		if seq >= l.head || g.until < l.head {
+			t.Fatalf("ghost %d (%s) until %d kept with entries [%d, %d)", seq, g.id, g.until, l.head, l.next)
+		}
+	}
+}
