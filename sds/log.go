@@ -1,6 +1,7 @@
 package sds
 
 import (
+	"bytes"
 	"math"
 	"sync/atomic"
 
@@ -57,9 +58,7 @@ type messageLog struct {
 	limit      int
 	senders    senderTable
 	hints      map[*logEntry][]byte // retrieval hints from the provider, cached once non-empty
-	// ghosts keeps, by sequence number, the ids of evicted entries that
-	// bodies of entries still held refer to.
-	ghosts map[uint64]ghost
+	ghosts     ghosts               // evicted entries that bodies of held ones refer to
 	// stored: bodies are left to the store (its persist.MessageLoader
 	// reads them back), except those it would not give back exactly.
 	stored  bool
@@ -72,12 +71,6 @@ type messageLog struct {
 	bytes int64         // cost of the entries held
 	total *atomic.Int64 // the manager's total of every channel's bytes
 	max   int64         // Config.MaxLogBytes
-}
-
-// ghost is what a body's reference needs of an evicted entry.
-type ghost struct {
-	id, sender string
-	until      uint64 // the sequence number of the last entry referring to it
 }
 
 func newMessageLog(limit, remember int, intern func([]byte) string, total *atomic.Int64, max int64) messageLog {
@@ -116,15 +109,11 @@ func (l *messageLog) evictOldest() {
 		l.track.evicts = append(l.track.evicts, e.id)
 	}
 	l.account(-int64(e.cost))
+	var gh ghost
 	if e.refBy != 0 {
-		if l.ghosts == nil {
-			l.ghosts = make(map[uint64]ghost)
-		}
-		l.ghosts[seq] = ghost{id: e.id, sender: l.senders.name(e.sender), until: seq + uint64(e.refBy)}
+		gh = ghost{id: e.id, sender: l.senders.name(e.sender), until: seq + uint64(e.refBy)}
 	}
-	if e.body != nil {
-		l.releaseRefs(seq, e)
-	}
+	l.ghosts.push(seq, gh)
 	delete(l.hints, e)
 	l.senders.unref(e.sender)
 	*e = logEntry{}
@@ -188,7 +177,9 @@ func (l *messageLog) add(msg *wire.Message, hint []byte, own bool) {
 		l.setHint(e, hint)
 	}
 	if l.track != nil {
-		l.track.appends = append(l.track.appends, *msg)
+		stored := *msg
+		stored.Content = bytes.Clone(msg.Content) // the caller's may change once the operation is over
+		l.track.appends = append(l.track.appends, stored)
 	}
 	l.account(int64(e.cost))
 }

@@ -36,8 +36,8 @@ func TestLogMatchesModel(t *testing.T) {
 			l.add(&msg, nil, false)
 		}
 		checkLog(t, &l, added, limit, remember)
-		if len(l.ghosts) != 0 || len(l.senders.byName) != 0 {
-			t.Fatalf("seed %d: %d ghosts and %d senders left after every named entry went", seed, len(l.ghosts), len(l.senders.byName))
+		if l.ghosts.n != 0 || len(l.senders.byName) != 0 {
+			t.Fatalf("seed %d: %d ghosts and %d senders left after every named entry went", seed, l.ghosts.n, len(l.senders.byName))
 		}
 	}
 }
@@ -112,9 +112,7 @@ func checkLog(t *testing.T, l *messageLog, added []wire.Message, limit, remember
 	if len(l.senders.byName) != len(senders) {
 		t.Fatalf("%d senders kept, %d in use", len(l.senders.byName), len(senders))
 	}
-	for seq, g := range l.ghosts {
-		if seq >= l.head || g.until < l.head {
-			t.Fatalf("ghost %d (%s) until %d kept with entries [%d, %d)", seq, g.id, g.until, l.head, l.next)
-		}
+	if g := &l.ghosts; g.n > 0 && (g.base+uint64(g.n) != l.head || g.at(g.base).until < l.head) {
+		t.Fatalf("ghosts [%d, %d) kept, the oldest until %d, with entries [%d, %d)", g.base, g.base+uint64(g.n), g.at(g.base).until, l.head, l.next)
 	}
 }

@@ -33,8 +33,9 @@ const (
 // literal).
 func (l *messageLog) setBody(e *logEntry, seq uint64, msg *wire.Message) {
 	hist := binary.AppendUvarint(l.scratch[:0], uint64(len(msg.CausalHistory)))
+	guess := seq - uint64(len(msg.CausalHistory))
 	for i := range msg.CausalHistory {
-		hist = l.appendHistoryEntry(hist, seq, &msg.CausalHistory[i])
+		hist, guess = l.appendHistoryEntry(hist, seq, guess, &msg.CausalHistory[i])
 	}
 	b := make([]byte, 0, uvarintLen(uint64(len(msg.Content)))+len(msg.Content)+len(hist))
 	b = binary.AppendUvarint(b, uint64(len(msg.Content)))
@@ -48,10 +49,19 @@ func (l *messageLog) setBody(e *logEntry, seq uint64, msg *wire.Message) {
 
 // appendHistoryEntry encodes h, a history entry of the entry with sequence
 // number seq: a reference when the log holds h's message (and it is
-// close enough for refBy), else a literal.
-func (l *messageLog) appendHistoryEntry(b []byte, seq uint64, h *wire.HistoryEntry) []byte {
+// close enough for refBy), else a literal. A history usually names
+// consecutive entries of the log (the sender's newest, when its log is
+// ours), so the entry after the last one named (guess) is tried before the
+// index; it returns the next guess.
+func (l *messageLog) appendHistoryEntry(b []byte, seq, guess uint64, h *wire.HistoryEntry) ([]byte, uint64) {
 	dist, flags, refSender := uint64(0), 0, ""
-	if r, ok := l.find(h.MessageID); ok && seq-r <= math.MaxUint16 {
+	r, ok := guess, guess >= l.head && guess < seq && l.entry(guess).id == h.MessageID
+	if !ok {
+		if r, ok = l.find(h.MessageID); !ok {
+			r = guess
+		}
+	}
+	if ok && seq-r <= math.MaxUint16 {
 		dist = seq - r
 		re := l.entry(r)
 		re.refBy = uint16(dist) // this entry is the newest referring to it
@@ -73,7 +83,7 @@ func (l *messageLog) appendHistoryEntry(b []byte, seq uint64, h *wire.HistoryEnt
 	if flags&flagHint != 0 {
 		b = appendString(b, unsafe.String(unsafe.SliceData(h.RetrievalHint), len(h.RetrievalHint)))
 	}
-	return b
+	return b, r + 1
 }
 
 func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
@@ -144,22 +154,6 @@ func readBody(e *logEntry, fn func(refEntry)) (content []byte) {
 	return content
 }
 
-// releaseRefs forgets the ghosts that e (sequence number seq, leaving the
-// log) was the last to refer to.
-func (l *messageLog) releaseRefs(seq uint64, e *logEntry) {
-	if len(l.ghosts) == 0 {
-		return
-	}
-	readBody(e, func(re refEntry) {
-		if re.dist == 0 {
-			return
-		}
-		if g, ok := l.ghosts[seq-re.dist]; ok && g.until == seq {
-			delete(l.ghosts, seq-re.dist)
-		}
-	})
-}
-
 // message decodes the entry with sequence number seq, which holds its
 // body, as the message it logged (no bloom filter, no repair requests) of
 // channel channelID. Its strings and bytes alias the log's memory: read
@@ -191,10 +185,7 @@ func (l *messageLog) refTarget(seq uint64) (id, sender string) {
 		e := l.entry(seq)
 		return e.id, l.senderOf(e)
 	}
-	g, ok := l.ghosts[seq]
-	if !ok {
-		panic("sds: log entry body refers to a forgotten entry")
-	}
+	g := l.ghosts.get(seq)
 	return g.id, g.sender
 }
 

@@ -593,13 +593,14 @@ func (m *Manager) unwrapNew(ch *channel, sc *wire.Scanned) UnwrapResult {
 			res.MissingDeps = append(res.MissingDeps, dep)
 		}
 	}
-	// The log and buffer keep their own copy: res.Content is the caller's.
-	msg.Content = bytes.Clone(msg.Content)
+	// res.Content is the caller's: the log copies what it keeps, the
+	// buffer keeps a copy of its own.
 	if wait.len() == 0 {
 		ch.deliver(msg)
 		res.Delivered = true
 		return res
 	}
+	msg.Content = bytes.Clone(msg.Content)
 	m.buffer(ch, msg, wait, &res)
 	return res
 }
