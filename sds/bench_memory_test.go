@@ -6,9 +6,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/persist/bolt"
+	"github.com/libsds-go/libsds/sds/wire"
 )
 
 // Issue #19's figure: what a full channel costs the receiver in memory.
@@ -42,6 +45,113 @@ func BenchmarkFullChannelMemory(b *testing.B) {
 			b.ReportMetric(perChannel/memPerChannel, "B/logged-message")
 		})
 	}
+}
+
+// BenchmarkRepairAnswer measures one SDS-R answer by a receiver holding a
+// full channel (as BenchmarkFullChannelMemory's, on a manual clock): a
+// sync message requesting one of its logged messages arrives, and once
+// the response is due RepairSweep rebroadcasts it (EventRepairReady). With
+// store=bolt the log keeps content and causal history in the store, which
+// is read back twice per answer: when the response is scheduled (the
+// stored response record carries the message, as Nim's does) and when it
+// is sent; it also writes that record and its removal. store=bolt-keep
+// does the same writes with the bolt store behind the Backend and Batcher
+// operations alone (no persist.MessageLoader), so the log keeps the
+// messages in memory: the difference with store=bolt is the cost of the
+// reads. BenchmarkLoggedMessage measures one read alone.
+func BenchmarkRepairAnswer(b *testing.B) {
+	for _, store := range []string{"none", "bolt-keep", "bolt"} {
+		b.Run("store="+store, func(b *testing.B) {
+			receiver, clk := fullReceiver(b, store)
+			answers := 0
+			receiver.SetEventHandler(func(e sds.Event) {
+				if e.Kind == sds.EventRepairReady {
+					answers++
+				}
+			})
+			requests := make([][]byte, memPerChannel)
+			for i := range requests {
+				req := wire.Message{MessageID: fmt.Sprint("req-", i), LamportTimestamp: 1, HasLamport: true,
+					ChannelID: "channel-0", SenderID: "carol", RepairRequest: []wire.HistoryEntry{{MessageID: memID(0, i), SenderID: "alice"}}}
+				requests[i] = req.Marshal(wire.FormatNim)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := receiver.Unwrap(requests[i%len(requests)]); err != nil {
+					b.Fatal(err)
+				}
+				clk.Advance(receiver.Config().RepairTMax)
+				receiver.RepairSweep()
+			}
+			if answers != b.N {
+				b.Fatalf("%d answers to %d requests", answers, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkLoggedMessage measures Manager.LoggedMessage of a full
+// channel's messages: with store=bolt, a read of the store (one bbolt read
+// transaction and the decoding of one message); without, the decoding of
+// the log entry. Both copy the message for the caller.
+func BenchmarkLoggedMessage(b *testing.B) {
+	for _, store := range []string{"none", "bolt"} {
+		b.Run("store="+store, func(b *testing.B) {
+			receiver, _ := fullReceiver(b, store)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, ok := receiver.LoggedMessage("channel-0", memID(0, i%memPerChannel)); !ok {
+					b.Fatal("not logged")
+				}
+			}
+		})
+	}
+}
+
+// fullReceiver returns a receiver ("bob", on a manual clock) holding one
+// full channel, channel-0: without a store ("none"), with the embedded
+// store ("bolt", no fsync), or with it behind the Backend and Batcher
+// operations alone ("bolt-keep").
+func fullReceiver(b *testing.B, store string) (*sds.Manager, *sds.ManualClock) {
+	b.Helper()
+	clk := sds.NewManualClock(time.Unix(1_700_000_000, 0))
+	set := func(c *sds.Config) {
+		if store == "none" {
+			return
+		}
+		s, err := bolt.Open(filepath.Join(b.TempDir(), "bob.db"), &bolt.Options{NoSync: true, Limits: c.PersistLimits()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		c.Persistence = s
+		if store == "bolt-keep" {
+			c.Persistence = struct {
+				persist.Backend
+				persist.Batcher
+			}{s, s}
+		}
+	}
+	receiver := startManager(b, "bob", clk, set)
+	sender := startManager(b, "alice", clk, nil)
+	content := make([]byte, memContentSize)
+	for i := 0; i < memPerChannel; i++ {
+		w, err := sender.Wrap("channel-0", memID(0, i), content)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := receiver.Unwrap(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return receiver, clk
+}
+
+// memID is the 48-character id of message i of channel c.
+func memID(c, i int) string {
+	id := fmt.Sprintf("channel-%d-%d-", c, i)
+	return id + strings.Repeat("x", memIDLength-len(id))
 }
 
 // receiverHeap returns the live heap of a receiver holding memChannels
@@ -94,8 +204,7 @@ func fillChannels(b *testing.B, receiver *sds.Manager) {
 	for c := 0; c < memChannels; c++ {
 		channel := fmt.Sprintf("channel-%d", c)
 		for i := 0; i < memPerChannel; i++ {
-			id := fmt.Sprintf("%s-%d-", channel, i)
-			id += strings.Repeat("x", memIDLength-len(id))
+			id := memID(c, i)
 			w, err := sender.Wrap(channel, id, content)
 			if err != nil {
 				b.Fatal(err)
