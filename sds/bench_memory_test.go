@@ -2,8 +2,10 @@ package sds_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +35,14 @@ const (
 // bloom filters (the rolling filter and the acknowledgement window, which
 // keeps every id here: the messages arrive well within its 12 minutes)
 // and, with store=bolt, the store's own heap (bolt.Open, no fsync).
+//
+// With SDS_HEAP_PROFILE=path, every allocation is sampled and a heap
+// profile of the receiver is written to path before it closes, for
+// go tool pprof -sample_index=inuse_space.
 func BenchmarkFullChannelMemory(b *testing.B) {
+	if os.Getenv("SDS_HEAP_PROFILE") != "" {
+		runtime.MemProfileRate = 1
+	}
 	for _, store := range []string{"none", "bolt"} {
 		b.Run("store="+store, func(b *testing.B) {
 			var perChannel float64
@@ -178,6 +187,9 @@ func receiverHeap(b *testing.B, store bool) uint64 {
 	if receiver.LogBytes() == 0 {
 		b.Fatal("nothing logged")
 	}
+	if path := os.Getenv("SDS_HEAP_PROFILE"); path != "" {
+		writeHeapProfile(b, path)
+	}
 	if err := receiver.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -213,6 +225,17 @@ func fillChannels(b *testing.B, receiver *sds.Manager) {
 				b.Fatalf("unwrap %s: delivered %v, %v", id, res.Delivered, err)
 			}
 		}
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -3,7 +3,6 @@ package persist
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 
 	"github.com/libsds-go/libsds/sds/wire"
@@ -49,39 +48,8 @@ type Writer struct {
 	// Record keys, history ids and hint ids the backend may hold (a
 	// superset); nil: unknown, so anything may be there.
 	knownKeys  map[string]struct{}
-	knownHist  knownIDs
-	knownHints knownIDs
-}
-
-// knownIDs is a set of message ids kept as 64-bit hashes (keyed at random
-// per process): about 16 bytes per id, whatever its length, where a set of
-// strings would also keep every id alive. Two ids hashing alike make one
-// look held when only the other is (a needless eviction is written,
-// harmless), or, once one is noted gone, the other look absent (an
-// eviction is not written and the message stays stored until the channel
-// next loads); with a few thousand ids per channel, odds below 1e-12.
-type knownIDs map[uint64]struct{}
-
-var knownSeed = maphash.MakeSeed()
-
-// has reports whether id may be held: always for an unknown (nil) set.
-func (k knownIDs) has(id string) bool {
-	if k == nil {
-		return true
-	}
-	_, ok := k[maphash.String(knownSeed, id)]
-	return ok
-}
-
-func (k knownIDs) note(id string, present bool) {
-	if k == nil {
-		return
-	}
-	if present {
-		k[maphash.String(knownSeed, id)] = struct{}{}
-	} else {
-		delete(k, maphash.String(knownSeed, id))
-	}
+	knownHist  *knownIDs
+	knownHints *knownIDs
 }
 
 // WriterOptions configures a Writer.
@@ -180,11 +148,11 @@ func newWriter(b Backend, channelID string, loaded *ChannelData, opt WriterOptio
 		for k := range loaded.Records {
 			w.knownKeys[k] = struct{}{}
 		}
-		w.knownHist = make(knownIDs, len(loaded.History))
+		w.knownHist = new(knownIDs)
 		for i := range loaded.History {
 			w.knownHist.note(loaded.History[i].MessageID, true)
 		}
-		w.knownHints = make(knownIDs, len(loaded.Hints))
+		w.knownHints = new(knownIDs)
 		for id := range loaded.Hints {
 			w.knownHints.note(id, true)
 		}
@@ -457,6 +425,6 @@ func (w *Writer) Drop() error {
 		return fmt.Errorf("persist: drop channel %q: %w", w.channel, err)
 	}
 	w.meta, w.hist, w.hints = MetaDelta{}, histQueue{}, nil
-	w.knownKeys, w.knownHist, w.knownHints = map[string]struct{}{}, knownIDs{}, knownIDs{}
+	w.knownKeys, w.knownHist, w.knownHints = map[string]struct{}{}, new(knownIDs), new(knownIDs)
 	return nil
 }
