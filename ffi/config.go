@@ -55,6 +55,14 @@ type jsonConfig struct {
 	StorePath             *string     `json:"storePath"`
 	PersistMaxPending     *int        `json:"persistMaxPending"`
 	Limits                *jsonLimits `json:"limits"`
+
+	// SDS-R's local policy.
+	RepairPolicy           *string `json:"repairPolicy"`
+	RepairRequestSync      *bool   `json:"repairRequestSync"`
+	RepairRetryIntervalMs  *int64  `json:"repairRetryIntervalMs"`
+	RepairResponseWindowMs *int64  `json:"repairResponseWindowMs"`
+	RepairResponseGraceMs  *int64  `json:"repairResponseGraceMs"`
+	LogRetentionMs         *int64  `json:"logRetentionMs"`
 }
 
 type jsonLimits struct {
@@ -117,6 +125,9 @@ func configFrom(jc *jsonConfig) (settings, error) {
 	if jc.FullBloomFilter != nil {
 		cfg.FullBloomFilter = *jc.FullBloomFilter
 	}
+	if jc.RepairRequestSync != nil {
+		cfg.RepairRequestSync = *jc.RepairRequestSync
+	}
 	if jc.StorePath != nil {
 		st.storePath = *jc.StorePath
 	}
@@ -124,6 +135,7 @@ func configFrom(jc *jsonConfig) (settings, error) {
 		choose("wireFormat", jc.WireFormat, wireFormats, &cfg.WireFormat),
 		choose("logLevel", jc.LogLevel, logLevels, &st.level),
 		choose("onLostDependencies", jc.OnLostDependencies, lostPolicies, &cfg.OnLostDependencies),
+		choose("repairPolicy", jc.RepairPolicy, repairPolicies, &cfg.RepairPolicy),
 		applyCounts(jc, cfg),
 		applyDurations(jc, cfg),
 		applyLimits(jc.Limits, &cfg.Limits))
@@ -143,9 +155,10 @@ type option[T any] struct {
 }
 
 var (
-	wireFormats  = []option[wire.Format]{{"nim", wire.FormatNim}, {"rfc", wire.FormatRFC}}
-	lostPolicies = []option[sds.LostDependencyPolicy]{{"deliver", sds.LostDeliver}, {"drop", sds.LostDrop}}
-	logLevels    = []option[zerolog.Level]{
+	wireFormats    = []option[wire.Format]{{"nim", wire.FormatNim}, {"rfc", wire.FormatRFC}}
+	lostPolicies   = []option[sds.LostDependencyPolicy]{{"deliver", sds.LostDeliver}, {"drop", sds.LostDrop}}
+	repairPolicies = []option[sds.RepairPolicy]{{"prompt", sds.RepairPrompt}, {"rfc", sds.RepairRFC}}
+	logLevels      = []option[zerolog.Level]{
 		{"trace", zerolog.TraceLevel}, {"debug", zerolog.DebugLevel}, {"info", zerolog.InfoLevel},
 		{"warn", zerolog.WarnLevel}, {"error", zerolog.ErrorLevel}, {"off", zerolog.Disabled},
 	}
@@ -236,6 +249,10 @@ func applyDurations(jc *jsonConfig, cfg *sds.Config) error {
 		{"repairTMinMs", jc.RepairTMinMs, &cfg.RepairTMin},
 		{"repairTMaxMs", jc.RepairTMaxMs, &cfg.RepairTMax},
 		{"repairSweepIntervalMs", jc.RepairSweepIntervalMs, &cfg.RepairSweepInterval},
+		{"repairRetryIntervalMs", jc.RepairRetryIntervalMs, &cfg.RepairRetryInterval},
+		{"repairResponseWindowMs", jc.RepairResponseWindowMs, &cfg.RepairResponseWindow},
+		{"repairResponseGraceMs", jc.RepairResponseGraceMs, &cfg.RepairResponseGrace},
+		{"logRetentionMs", jc.LogRetentionMs, &cfg.LogRetention},
 	}, func(name string, ms int64) (time.Duration, error) {
 		if ms < -maxDurationMs || ms > maxDurationMs {
 			return 0, fmt.Errorf("%s out of range: %d", name, ms)
@@ -287,6 +304,11 @@ var coreFieldNames = strings.NewReplacer(
 	"NumResponseGroups", "numResponseGroups",
 	"MaxRepairRequests", "maxRepairRequests",
 	"RepairSweepInterval", "repairSweepIntervalMs",
+	"RepairPolicy", "repairPolicy",
+	"RepairRetryInterval", "repairRetryIntervalMs",
+	"RepairResponseWindow", "repairResponseWindowMs",
+	"RepairResponseGrace", "repairResponseGraceMs",
+	"LogRetention", "logRetentionMs",
 	"MaxContentSize", "maxContentSize",
 	"MaxChannels", "maxChannels",
 	"MaxIncomingBytes", "maxIncomingBytes",
@@ -350,10 +372,10 @@ func jsonKind(goKind string) string {
 	switch goKind {
 	case "int", "int64":
 		return "an integer"
-	case "float64":
-		return "a number"
 	case "bool":
 		return "true or false"
+	case "float64":
+		return "a number"
 	case "string":
 		return "a string"
 	case "struct":

@@ -39,6 +39,8 @@ func TestParseConfigEveryKey(t *testing.T) {
 		"maxIncomingBuffer":9,"maxPendingRepairs":10,"rememberDelivered":15,
 		"storePath":"/tmp/x.db","persistMaxPending":16,
 		"maxChannels":17,"maxIncomingBytes":18,"maxLogBytes":19,
+		"repairPolicy":"rfc","repairRequestSync":false,"repairRetryIntervalMs":20,
+		"repairResponseWindowMs":21,"repairResponseGraceMs":22,"logRetentionMs":0,
 		"limits":{"maxMessageBytes":1000,"maxIdBytes":10,"maxHintBytes":11,
 		"maxHistoryEntries":12,"maxRepairEntries":13,"maxBloomBytes":14}}`
 	st, err := parseConfig([]byte(text))
@@ -60,6 +62,8 @@ func TestParseConfigEveryKey(t *testing.T) {
 	want.OnLostDependencies, want.MaxIncomingBuffer, want.MaxPendingRepairs, want.RememberDelivered = sds.LostDrop, 9, 10, 15
 	want.PersistMaxPending = 16
 	want.MaxChannels, want.MaxIncomingBytes, want.MaxLogBytes = 17, 18, 19
+	want.RepairPolicy, want.RepairRequestSync, want.RepairRetryInterval = sds.RepairRFC, false, 20*time.Millisecond
+	want.RepairResponseWindow, want.RepairResponseGrace, want.LogRetention = 21*time.Millisecond, 22*time.Millisecond, 0
 	want.Limits = wire.Limits{MaxMessageBytes: 1000, MaxIDBytes: 10, MaxHintBytes: 11,
 		MaxHistoryEntries: 12, MaxRepairEntries: 13, MaxBloomBytes: 14}
 	cfg.Clock, want.Clock = nil, nil
@@ -82,10 +86,15 @@ func TestParseConfigErrors(t *testing.T) {
 		`{"a":}`:                                     `invalid character`,
 		`{}x`:                                        `unexpected data after the JSON object`,
 		`{"maxCausalHistory":true}`:                  `maxCausalHistory: expected an integer, got JSON bool`,
+		`{"repairPolicy":"fast"}`:                    `repairPolicy must be "prompt" or "rfc", got "fast"`,
+		`{"repairrequestsync":true}`:                 `unknown key "repairrequestsync"`,
+		`{"repairRequestSync":1}`:                    `repairRequestSync: expected true or false, got JSON number`,
+		`{"repairRetryIntervalMs":0}`:                `repairRetryIntervalMs must be positive`,
+		`{"logRetentionMs":-1}`:                      `logRetentionMs must not be negative`,
 		`{"bloomFilterErrorRate":"0.1"}`:             `bloomFilterErrorRate: expected a number, got JSON string`,
 		`{"limits":{"maxIdBytes":-1}}`:               `limits.maxIdBytes must be positive, got -1`,
 		`{"resendIntervalMs":-1}`:                    `resendIntervalMs must be positive, got -1ms`,
-		`{"repairTMaxMs":10}`:                        `need 0 <= repairTMinMs <= repairTMaxMs, got 30s and 10ms`,
+		`{"repairTMaxMs":10}`:                        `need 0 <= repairTMinMs <= repairTMaxMs, got 500ms and 10ms`,
 		`{"wireFormat":"NIM"}`:                       `wireFormat must be "nim" or "rfc", got "NIM"`,
 		`{"syncMessageIntervalMs":1e400}`:            `syncMessageIntervalMs`,
 		`{"bloomFilterCapacity":1e3}`:                `bloomFilterCapacity: expected an integer`,

@@ -199,6 +199,18 @@ func appendEventJSON(dst []byte, e *sds.Event) []byte {
 			dst = appendJSONString(dst, id)
 		}
 		return append(dst, "]}"...)
+	case sds.EventRepairRequest:
+		dst = appendEventHead(dst, e)
+		dst = append(dst, `,"requested":[`...)
+		for i := range e.MissingDeps {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, e.MissingDeps[i].MessageID)
+		}
+		dst = append(dst, `],"message":`...)
+		dst = appendBase64String(dst, e.Payload)
+		return append(dst, '}')
 	case sds.EventPersistenceBacklog:
 		dst = append(dst, `{"eventType":"persistence_backlog","channelId":`...)
 		dst = appendJSONString(dst, e.ChannelID)

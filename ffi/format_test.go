@@ -161,6 +161,9 @@ func TestEventJSON(t *testing.T) {
 		// This library's own events.
 		{sds.Event{Kind: sds.EventMessageResend, ChannelID: "c1", MessageID: "m1", Attempt: 2, Payload: []byte{1}},
 			`{"eventType":"message_resend","messageId":"m1","channelId":"c1","attempt":2,"message":"AQ=="}`},
+		{sds.Event{Kind: sds.EventRepairRequest, ChannelID: "c1", MessageID: "sync-1", Payload: []byte{1},
+			MissingDeps: []wire.HistoryEntry{{MessageID: "m1"}, {MessageID: `m"`}}},
+			`{"eventType":"repair_request","messageId":"sync-1","channelId":"c1","requested":["m1","m\""],"message":"AQ=="}`},
 		{sds.Event{Kind: sds.EventMessageFailed, ChannelID: "c1", MessageID: "m1"},
 			`{"eventType":"message_failed","messageId":"m1","channelId":"c1"}`},
 		{sds.Event{Kind: sds.EventDependenciesLost, ChannelID: "c1", MessageID: "m3", Lost: []string{"m1", "m\"2"}},

@@ -48,8 +48,9 @@
  *    that callback returns.
  *  - The retrieval-hint provider runs on the thread that is wrapping.
  *  - Once SdsStartPeriodicTasks has run, the time-driven events
- *    (periodic_sync, repair_ready, message_resend, message_failed,
- *    dependencies_lost) come from a thread of the library's own, outside
+ *    (periodic_sync, repair_ready, repair_request, message_resend,
+ *    message_failed, dependencies_lost) come from a thread of the
+ *    library's own, outside
  *    any call of the host; their buffers follow the same rules below.
  *
  * -------------------------------------------------------------------------
@@ -162,7 +163,13 @@ typedef void (*SdsRetrievalHintProvider) (const char* messageId, char** hint, si
  *     undelivered;
  *   {"eventType":"persistence_backlog","channelId":"c1"}
  *     the channel's store keeps failing and more than persistMaxPending
- *     of its writes wait for retry (see "storePath").
+ *     of its writes wait for retry (see "storePath");
+ *   {"eventType":"repair_request","messageId":"sync-…","channelId":"c1",
+ *    "requested":["m1"],"message":"<base64>"}
+ *     SDS-R: our repair requests for m1 fell due: broadcast these wire
+ *     bytes, a sync message (empty content, messageId its id) carrying
+ *     them (see "repairRequestSync"). A host that ignores it loses
+ *     nothing: the requests also ride on its next message.
  * Hosts should ignore event types they do not know.
  */
 
@@ -240,7 +247,8 @@ int SdsMarkDependenciesMet(void* ctx,
  * library does: a periodic_sync event at once and every
  * syncMessageIntervalMs, the buffer sweep (message_resend, message_failed,
  * dependencies_lost) every bufferSweepIntervalMs and the SDS-R sweep
- * (repair_ready) every repairSweepIntervalMs, each also once at start.
+ * (repair_ready, repair_request) every repairSweepIntervalMs and whenever
+ * a repair falls due, each also once at start.
  * Starting them again does nothing; SdsCleanupReliabilityManager stops
  * them. Result: "". */
 int SdsStartPeriodicTasks(void* ctx, SdsCallBack callback, void* userData);
@@ -302,8 +310,38 @@ void SdsFree(void* p);
  *   "onLostDependencies":    "deliver" (default) or "drop"
  *   "maxIncomingBuffer":     integer > 0 (10000), messages waiting per
  *                            channel
- *   "repairTMinMs":          integer >= 0 (30000)
- *   "repairTMaxMs":          integer >= repairTMinMs (300000)
+ *   "repairTMinMs":          integer >= 0 (500): SDS-R asks for a missing
+ *                            message T_req after noticing the gap, in
+ *                            [repairTMinMs, repairTMaxMs) (the RFC
+ *                            formula; Nim's window is 30000-300000)
+ *   "repairTMaxMs":          integer >= repairTMinMs (2000)
+ *   "repairPolicy":          "prompt" (default) or "rfc": what happens
+ *                            around T_req and T_resp. "prompt" retries a
+ *                            request every repairRetryIntervalMs (doubling
+ *                            after the first retry) until the message
+ *                            arrives, lets the original sender answer at
+ *                            once and the others (after
+ *                            repairResponseGraceMs plus their T_resp over
+ *                            repairResponseWindowMs) only a repeated
+ *                            request, and answers what a peer's sync shows
+ *                            missing; "rfc" follows the RFC and the Nim
+ *                            library (a request is sent once; every group
+ *                            member answers at T_resp over repairTMaxMs)
+ *   "repairRequestSync":     true (default) or false: a due repair request
+ *                            is handed out at once in a sync message of its
+ *                            own (repair_request event). A Nim peer
+ *                            delivers a Nim-format sync message as an empty
+ *                            message: set false in groups with Nim peers
+ *                            (requests then ride on the next message only)
+ *   "repairRetryIntervalMs": integer > 0 (3000)
+ *   "repairResponseWindowMs": integer >= 0 (10000)
+ *   "repairResponseGraceMs": integer >= 0 (1500), about a network round
+ *                            trip
+ *   "logRetentionMs":        integer >= 0 (900000): with a participant id,
+ *                            log entries younger than this stay beyond
+ *                            maxMessageHistory (maxLogBytes still bounds
+ *                            them), so that they can be repaired while
+ *                            peers may wait for them; 0: count alone
  *   "numResponseGroups":     integer > 0 (1)
  *   "maxRepairRequests":     integer >= 0 (3)
  *   "repairSweepIntervalMs": integer > 0 (5000)
@@ -669,6 +707,8 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  *                           lost: [tstr]}
  *   "incoming_evicted"     {messageId: tstr, channelId: tstr}
  *   "persistence_backlog"  {channelId: tstr}
+ *   "repair_request"       {messageId: tstr, channelId: tstr,
+ *                           requested: [tstr], message: bytes}
  * One buffer is shared by all the listeners of one event. A context that
  * also has an SdsSetEventCallback callback gets the JSON form there too.
  */

@@ -9,7 +9,7 @@ deps-check-test:
 	@bin=$$(mktemp -d); trap 'rm -rf $$bin' EXIT; \
 	ln -s "$$(command -v $(GO))" "$$(command -v make)" "$$(command -v id)" $$bin/; \
 	out=$$(PATH=$$bin SDS_NO_INSTALL=1 /bin/sh mk/deps.sh test 2>&1) && { echo "mk/deps.sh found nothing missing: $$out"; exit 1; }; \
-	for pkg in gcc libc6-dev valgrind pkg-config python3 nim; do \
+	for pkg in gcc libc6-dev valgrind pkg-config python3 nim gcc-aarch64-linux-gnu qemu-user; do \
 		echo "$$out" | grep -q " $$pkg\b" || { echo "mk/deps.sh does not name $$pkg: $$out"; exit 1; }; done; \
 	echo "$$out" | grep -q "^install them" || { echo "mk/deps.sh: $$out"; exit 1; }; \
 	echo "mk/deps.sh names what a machine with only Go and make lacks"

@@ -8,7 +8,11 @@
 #   test  (make test)       lib, and valgrind, pkg-config, python3 with
 #                           venv, setuptools and wheel (Debian's, for the
 #                           pip install test), cargo with Rust 1.63
-#                           (Debian bookworm's), nim
+#                           (Debian bookworm's), nim, and for the arm64
+#                           build and tests (mk/arm64.mk) the aarch64 cross
+#                           compiler and C library and qemu-user
+#   ARCH=arm64 (make ARCH=arm64, on another machine): the aarch64 cross
+#                           compiler and C library
 set -eu
 part=${1:?usage: mk/deps.sh lib|test}
 missing=""
@@ -16,6 +20,12 @@ need() { # need PACKAGES... unless the check before it succeeded
 	missing="$missing $*"
 }
 command -v cc >/dev/null 2>&1 || need gcc libc6-dev
+cross_arm64=""
+if [ "$(uname -m 2>/dev/null)" != aarch64 ] && { [ "$part" = test ] || [ "${ARCH:-}" = arm64 ]; }; then
+	cross_arm64=1
+	{ command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && [ -f /usr/aarch64-linux-gnu/include/stdio.h ]; } ||
+		need gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+fi
 if [ "$part" = test ]; then
 	command -v valgrind >/dev/null 2>&1 || need valgrind
 	command -v pkg-config >/dev/null 2>&1 || need pkg-config
@@ -24,6 +34,7 @@ if [ "$part" = test ]; then
 		need python3-venv python3-setuptools python3-wheel
 	[ -x /usr/bin/cargo ] || need cargo
 	command -v nim >/dev/null 2>&1 || need nim
+	[ -z "$cross_arm64" ] || command -v qemu-aarch64 >/dev/null 2>&1 || need qemu-user
 fi
 [ -z "$missing" ] && exit 0
 

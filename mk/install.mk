@@ -16,9 +16,14 @@ INSTALL    ?= install
 .PHONY: install uninstall install-test default-goal-test
 
 # The .pc of an install: written at install time, as PREFIX and the
-# directories may differ from one install to the next.
+# directories may differ from one install to the next. With PC_RELOCATABLE
+# set (make dist, mk/dist.mk), the paths are relative to the .pc file
+# itself (pkg-config's $${pcfiledir}, in $(PREFIX)/lib/pkgconfig), so the
+# tree works wherever it is unpacked.
+pc_dirs = $(if $(PC_RELOCATABLE),'prefix=$${pcfiledir}/../..' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include',\
+	'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)')
 define pc_lines
-'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+$(pc_dirs) '' \
 'Name: libsds' 'Description: $(PC_DESCRIPTION)' \
 'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lsds' \
 'Libs.private: -lpthread'

@@ -39,6 +39,19 @@ type channel struct {
 
 	ps *chanStore // the channel's store; nil without persistence
 
+	clock Clock // Config.Clock, to date log entries (Config.LogRetention)
+	// ownSent lists our own messages in send order, while in the log and
+	// within the acknowledgement window (forgetOwn), for answering what a
+	// peer's sync shows it lacks (answerSyncGaps).
+	ownSent []ownMessage
+	heard   heardRequests // SDS-R requests of others, for scheduleResponse
+	// behind is set when a received message showed a whole causal
+	// history missing: the next repair request goes in a full sync.
+	behind bool
+	// synced lists requests handed out only in request syncs so far
+	// (attachSyncedRequests).
+	synced []string
+
 	// Scratch reused to avoid allocating per message.
 	scratchLog   []*logEntry
 	scratchBloom []byte
@@ -47,7 +60,7 @@ type channel struct {
 	peerKeep     int // largest received filter decoded into peerNim
 }
 
-func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64) (*channel, error) {
+func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64, due *dueHint) (*channel, error) {
 	f, err := newLocalFilter(cfg)
 	if err != nil {
 		return nil, err
@@ -56,16 +69,25 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64) (
 	if err != nil {
 		return nil, err
 	}
+	requestDue := due // requests fall due for RepairSweep only when it sends them
+	if !cfg.RepairRequestSync {
+		requestDue = nil
+	}
+	retention := cfg.LogRetention // it keeps messages available for repair
+	if cfg.ParticipantID == "" {
+		retention = 0
+	}
 	return &channel{
 		peerKeep:  2*8*p.Words + 1024, // twice a filter of our size
 		id:        id,
 		filter:    f,
-		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, cfg.InternID, logTotal, int64(cfg.MaxLogBytes)),
+		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, retention, cfg.InternID, logTotal, int64(cfg.MaxLogBytes)),
+		clock:     cfg.Clock,
 		met:       newIDSet(cfg.MaxMessageHistory),
 		outgoing:  newOutgoingBuffer(),
 		incoming:  newIncomingBuffer(incomingTotal),
-		outRepair: repairBuffer{intern: cfg.InternID},
-		inRepair:  repairBuffer{intern: cfg.InternID},
+		outRepair: repairBuffer{intern: cfg.InternID, hint: requestDue},
+		inRepair:  repairBuffer{intern: cfg.InternID, hint: due},
 	}, nil
 }
 
@@ -184,7 +206,7 @@ func (c *channel) deliverOne(msg wire.Message, from *pending, ready *readyQueue)
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // served already; a rebroadcast must not repeat them
 	c.observeLamport(msg.LamportTimestamp)
-	c.log.add(&msg, nil, false)
+	c.log.add(&msg, nil, false, c.logTime())
 	c.log.trimBytes()
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
 	c.incoming.satisfy(msg.MessageID, from, ready)

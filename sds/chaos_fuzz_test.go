@@ -309,7 +309,8 @@ func (c *chaos) check(step int) {
 				continue
 			}
 			if len(st.Incoming) > n.cfg.MaxIncomingBuffer || len(st.RepairRequests) > n.cfg.MaxPendingRepairs ||
-				len(st.RepairResponses) > n.cfg.MaxPendingRepairs || len(st.MessageHistory) > n.cfg.MaxMessageHistory {
+				len(st.RepairResponses) > n.cfg.MaxPendingRepairs ||
+				(len(st.MessageHistory) > n.cfg.MaxMessageHistory && n.cfg.LogRetention == 0) { // else the byte budget bounds it
 				c.fail("step %d: %s/%s over a limit: incoming %d, requests %d, responses %d, log %d",
 					step, n.name, ch, len(st.Incoming), len(st.RepairRequests), len(st.RepairResponses), len(st.MessageHistory))
 			}
@@ -350,6 +351,10 @@ func FuzzChaos(f *testing.F) {
 			cfg.ResendInterval, cfg.PossiblyAckedResendInterval, cfg.MaxResendAttempts = time.Second, 2*time.Second, 2
 			cfg.MaxDependencyWait = 20 * time.Second
 			cfg.RepairTMin, cfg.RepairTMax = time.Second, 6*time.Second
+			cfg.LogRetention = 10 * time.Second
+			if mode&32 != 0 {
+				cfg.RepairPolicy, cfg.LogRetention = sds.RepairRFC, 0
+			}
 			if mode&2 != 0 {
 				cfg.OnLostDependencies = sds.LostDrop
 			}

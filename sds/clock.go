@@ -99,6 +99,19 @@ func (c *ManualClock) Timers() int {
 	return len(c.armed)
 }
 
+// NextDeadline returns when the earliest armed timer fires; ok is false
+// when none is armed.
+func (c *ManualClock) NextDeadline() (at time.Time, ok bool) {
+	c.lock()
+	defer c.mu.Unlock()
+	for t := range c.armed {
+		if !ok || t.when.Before(at) {
+			at, ok = t.when, true
+		}
+	}
+	return at, ok
+}
+
 // WaitForTimers blocks until at least n timers are armed. A periodic task
 // re-arms its timer after each run, so after Advance, waiting for all of a
 // manager's timers (3 while its periodic tasks run) means the work the

@@ -21,11 +21,25 @@ const (
 	DefaultMaxResendAttempts   = 5
 	DefaultSyncMessageInterval = 30 * time.Second
 	DefaultBufferSweepInterval = 60 * time.Second
-	DefaultRepairTMin          = 30 * time.Second
-	DefaultRepairTMax          = 300 * time.Second
 	DefaultNumResponseGroups   = 1
 	DefaultMaxRepairRequests   = 3
 	DefaultRepairSweepInterval = 5 * time.Second
+
+	// NimRepairTMin and NimRepairTMax are the Nim library's (and the
+	// RFC's) SDS-R window: requests 30-300 s after a gap is seen.
+	NimRepairTMin = 30 * time.Second
+	NimRepairTMax = 300 * time.Second
+
+	// SDS-R defaults of this library, chosen from sds-sim's frontier
+	// (BENCHMARKS.md) for networks with sub-second latency: a request
+	// 0.5-2 s after a gap is seen (T_req; the lower bound rides out
+	// reordering), retried every 3 s; others than the original sender
+	// answer a repeated request 1.5-11.5 s after it (RepairPrompt).
+	DefaultRepairTMin           = 500 * time.Millisecond
+	DefaultRepairTMax           = 2 * time.Second
+	DefaultRepairRetryInterval  = 3 * time.Second
+	DefaultRepairResponseWindow = 10 * time.Second
+	DefaultRepairResponseGrace  = 1500 * time.Millisecond
 
 	// Defaults of settings the Nim library does not have.
 
@@ -146,6 +160,33 @@ type Config struct {
 	NumResponseGroups   int
 	MaxRepairRequests   int // repair requests attached to one message
 	RepairSweepInterval time.Duration
+	// RepairPolicy chooses what happens around T_req and T_resp:
+	// RepairPrompt (the default) or RepairRFC (the RFC's and the Nim
+	// library's rules). The formulas are the same in both.
+	RepairPolicy RepairPolicy
+	// RepairRequestSync hands a repair request to the application as soon
+	// as it is due, in a sync message of its own (EventRepairRequest),
+	// instead of leaving it for the next Wrap or WrapSync. A Nim peer
+	// delivers such a message as an empty message (docs/COMPATIBILITY.md
+	// T11, T15): turn it off in groups with Nim peers.
+	RepairRequestSync bool
+	// RepairPrompt's timing. RepairRetryInterval is how long a repair
+	// request that was sent (or seen from another participant) waits for
+	// its answer before it is sent again. RepairResponseWindow is the
+	// tMax of T_resp; RepairResponseGrace what a participant other than
+	// the message's original sender (whose T_resp is 0) waits beyond its
+	// T_resp, about a network round trip, so that the original sender
+	// answers first.
+	RepairRetryInterval  time.Duration
+	RepairResponseWindow time.Duration
+	RepairResponseGrace  time.Duration
+	// LogRetention keeps log entries younger than this beyond
+	// MaxMessageHistory (MaxLogBytes still bounds them), so that a message
+	// stays available for repair while peers may still wait for it
+	// (MaxDependencyWait, by default). 0, or SDS-R off, bounds the log by
+	// count alone (the Nim behaviour). Not persisted: after a restart the
+	// log is loaded up to MaxMessageHistory.
+	LogRetention time.Duration
 	// RememberDelivered is how many ids of delivered messages that left the
 	// local log (MaxMessageHistory) are remembered, in memory, so that a
 	// late copy of one (a repair or resend) is a duplicate instead of a
@@ -201,7 +242,9 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
-// DefaultConfig returns the Nim libsds defaults with an empty participant id.
+// DefaultConfig returns the Nim libsds defaults with an empty participant
+// id, but for SDS-R's policy and timing and the log's retention, which are
+// this library's (docs/COMPATIBILITY.md T15-T21).
 func DefaultConfig() Config {
 	return Config{
 		BloomCapacity:               DefaultBloomCapacity,
@@ -224,6 +267,11 @@ func DefaultConfig() Config {
 		NumResponseGroups:           DefaultNumResponseGroups,
 		MaxRepairRequests:           DefaultMaxRepairRequests,
 		RepairSweepInterval:         DefaultRepairSweepInterval,
+		RepairRequestSync:           true,
+		RepairRetryInterval:         DefaultRepairRetryInterval,
+		RepairResponseWindow:        DefaultRepairResponseWindow,
+		RepairResponseGrace:         DefaultRepairResponseGrace,
+		LogRetention:                DefaultMaxDependencyWait,
 		MaxPendingRepairs:           DefaultMaxPendingRepairs,
 		RememberDelivered:           DefaultRememberDelivered,
 		MaxContentSize:              MaxMessageSize,
@@ -252,6 +300,8 @@ func (c *Config) Validate() error {
 		return invalidConfig("unknown OnLostDependencies %d", c.OnLostDependencies)
 	case c.RepairTMin < 0 || c.RepairTMax < c.RepairTMin:
 		return invalidConfig("need 0 <= RepairTMin <= RepairTMax, got %v and %v", c.RepairTMin, c.RepairTMax)
+	case c.RepairPolicy != RepairPrompt && c.RepairPolicy != RepairRFC:
+		return invalidConfig("unknown RepairPolicy %d", c.RepairPolicy)
 	case c.WireFormat != wire.FormatNim && c.WireFormat != wire.FormatRFC:
 		return invalidConfig("unknown WireFormat %d", c.WireFormat)
 	case len(c.ParticipantID) > c.limits().MaxIDBytes:
@@ -315,7 +365,11 @@ func (c *Config) validateDurations() error {
 		{"SyncMessageInterval", c.SyncMessageInterval, false},
 		{"BufferSweepInterval", c.BufferSweepInterval, false},
 		{"RepairSweepInterval", c.RepairSweepInterval, false},
+		{"RepairRetryInterval", c.RepairRetryInterval, false},
 		{"AckWindow", c.AckWindow, true},
+		{"RepairResponseWindow", c.RepairResponseWindow, true},
+		{"RepairResponseGrace", c.RepairResponseGrace, true},
+		{"LogRetention", c.LogRetention, true},
 	} {
 		switch {
 		case f.v > 0 || f.v == 0 && f.zeroOK:
@@ -350,6 +404,46 @@ func (p LostDependencyPolicy) String() string {
 		return lostPolicyNames[p]
 	}
 	return fmt.Sprintf("LostDependencyPolicy(%d)", uint8(p))
+}
+
+// RepairPolicy says what a participant does around the SDS-R times T_req
+// and T_resp (the formulas, which peers agree on, are the same in both).
+type RepairPolicy uint8
+
+const (
+	// RepairPrompt heals in seconds: a due request is handed out at once
+	// (with RepairRequestSync) and retried every RepairRetryInterval until
+	// the message arrives; another participant's request postpones ours
+	// rather than cancelling it; the original sender answers at once and
+	// the others only when a request is repeated without an answer seen
+	// (RepairResponseGrace, RepairResponseWindow); a peer's sync message
+	// makes the original senders answer what its bloom filter lacks.
+	RepairPrompt RepairPolicy = iota
+	// RepairRFC follows the RFC and the Nim library: a request is sent
+	// once, dropped RepairTMax after T_req if never sent, and cancelled by
+	// another participant's; every group member answers at T_resp over
+	// RepairTMax.
+	RepairRFC
+)
+
+// ParseRepairPolicy returns the policy String names: "prompt" or "rfc".
+func ParseRepairPolicy(name string) (RepairPolicy, error) {
+	for _, p := range []RepairPolicy{RepairPrompt, RepairRFC} {
+		if p.String() == name {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf(`unknown repair policy %q (want "prompt" or "rfc")`, name)
+}
+
+func (p RepairPolicy) String() string {
+	switch p {
+	case RepairPrompt:
+		return "prompt"
+	case RepairRFC:
+		return "rfc"
+	}
+	return fmt.Sprintf("RepairPolicy(%d)", uint8(p))
 }
 
 // limits returns the decode limits with zero fields replaced by defaults.

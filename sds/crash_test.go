@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,6 +38,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libsds-go/libsds/internal/selfexec"
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/persist/bolt"
@@ -246,7 +246,7 @@ func TestCrashRecovery(t *testing.T) {
 	began := time.Now()
 	kills, killedEarly, ops := 0, 0, 0
 	for run := range crashRuns {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd := selfexec.Command(t, "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashRunEnv+"="+strconv.Itoa(run))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()

@@ -17,7 +17,9 @@
 // The core does no I/O of its own: time comes from a Clock, and events are
 // handed to an EventHandler without any internal lock held, so handlers may
 // call back into the Manager. Bytes to broadcast that the core produces on
-// its own (a resend, a repair) come out as events too.
+// its own (a resend, a repair, a sync message asking for a repair) come out
+// as events too. SDS-R keeps the RFC's formulas; by default it asks and
+// answers within seconds (RepairPolicy, in repair_policy.go).
 //
 // Channel state can be made durable (Config.Persistence: any
 // persist.Backend the caller opens, such as the embedded store of package

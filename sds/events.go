@@ -53,6 +53,12 @@ const (
 	// them). Emitted once each time the backlog goes over the bound.
 	// (Absent from Nim, which only logs.)
 	EventPersistenceBacklog
+	// EventRepairRequest: SDS-R. Repair requests of ours fell due
+	// (Config.RepairRequestSync): broadcast Payload, a sync message
+	// carrying them (MissingDeps lists the requested entries; MessageID
+	// is the sync message's id). (Absent from Nim, which waits for the
+	// next message to carry them.)
+	EventRepairRequest
 )
 
 // String returns the event's name as the Nim ABI spells it where one exists.
@@ -78,6 +84,8 @@ func (k EventKind) String() string {
 		return "incoming_evicted"
 	case EventPersistenceBacklog:
 		return "persistence_backlog"
+	case EventRepairRequest:
+		return "repair_request"
 	}
 	return "unknown"
 }

@@ -18,6 +18,7 @@ func TestLateCopyOfEvictedMessage(t *testing.T) {
 		cfg.ParticipantID = "bob"
 		cfg.MaxMessageHistory, cfg.MaxCausalHistory = 2, 2
 		cfg.RememberDelivered = remember
+		cfg.LogRetention = 0 // the log evicts by count alone
 		cfg.Clock = sds.NewManualClock(time.Unix(1_800_000_000, 0))
 		m, err := sds.NewManager(cfg)
 		if err != nil {

@@ -78,15 +78,19 @@ func (f *rfcFilter) clean()                       {} // add rolls over, rebuildi
 // receivedFilter is a peer's filter decoded from a message.
 type receivedFilter interface {
 	contains(s *outSlot) bool
+	// containsID tests id, whose hashes p caches.
+	containsID(id string, p *bloom.Probe) bool
 }
 
 type nimReceived struct{ f *bloom.Filter }
 
-func (r nimReceived) contains(s *outSlot) bool { return r.f.ContainsProbe(&s.probe) }
+func (r nimReceived) contains(s *outSlot) bool                 { return r.f.ContainsProbe(&s.probe) }
+func (r nimReceived) containsID(_ string, p *bloom.Probe) bool { return r.f.ContainsProbe(p) }
 
 type rfcReceived struct{ f *bloom.RFCFilter }
 
-func (r rfcReceived) contains(s *outSlot) bool { return r.f.Contains(s.e.msg.MessageID) }
+func (r rfcReceived) contains(s *outSlot) bool                  { return r.f.Contains(s.e.msg.MessageID) }
+func (r rfcReceived) containsID(id string, _ *bloom.Probe) bool { return r.f.Contains(id) }
 
 // decodeReceived decodes a peer's filter into the channel's reusable
 // scratch filter (valid until the next call). It returns nil for an absent

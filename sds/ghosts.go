@@ -5,7 +5,7 @@ package sds
 // number, from the oldest such entry to the newest evicted. An entry is
 // evicted before every entry referring to it (its history names it, so it
 // was delivered first), which makes the queue short: about
-// MaxCausalHistory entries, at most the log's limit.
+// MaxCausalHistory entries, at most the entries the log holds.
 type ghosts struct {
 	ring     []ghost // seq at ring[(start + seq - base) % len(ring)]
 	start, n int

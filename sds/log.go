@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -25,6 +26,11 @@ type logEntry struct {
 	// refBy is the distance to the newest entry whose body refers to this
 	// one (0: none): its id outlives its eviction until that entry leaves.
 	refBy uint16
+	// at is when it joined the log (unix ns; 0: unknown, loaded from the
+	// store), for Config.LogRetention; echoAt when a copy of it was last
+	// rebroadcast (a repair or resend seen, or our own repair), for
+	// SDS-R's echo guard.
+	at, echoAt int64
 }
 
 // Memory a log entry costs beyond its bytes and per causal-history entry,
@@ -56,9 +62,12 @@ type messageLog struct {
 	head, next uint64 // the entries held: [head, next)
 	index      seqIndex
 	limit      int
-	senders    senderTable
-	hints      map[*logEntry][]byte // retrieval hints from the provider, cached once non-empty
-	ghosts     ghosts               // evicted entries that bodies of held ones refer to
+	// retention keeps entries younger than this (ns) beyond limit
+	// (Config.LogRetention); 0: limit alone.
+	retention int64
+	senders   senderTable
+	hints     map[*logEntry][]byte // retrieval hints from the provider, cached once non-empty
+	ghosts    ghosts               // evicted entries that bodies of held ones refer to
 	// stored: bodies are left to the store (its persist.MessageLoader
 	// reads them back), except those it would not give back exactly.
 	stored  bool
@@ -73,8 +82,9 @@ type messageLog struct {
 	max   int64         // Config.MaxLogBytes
 }
 
-func newMessageLog(limit, remember int, intern func([]byte) string, total *atomic.Int64, max int64) messageLog {
-	return messageLog{limit: limit, senders: senderTable{intern: intern}, left: newRememberedIDs(remember), total: total, max: max}
+func newMessageLog(limit, remember int, retention time.Duration, intern func([]byte) string, total *atomic.Int64, max int64) messageLog {
+	return messageLog{limit: limit, retention: int64(retention), senders: senderTable{intern: intern},
+		left: newRememberedIDs(remember), total: total, max: max}
 }
 
 func (l *messageLog) len() int { return int(l.next - l.head) }
@@ -151,11 +161,12 @@ func (l *messageLog) contains(id string) bool {
 }
 
 // add appends msg (its bloom filter and repair requests already dropped)
-// with its cached retrieval hint, evicting the oldest entry at limit. The
-// log keeps msg.MessageID as it is when own is set, else its own copy
-// (decoded ids share memory with the whole message).
-func (l *messageLog) add(msg *wire.Message, hint []byte, own bool) {
-	if l.len() >= l.limit {
+// with its cached retrieval hint, joining the log at time at (unix ns; 0:
+// unknown), and evicts the oldest entries over limit that retention does
+// not keep. The log keeps msg.MessageID as it is when own is set, else its
+// own copy (decoded ids share memory with the whole message).
+func (l *messageLog) add(msg *wire.Message, hint []byte, own bool, at int64) {
+	for l.len() >= l.limit && l.expired(l.entry(l.head), at) {
 		l.evictOldest()
 	}
 	seq := l.next
@@ -167,7 +178,7 @@ func (l *messageLog) add(msg *wire.Message, hint []byte, own bool) {
 		id = keepID(l.senders.intern, id)
 	}
 	e := l.entry(seq)
-	*e = logEntry{id: id, lamport: msg.LamportTimestamp, cost: logCost(msg), sender: l.senders.ref(msg.SenderID)}
+	*e = logEntry{id: id, lamport: msg.LamportTimestamp, cost: logCost(msg), sender: l.senders.ref(msg.SenderID), at: at}
 	if !l.stored || !storedExactly(msg) {
 		l.setBody(e, seq, msg)
 	}
@@ -182,6 +193,12 @@ func (l *messageLog) add(msg *wire.Message, hint []byte, own bool) {
 		l.track.appends = append(l.track.appends, stored)
 	}
 	l.account(int64(e.cost))
+}
+
+// expired reports whether old may leave the log by count at time now
+// (unix ns): it is past retention, or either time is unknown.
+func (l *messageLog) expired(old *logEntry, now int64) bool {
+	return l.retention == 0 || now == 0 || old.at == 0 || now-old.at >= l.retention
 }
 
 func (l *messageLog) hint(e *logEntry) []byte { return l.hints[e] }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/libsds-go/libsds/sds/wire"
 )
@@ -17,25 +18,35 @@ import (
 // ids are found and evicted ones are not (the newest evicted are
 // remembered), and the log keeps no sender, ghost or index slot beyond
 // what its entries need; once it has evicted everything, none at all.
+// Half the seeds keep entries for a retention time beyond the limit
+// (Config.LogRetention), messages joining one time unit apart.
 func TestLogMatchesModel(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		limit, remember := 1+rng.IntN(12), rng.IntN(6)
-		l := newMessageLog(limit, remember, nil, nil, 0)
+		limit, remember, retention := 1+rng.IntN(12), rng.IntN(6), int64(0)
+		if seed%2 == 0 {
+			retention = 1 + rng.Int64N(30)
+		}
+		l := newMessageLog(limit, remember, time.Duration(retention), nil, nil, 0)
 		var added []wire.Message // every message, in order
+		held := 0                // the model: the newest held were added
+		add := func(msg wire.Message) {
+			now := int64(len(added) + 1)
+			for held >= limit && now-int64(len(added)-held+1) >= retention {
+				held--
+			}
+			added = append(added, deepCopy(msg))
+			held++
+			l.add(&msg, nil, false, now)
+		}
 		for i := 0; i < 300; i++ {
-			msg := randomLogged(rng, i, added)
-			kept := deepCopy(msg)
-			l.add(&msg, nil, false)
-			added = append(added, kept)
-			checkLog(t, &l, added, limit, remember)
+			add(randomLogged(rng, i, added))
+			checkLog(t, &l, added, held, remember)
 		}
-		for i := 0; i < limit; i++ { // flush: messages naming nothing
-			msg := wire.Message{MessageID: fmt.Sprint("flush-", i), LamportTimestamp: 1, HasLamport: true, ChannelID: "c", Content: []byte{1}}
-			added = append(added, msg)
-			l.add(&msg, nil, false)
+		for i := 0; i < limit+int(retention); i++ { // flush: messages naming nothing
+			add(wire.Message{MessageID: fmt.Sprint("flush-", i), LamportTimestamp: 1, HasLamport: true, ChannelID: "c", Content: []byte{1}})
 		}
-		checkLog(t, &l, added, limit, remember)
+		checkLog(t, &l, added, held, remember)
 		if l.ghosts.n != 0 || len(l.senders.byName) != 0 {
 			t.Fatalf("seed %d: %d ghosts and %d senders left after every named entry went", seed, l.ghosts.n, len(l.senders.byName))
 		}
@@ -81,9 +92,9 @@ func deepCopy(m wire.Message) wire.Message {
 	return m
 }
 
-func checkLog(t *testing.T, l *messageLog, added []wire.Message, limit, remember int) {
+// checkLog checks l against the model: the last held of added are held.
+func checkLog(t *testing.T, l *messageLog, added []wire.Message, held, remember int) {
 	t.Helper()
-	held := min(len(added), limit)
 	if l.len() != held || l.index.n != held {
 		t.Fatalf("after %d adds: %d held, %d indexed, want %d", len(added), l.len(), l.index.n, held)
 	}

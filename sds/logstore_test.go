@@ -3,6 +3,7 @@ package sds_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/libsds-go/libsds/sds"
 	"github.com/libsds-go/libsds/sds/persist"
@@ -108,5 +109,33 @@ func TestStoredLogReadFailure(t *testing.T) {
 	mem.SetFailing(persist.OpLoadMessage, false)
 	if msg, ok := m.LoggedMessage(pChan, "a"); !ok || string(msg.Content) != "c-a" {
 		t.Fatalf("LoggedMessage(a) once the store reads again = %+v, %v", msg, ok)
+	}
+}
+
+// A log kept beyond MaxMessageHistory by LogRetention leaves those entries
+// to the store as well: the oldest is still read back for a repair answer.
+func TestStoredLogRetention(t *testing.T) {
+	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
+	m, ev := persistentManager(t, mem, clk, func(c *sds.Config) {
+		c.MaxMessageHistory, c.MaxCausalHistory, c.LogRetention = 3, 2, time.Minute
+	})
+	first := peer("m1", 1, "bob")
+	nimUnwrap(t, m, first)
+	for i, id := range []string{"m2", "m3", "m4", "m5"} {
+		nimUnwrap(t, m, peer(id, uint64(i+2), "bob"))
+	}
+	nimEqualIDs(t, "log", nimState(t, m, pChan).MessageHistory, []string{"m1", "m2", "m3", "m4", "m5"})
+	nimUnwrap(t, m, sdsrMessage(pChan, "asker", "carol", 30, []byte{1}, nil, []wire.HistoryEntry{entry("m1", "bob")}))
+	clk.Set(nimState(t, m, pChan).RepairResponses[0].Due)
+	before := mem.Calls(persist.OpLoadMessage)
+	m.RepairSweep()
+	var answer []byte
+	for _, e := range ev.events {
+		if e.Kind == sds.EventRepairReady && e.MessageID == "m1" {
+			answer = e.Payload
+		}
+	}
+	if !bytes.Equal(answer, first) || mem.Calls(persist.OpLoadMessage) == before {
+		t.Fatalf("repair answer %x (read from the store: %v), want %x", answer, mem.Calls(persist.OpLoadMessage) > before, first)
 	}
 }

@@ -38,6 +38,8 @@ type Manager struct {
 	incomingBytes atomic.Int64
 	// logBytes is the cost of every channel's log (Config.MaxLogBytes).
 	logBytes atomic.Int64
+	// nextDue is the earliest due time of a repair entry (NextRepairDue).
+	nextDue *dueHint
 
 	// Manager-wide events (EventPeriodicSync) are queued and dispatched
 	// like a channel's, in order, without a lock held.
@@ -75,6 +77,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		logger:   cfg.Logger,
 		channels: make(map[string]*channel),
 		backend:  persist.Guard(cfg.Persistence),
+		nextDue:  newDueHint(),
 	}
 	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
 	m.storedLogs = persist.MessageLoaderOf(m.backend) != nil
@@ -152,7 +155,7 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 		return nil, false, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, len(m.channels), m.cfg.MaxChannels)
 	}
 	id = m.ownID(id) // a decoded id shares memory with the whole message's strings
-	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes, &m.logBytes); err != nil {
+	if ch, err = newChannel(id, &m.cfg, &m.incomingBytes, &m.logBytes, m.nextDue); err != nil {
 		m.mu.Unlock()
 		return nil, false, err
 	}
@@ -269,6 +272,7 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	}
 	now := m.clock.Now()
 	msg := m.newMessage(ch, messageID, append([]byte(nil), content...), now)
+	msg.RepairRequest = m.attachSyncedRequests(ch, msg.RepairRequest)
 	out := msg.Append(dst, m.cfg.WireFormat)
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // sent once; a resend or repair must not repeat them
@@ -276,8 +280,9 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	key := bloom.KeyOf(messageID)
 	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
 	ch.filter.add(messageID, key)
-	ch.log.add(&msg, nil, true)
+	ch.log.add(&msg, nil, true, now.UnixNano())
 	ch.log.trimBytes()
+	m.noteOwn(ch, messageID, key, now)
 	return out, nil
 }
 
@@ -541,8 +546,9 @@ func (m *Manager) unwrapSync(ch *channel, sc *wire.Scanned) UnwrapResult {
 	// its causal history shows missing.
 	m.reviewAcks(ch, &msg, sc.Format())
 	m.handleRepairRequests(ch, msg.RepairRequest, now)
+	m.answerSyncGaps(ch, &msg, sc.Format(), now)
 	res.MissingDeps = m.syncMissing(ch, &msg)
-	m.scheduleRepairs(ch, res.MissingDeps, now)
+	m.requestMissing(ch, res.MissingDeps, now)
 	return res
 }
 
@@ -552,6 +558,9 @@ func (m *Manager) unwrapSync(ch *channel, sc *wire.Scanned) UnwrapResult {
 func (m *Manager) unwrapSeen(ch *channel, sc *wire.Scanned, id string) (res UnwrapResult, seen bool) {
 	if ch.present(id) {
 		// Delivered already, or the application said it has it.
+		if m.sdsrEnabled() {
+			ch.noteCopy(id, m.clock.Now())
+		}
 		return duplicateOf(sc, id, ch.id, nil), true
 	}
 	if p := ch.incoming.byID[id]; p != nil {
@@ -625,7 +634,7 @@ func (m *Manager) buffer(ch *channel, msg wire.Message, wait waitSet, res *Unwra
 	}
 	now := m.clock.Now()
 	ch.incoming.add(&pending{msg: msg, wait: wait, receivedAt: now})
-	m.scheduleRepairs(ch, res.MissingDeps, now)
+	m.requestMissing(ch, res.MissingDeps, now)
 	if len(res.MissingDeps) > 0 {
 		ch.emit(Event{
 			Kind:        EventMissingDependencies,

@@ -626,7 +626,7 @@ func TestNimSDSRRepairSweep(t *testing.T) {
 	t.Run("runRepairSweep drops outgoing entries past T_max window", func(t *testing.T) {
 		m, _, clk := setup(t)
 		now := clk.Now()
-		m.InjectRepairRequest(nimTestChannel, entry("m-stale", "alice"), now.Add(-2*sds.DefaultRepairTMax))
+		m.InjectRepairRequest(nimTestChannel, entry("m-stale", "alice"), now.Add(-2*sds.NimRepairTMax))
 		m.InjectRepairRequest(nimTestChannel, entry("m-fresh", "alice"), now)
 		m.RepairSweep()
 		nimEqualIDs(t, "pending requests", repairIDs(nimState(t, m, nimTestChannel).RepairRequests), []string{"m-fresh"})
@@ -670,6 +670,7 @@ func newSDSRBus(t *testing.T) *sdsrBus {
 func (b *sdsrBus) addPeer(name string, mutate func(*sds.Config)) *sds.Manager {
 	b.t.Helper()
 	cfg := sds.DefaultConfig()
+	nimRules(&cfg)
 	cfg.ParticipantID = name
 	cfg.Clock = b.clk
 	if mutate != nil {
@@ -814,7 +815,7 @@ func TestNimSDSRMultiParticipant(t *testing.T) {
 		if len(bus.wireLog) != before {
 			t.Errorf("carol's sweep put %d messages on the wire", len(bus.wireLog)-before)
 		}
-		bus.clk.Advance(sds.DefaultRepairTMax + time.Second)
+		bus.clk.Advance(sds.NimRepairTMax + time.Second)
 		for _, name := range bus.names {
 			bus.peers[name].RepairSweep()
 		}

@@ -78,6 +78,29 @@ func (r *nimEvents) ids(k sds.EventKind) []string {
 	return out
 }
 
+// nimRules sets what the ported Nim tests assume and this library does
+// otherwise by default: the Nim library's SDS-R timers and rules
+// (RepairRFC, no request syncs) and a log bounded by count alone.
+func nimRules(cfg *sds.Config) {
+	cfg.RepairPolicy = sds.RepairRFC
+	cfg.RepairRequestSync = false
+	cfg.RepairTMin, cfg.RepairTMax = sds.NimRepairTMin, sds.NimRepairTMax
+	cfg.LogRetention = 0
+}
+
+// withNimRules returns a config setter that applies nimRules, then each
+// non-nil set in turn.
+func withNimRules(set ...func(*sds.Config)) func(*sds.Config) {
+	return func(cfg *sds.Config) {
+		nimRules(cfg)
+		for _, f := range set {
+			if f != nil {
+				f(cfg)
+			}
+		}
+	}
+}
+
 // nimManager builds a manager as the Nim suites' setup does
 // (newReliabilityManager(participantId = "alice")), on a manual clock, with
 // an event recorder installed. mutate, if non-nil, adjusts the config first.
@@ -85,7 +108,7 @@ func (r *nimEvents) ids(k sds.EventKind) []string {
 func nimManager(t *testing.T, mutate func(*sds.Config)) (*sds.Manager, *nimEvents, *sds.ManualClock) {
 	t.Helper()
 	clk := sds.NewManualClock(nimStart)
-	m := startManager(t, "alice", clk, mutate)
+	m := startManager(t, "alice", clk, withNimRules(mutate))
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec, clk

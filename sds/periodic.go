@@ -43,7 +43,13 @@ func (m *Manager) Sweep() {
 // message's wire bytes, re-encoded from the local log without a bloom
 // filter; one whose message has left the log meanwhile is dropped), and
 // requests more than RepairTMax past their T_req are dropped.
-func (m *Manager) RepairSweep() { m.eachChannel(m.sweepRepairs) }
+func (m *Manager) RepairSweep() {
+	m.nextDue.reset()
+	m.eachChannel(func(ch *channel, now time.Time) {
+		m.sweepRepairs(ch, now)
+		m.noteNextDue(ch)
+	})
+}
 
 // eachChannel runs pass on every channel, locked, at the clock's current
 // time, and dispatches what each raised.
@@ -201,13 +207,15 @@ func (m *Manager) sweepRepairs(ch *channel, now time.Time) {
 		if !ok {
 			continue // evicted from the log since: nothing to send
 		}
+		ch.noteCopy(msg.MessageID, now)
 		ch.emit(Event{
 			Kind: EventRepairReady, ChannelID: ch.id, MessageID: msg.MessageID,
 			Payload: msg.Append(nil, m.cfg.WireFormat),
 		})
 	}
-	for e := ch.outRepair.peek(); e != nil && now.Sub(e.due) > m.cfg.RepairTMax; e = ch.outRepair.peek() {
-		ch.outRepair.pop()
+	m.sendDueRequests(ch, now)
+	for e := ch.outRepair.peek(); m.cfg.RepairPolicy == RepairRFC && e != nil && now.Sub(e.due) > m.cfg.RepairTMax; e = ch.outRepair.peek() {
+		ch.outRepair.pop() // expired
 	}
 }
 
@@ -313,7 +321,7 @@ func (m *Manager) runPeriodic(t *periodicTasks) {
 	defer sweep.Stop()
 	syncTimer := clk.NewTimer(m.cfg.SyncMessageInterval)
 	defer syncTimer.Stop()
-	repair := clk.NewTimer(m.cfg.RepairSweepInterval)
+	repair := clk.NewTimer(m.repairSweepDelay())
 	defer repair.Stop()
 	for {
 		select {
@@ -336,7 +344,9 @@ func (m *Manager) runPeriodic(t *periodicTasks) {
 				return
 			}
 			m.RepairSweep()
-			repair.Reset(m.cfg.RepairSweepInterval)
+			repair.Reset(m.repairSweepDelay())
+		case <-m.nextDue.wake:
+			repair.Reset(m.repairSweepDelay()) // an entry falls due sooner
 		}
 	}
 }

@@ -350,7 +350,7 @@ func TestRepairRules(t *testing.T) {
 		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "old", "bob", 1, []byte{1}, nil, nil))
 		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "req", "carol", 2, []byte{1}, nil, []wire.HistoryEntry{entry("old", "bob")}))
 		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "new", "bob", 3, []byte{1}, nil, nil)) // evicts old
-		clk.Advance(sds.DefaultRepairTMax)
+		clk.Advance(sds.NimRepairTMax)
 		m.RepairSweep()
 		if n := rec.count(sds.EventRepairReady); n != 0 {
 			t.Errorf("%d repairs of an evicted message", n)
@@ -375,7 +375,7 @@ func TestRepairRules(t *testing.T) {
 	t.Run("stale requests are not attached", func(t *testing.T) {
 		m, _, clk := nimManager(t, nil)
 		now := clk.Now()
-		m.InjectRepairRequest(nimTestChannel, entry("stale", "bob"), now.Add(-sds.DefaultRepairTMax-time.Second))
+		m.InjectRepairRequest(nimTestChannel, entry("stale", "bob"), now.Add(-sds.NimRepairTMax-time.Second))
 		m.InjectRepairRequest(nimTestChannel, entry("due", "bob"), now.Add(-time.Second))
 		m.InjectRepairRequest(nimTestChannel, entry("later", "bob"), now.Add(time.Second))
 		msg := nimDecode(t, nimWrap(t, m, nimTestChannel, "m", []byte{1}))
@@ -398,7 +398,7 @@ func TestRepairRules(t *testing.T) {
 	t.Run("the sweep asks again for what is still missing", func(t *testing.T) {
 		m, _, clk := nimManager(t, nil)
 		nimUnwrap(t, m, sdsrMessage(nimTestChannel, "m", "bob", 2, []byte{1}, []wire.HistoryEntry{entry("gap", "bob")}, nil))
-		clk.Advance(sds.DefaultRepairTMax)
+		clk.Advance(sds.NimRepairTMax)
 		nimWrap(t, m, nimTestChannel, "mine", []byte{1}) // carries the request away
 		if n := len(nimState(t, m, nimTestChannel).RepairRequests); n != 0 {
 			t.Fatalf("%d requests after sending", n)
@@ -408,7 +408,7 @@ func TestRepairRules(t *testing.T) {
 		if !hasRepair(st.RepairRequests, "gap") {
 			t.Fatal("no new request for the still missing gap")
 		}
-		want := clk.Now().Add(sds.ComputeTReq("alice", "gap", sds.DefaultRepairTMin, sds.DefaultRepairTMax))
+		want := clk.Now().Add(sds.ComputeTReq("alice", "gap", sds.NimRepairTMin, sds.NimRepairTMax))
 		if got := repairDue(t, st.RepairRequests, "gap"); !got.Equal(want) {
 			t.Errorf("due %v, want %v", got, want)
 		}

@@ -297,7 +297,7 @@ func (c *channel) loadLog(history []wire.Message, hints map[string][]byte, outgo
 	}
 	for _, msg := range history {
 		msg.BloomFilter, msg.RepairRequest = nil, nil
-		c.log.add(&msg, hints[msg.MessageID], false)
+		c.log.add(&msg, hints[msg.MessageID], false, 0) // joined at an unknown time
 		c.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	}
 }

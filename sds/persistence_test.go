@@ -31,12 +31,7 @@ const pChan = nimTestChannel
 // the managers of one test, so time carries across restarts).
 func persistentManager(t *testing.T, b persist.Backend, clk *sds.ManualClock, mutate func(*sds.Config)) (*sds.Manager, *nimEvents) {
 	t.Helper()
-	m := startManager(t, "alice", clk, func(c *sds.Config) {
-		c.Persistence = b
-		if mutate != nil {
-			mutate(c)
-		}
-	})
+	m := startManager(t, "alice", clk, withNimRules(func(c *sds.Config) { c.Persistence = b }, mutate))
 	rec := &nimEvents{}
 	m.SetEventHandler(rec.handle)
 	return m, rec

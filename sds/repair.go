@@ -70,15 +70,17 @@ func IsInResponseGroup(participantID, senderID, messageID string, numGroups int)
 // repairEntry is a pending SDS-R request (due at T_req) or response (due
 // at T_resp).
 type repairEntry struct {
-	entry wire.HistoryEntry
-	due   time.Time
-	index int // in repairBuffer.queue
+	entry    wire.HistoryEntry
+	due      time.Time
+	index    int // in repairBuffer.queue
+	attempts int // times a request was sent (requestSent)
 }
 
 // repairBuffer holds repair entries by id, ordered by due time (then id)
 // in a heap: the most overdue is found in O(1) and taken in O(log n).
 type repairBuffer struct {
 	intern func([]byte) string // Config.InternID
+	hint   *dueHint            // the manager's earliest due time; nil: not tracked
 	byID   map[string]*repairEntry
 	queue  repairQueue
 	dirty  map[string]struct{} // ids added or removed; nil without persistence
@@ -115,6 +117,7 @@ func (b *repairBuffer) add(entry wire.HistoryEntry, due time.Time) {
 	b.byID[e.entry.MessageID] = e
 	b.touch(e.entry.MessageID)
 	heap.Push(&b.queue, e)
+	b.hint.lower(due)
 }
 
 func (b *repairBuffer) remove(id string) {
@@ -211,9 +214,8 @@ func (c *channel) cancelRepairs(id string) {
 	c.inRepair.remove(id)
 }
 
-// takeRepairRequests removes and returns up to MaxRepairRequests due
-// requests, most overdue first, dropping those past the repair window
-// (tMax after they fell due) on the way. O(k log n).
+// takeRepairRequests returns up to MaxRepairRequests due requests, most
+// overdue first, each then due again for a retry (requestSent). O(k log n).
 func (m *Manager) takeRepairRequests(c *channel, now time.Time) []wire.HistoryEntry {
 	if c.outRepair.len() == 0 || m.cfg.MaxRepairRequests == 0 {
 		return nil
@@ -224,11 +226,12 @@ func (m *Manager) takeRepairRequests(c *channel, now time.Time) []wire.HistoryEn
 		if e == nil || e.due.After(now) {
 			break
 		}
-		c.outRepair.pop()
-		if now.Sub(e.due) > m.cfg.RepairTMax {
-			continue // expired
+		if m.cfg.RepairPolicy == RepairRFC && now.Sub(e.due) > m.cfg.RepairTMax {
+			c.outRepair.pop() // expired
+			continue
 		}
 		out = append(out, e.entry)
+		m.requestSent(c, e, now)
 	}
 	return out
 }
@@ -255,28 +258,24 @@ func (m *Manager) scheduleRepairs(c *channel, missing []wire.HistoryEntry, now t
 }
 
 // handleRepairRequests applies a received message's repair requests: each
-// cancels our own request for the same message (someone asked already),
-// and one for a message in our log that we are eligible to answer is
-// scheduled at now + T_resp. A request without a sender id cannot be
-// placed in a response group and is not answered. A second request for a
-// message we already plan to answer keeps the first response time.
+// cancels (RepairRFC) or postpones (RepairPrompt) our own request for the
+// same message (someone asked already), and one for a message in our log
+// that we are eligible to answer is scheduled at now + T_resp
+// (scheduleResponse). A request without a sender id cannot be placed in a
+// response group and is not answered. A second request for a message we
+// already plan to answer keeps the first response time.
 func (m *Manager) handleRepairRequests(c *channel, reqs []wire.HistoryEntry, now time.Time) {
 	pid := m.cfg.ParticipantID
 	for i := range reqs {
 		r := &reqs[i]
-		c.outRepair.remove(r.MessageID)
-		if pid == "" || r.SenderID == "" || r.MessageID == "" || !c.log.contains(r.MessageID) {
+		if e := c.outRepair.get(r.MessageID); e != nil {
+			m.othersRequest(c, e, now)
+		}
+		if pid == "" || r.SenderID == "" || r.MessageID == "" {
 			continue
 		}
-		if c.inRepair.get(r.MessageID) != nil ||
-			!m.repairInGroup(r.SenderID, r.MessageID) {
-			continue
+		if le := c.log.get(r.MessageID); le != nil {
+			m.scheduleResponse(c, le, r, now)
 		}
-		if c.inRepair.len() >= m.cfg.MaxPendingRepairs {
-			m.logger.Debug().Str("channel", c.id).Str("message", r.MessageID).Msg("repair response buffer full; not answering")
-			continue
-		}
-		t := m.repairTResp(r.SenderID, r.MessageID)
-		c.inRepair.add(*r, now.Add(t))
 	}
 }

@@ -75,11 +75,13 @@ func (m *Manager) repairTReq(messageID string) time.Duration {
 	return ComputeTReq(m.cfg.ParticipantID, messageID, m.cfg.RepairTMin, m.cfg.RepairTMax)
 }
 
-func (m *Manager) repairTResp(senderID, messageID string) time.Duration {
+// repairTResp is T_resp over tMax: RepairTMax, or the RepairPrompt
+// policy's RepairResponseWindow.
+func (m *Manager) repairTResp(senderID, messageID string, tMax time.Duration) time.Duration {
 	if m.cfg.WireFormat == wire.FormatRFC {
-		return JSComputeTResp(m.cfg.ParticipantID, senderID, messageID, m.cfg.RepairTMax)
+		return JSComputeTResp(m.cfg.ParticipantID, senderID, messageID, tMax)
 	}
-	return ComputeTResp(m.cfg.ParticipantID, senderID, messageID, m.cfg.RepairTMax)
+	return ComputeTResp(m.cfg.ParticipantID, senderID, messageID, tMax)
 }
 
 func (m *Manager) repairInGroup(senderID, messageID string) bool {

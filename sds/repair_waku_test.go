@@ -26,6 +26,7 @@ func TestJSRepairTimingVectors(t *testing.T) {
 func TestRepairFormulasFollowWireFormat(t *testing.T) {
 	const groups = 4
 	cfg := sds.DefaultConfig()
+	nimRules(&cfg) // nimManager's timers
 	// Messages whose response group the two formulas decide differently.
 	var answerJS, answerNim string
 	for i := 0; answerJS == "" || answerNim == ""; i++ {

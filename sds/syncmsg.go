@@ -3,6 +3,7 @@ package sds
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/libsds-go/libsds/sds/bloom"
 	"github.com/libsds-go/libsds/sds/wire"
@@ -29,11 +30,17 @@ func (m *Manager) WrapSync(channelID string) ([]byte, error) {
 		return nil, err
 	}
 	defer m.unlockAndDispatch(ch)
-	now := m.clock.Now()
+	msg := m.syncMessage(ch, m.clock.Now())
+	msg.RepairRequest = m.attachSyncedRequests(ch, msg.RepairRequest)
+	return msg.Append(nil, m.cfg.WireFormat), nil
+}
+
+// syncMessage builds a sync message on ch (WrapSync).
+func (m *Manager) syncMessage(ch *channel, now time.Time) wire.Message {
 	msg := m.newMessage(ch, "", nil, now)
 	msg.MessageID = "sync-" + strconv.FormatUint(uint64(bloom.NimHash(m.cfg.ParticipantID)), 16) +
 		"-" + strconv.FormatUint(msg.LamportTimestamp, 10)
-	return msg.Append(nil, m.cfg.WireFormat), nil
+	return msg
 }
 
 // WrapEphemeral returns an ephemeral message (RFC "Ephemeral Messages"):

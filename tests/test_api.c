@@ -461,7 +461,7 @@ TEST(config_errors) {
 	    {"{\"bufferSweepIntervalMs\":0}", "invalid config: bufferSweepIntervalMs must be positive, got 0s"},
 	    {"{\"repairTMinMs\":5000,\"repairTMaxMs\":1000}",
 	     "invalid config: need 0 <= repairTMinMs <= repairTMaxMs, got 5s and 1s"},
-	    {"{\"repairTMinMs\":-1}", "invalid config: need 0 <= repairTMinMs <= repairTMaxMs, got -1ms and 5m0s"},
+	    {"{\"repairTMinMs\":-1}", "invalid config: need 0 <= repairTMinMs <= repairTMaxMs, got -1ms and 2s"},
 	    {"{\"numResponseGroups\":0}", "invalid config: numResponseGroups must be positive, got 0"},
 	    {"{\"maxRepairRequests\":-2}", "invalid config: maxRepairRequests must not be negative, got -2"},
 	    {"{\"repairSweepIntervalMs\":0}", "invalid config: repairSweepIntervalMs must be positive, got 0s"},

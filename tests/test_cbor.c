@@ -205,7 +205,7 @@ static int cev_wait(CEvents* e, const char* type, int count, int ms) {
 static const char* all_events[] = {"message_ready",    "message_sent",      "missing_dependencies",
                                    "periodic_sync",    "repair_ready",      "message_resend",
                                    "message_failed",   "dependencies_lost", "incoming_evicted",
-                                   "persistence_backlog"};
+                                   "persistence_backlog", "repair_request"};
 
 static void listen_all(void* ctx, CEvents* e) {
 	for (size_t i = 0; i < sizeof all_events / sizeof *all_events; i++)
@@ -1219,6 +1219,84 @@ TEST(cbor_periodic_events) {
 	cb_free(&want);
 	capture_reset(&c);
 	cev_free(&e);
+}
+
+TEST(cbor_repair_request) {
+	/* SDS-R, configured in CBOR: bob misses m1 and, sending nothing, his
+	 * periodic tasks hand the request out in a sync message when T_req
+	 * comes (repair_request); alice, m1's sender, answers it. */
+	Cbor r = {0}, want = {0};
+	Capture c = {0};
+	cb_map(&r, 1);
+	cb_text(&r, "config");
+	cb_map(&r, 5);
+	cb_text(&r, "participantId");
+	cb_text(&r, "bob");
+	cb_text(&r, "repairTMinMs");
+	cb_uint(&r, 50);
+	cb_text(&r, "repairTMaxMs");
+	cb_uint(&r, 50);
+	cb_text(&r, "repairPolicy");
+	cb_text(&r, "prompt");
+	cb_text(&r, "repairRequestSync");
+	cb_hex(&r, "f5"); /* true */
+	void* b = create(&r, &c);
+	ASSERT(b != NULL);
+	cb_free(&r);
+	capture_reset(&c);
+	void* a = cbor_manager("alice");
+	CEvents e, ea;
+	cev_init(&e);
+	cev_init(&ea);
+	listen_all(b, &e);
+	listen_all(a, &ea);
+	uint8_t *m1 = NULL, *m2 = NULL;
+	long n1 = cwrap(a, "one", "m1", "room", &m1);
+	long n2 = cwrap(a, "two", "m2", "room", &m2);
+	ASSERT(n1 > 0 && n2 > 0);
+	CHECK_INT(cunwrap(b, m2, n2, &c), RET_OK);
+	capture_reset(&c);
+	req_unit(&r);
+	CHECK_INT(call(sds_start_periodic_tasks, b, &r, &c), RET_OK);
+	capture_reset(&c);
+	CHECK(cev_wait(&e, "repair_request", 1, 5000));
+	int i = cev_nth(&e, "repair_request", 0);
+	size_t off;
+	const uint8_t *id = NULL, *msg = NULL;
+	size_t idn = 0, mn = 0;
+	if (i >= 0 && cb_path(e.ev[i], e.len[i], &off, "payload", "messageId", NULL) &&
+	    cb_string(e.ev[i], e.len[i], off, 3, &id, &idn) &&
+	    cb_path(e.ev[i], e.len[i], &off, "payload", "message", NULL) &&
+	    cb_string(e.ev[i], e.len[i], off, 2, &msg, &mn)) {
+		env(&want, "repair_request");
+		cb_map(&want, 4);
+		cb_text(&want, "messageId");
+		cb_textn(&want, (const char*)id, idn);
+		cb_text(&want, "channelId");
+		cb_text(&want, "room");
+		cb_text(&want, "requested");
+		cb_array(&want, 1);
+		cb_text(&want, "m1");
+		cb_text(&want, "message");
+		cb_bytes(&want, msg, mn);
+		CHECK_BYTES(e.ev[i], e.len[i], &want);
+		CHECK(idn > 5 && memcmp(id, "sync-", 5) == 0);
+		CHECK_INT(call(sds_start_periodic_tasks, a, &r, &c), RET_OK);
+		capture_reset(&c);
+		CHECK_INT(cunwrap(a, msg, mn, &c), RET_OK);
+		capture_reset(&c);
+		CHECK(cev_wait(&ea, "repair_ready", 1, 5000));
+	} else {
+		CHECK(!"repair_request without payload.messageId or payload.message");
+	}
+	CHECK_INT(sds_destroy(a), RET_OK);
+	CHECK_INT(sds_destroy(b), RET_OK);
+	CHECK_INT(e.bad + ea.bad, 0);
+	free(m1), free(m2);
+	cb_free(&r);
+	cb_free(&want);
+	cev_free(&e);
+	cev_free(&ea);
 }
 
 static void* create_store(const char* path, Capture* c) {

@@ -83,13 +83,14 @@ TEST(periodic_resend_and_failure) {
 	events_clear(&ev);
 }
 
-/* SDS-R: b misses m1 and asks for it in its next message; c, which has m1,
- * answers with repair_ready carrying m1's wire bytes, which b can unwrap. */
+/* SDS-R with the RFC's rules: b misses m1 and asks for it in its next
+ * message; c, which has m1, answers with repair_ready carrying m1's wire
+ * bytes, which b can unwrap. */
 TEST(periodic_repair_ready) {
 	/* T_req is exactly 200 ms when tMin == tMax, and a request stays
 	 * valid until tMax after it is due: b wraps between 200 and 400 ms. */
 	const char* cfg = "{\"participantId\":\"%s\",\"repairTMinMs\":200,\"repairTMaxMs\":200,"
-	                  "\"repairSweepIntervalMs\":5}";
+	                  "\"repairSweepIntervalMs\":5,\"repairPolicy\":\"rfc\",\"repairRequestSync\":false}";
 	char ca[256], cb[256], cc[256];
 	snprintf(ca, sizeof ca, cfg, "alice");
 	snprintf(cb, sizeof cb, cfg, "bob");
@@ -145,6 +146,85 @@ TEST(periodic_repair_ready) {
 	cleanup(c);
 	events_clear(&eb);
 	events_clear(&ec);
+}
+
+/* The last event of ev containing type, with the wire bytes of its
+ * "message" (base64, the last key) decoded into *wire; NULL if none. */
+static long event_message(Events* ev, const char* type, const char* head, uint8_t** wire) {
+	long wn = -1;
+	pthread_mutex_lock(&ev->mu);
+	const char* e = NULL;
+	for (int i = 0; i < ev->n; i++)
+		if (strstr(ev->ev[i], type)) e = ev->ev[i];
+	if (e && strncmp(e, head, strlen(head)) == 0) {
+		const char* b64 = strstr(e, ",\"message\":\"");
+		if (b64 && strcmp(e + strlen(e) - 2, "\"}") == 0) {
+			b64 += strlen(",\"message\":\"");
+			wn = unbase64(b64, strlen(b64) - 2, wire);
+		}
+	}
+	pthread_mutex_unlock(&ev->mu);
+	return wn;
+}
+
+/* SDS-R with the default rules: b misses m1; with nothing to send, its
+ * periodic tasks hand it a sync message carrying the request when T_req
+ * comes (repair_request); a, m1's sender, answers it at once. With
+ * repairRequestSync false nothing is handed out. */
+TEST(periodic_repair_request) {
+	const char* cfg = "{\"participantId\":\"%s\",\"repairTMinMs\":100,\"repairTMaxMs\":100%s}";
+	char ca[256], cb[256], cq[256];
+	snprintf(ca, sizeof ca, cfg, "alice", "");
+	snprintf(cb, sizeof cb, cfg, "bob", "");
+	snprintf(cq, sizeof cq, cfg, "quiet", ",\"repairRequestSync\":false");
+	void* a = new_manager_config(ca);
+	void* b = new_manager_config(cb);
+	void* q = new_manager_config(cq);
+	Events ea, eb, eq;
+	events_init(&ea);
+	events_init(&eb);
+	events_init(&eq);
+	SdsSetEventCallback(a, events_cb, &ea);
+	SdsSetEventCallback(b, events_cb, &eb);
+	SdsSetEventCallback(q, events_cb, &eq);
+
+	uint8_t *m1, *m2;
+	long n1 = wrap(a, "one", "m1", "room", &m1);
+	long n2 = wrap(a, "two", "m2", "room", &m2);
+	free(unwrap(b, m2, n2)); /* b and q miss m1 */
+	free(unwrap(q, m2, n2));
+	start(b);
+	start(q);
+	CHECK(events_wait(&eb, "repair_request", 1, 5000));
+	uint8_t* req = NULL;
+	long rn = event_message(&eb, "repair_request", "{\"eventType\":\"repair_request\",\"messageId\":\"sync-", &req);
+	ASSERT(rn > 0);
+	CHECK_INT(events_count(&eb, "\"channelId\":\"room\",\"requested\":[\"m1\"],\"message\":\""), 1);
+	const uint8_t* v;
+	size_t vl;
+	CHECK(pb_field(req, rn, 1, &v, &vl, NULL) && vl > 5 && memcmp(v, "sync-", 5) == 0);
+	CHECK(!pb_field(req, rn, 5, &v, &vl, NULL) || vl == 0); /* a sync message: no content */
+	CHECK(pb_field(req, rn, 13, &v, &vl, NULL));           /* carrying the request */
+	start(a);
+	free(unwrap(a, req, rn));
+	CHECK(events_wait(&ea, "repair_ready", 1, 5000));
+	uint8_t* rep = NULL;
+	long pn = event_message(&ea, "repair_ready", "{\"eventType\":\"repair_ready\",\"channelId\":\"room\"", &rep);
+	ASSERT(pn > 0);
+	free(unwrap(b, rep, pn));
+	CHECK_INT(events_count(&eb, "\"messageId\":\"m1\",\"channelId\":\"room\",\"eventType\":\"message_ready\""), 1);
+	CHECK_INT(events_count(&eb, "\"messageId\":\"m2\",\"channelId\":\"room\",\"eventType\":\"message_ready\""), 1);
+	/* q's request fell due too (the same 100 ms), but stays with q. */
+	sleep_ms(100);
+	CHECK_INT(events_count(&eq, "repair_request"), 0);
+	(void)n1;
+	free(req), free(rep), free(m1), free(m2);
+	cleanup(a);
+	cleanup(b);
+	cleanup(q);
+	events_clear(&ea);
+	events_clear(&eb);
+	events_clear(&eq);
 }
 
 /* A periodic_sync callback cleans its own manager up: the library's

@@ -63,6 +63,6 @@
 //     clock), EventCallbacks for the events the Nim library lacks or the
 //     binding did not expose (OnRepairReady, OnMessageResend,
 //     OnMessageFailed, OnDependenciesLost, OnIncomingEvicted,
-//     OnPersistenceBacklog), and Manager, the core manager underneath (for
+//     OnPersistenceBacklog, OnRepairRequest), and Manager, the core manager underneath (for
 //     sync and ephemeral messages, Sweep, channel state).
 package sds

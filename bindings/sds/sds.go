@@ -77,6 +77,10 @@ type EventCallbacks struct {
 	OnIncomingEvicted func(messageId MessageID, channelId string)
 	// OnPersistenceBacklog: the channel's store keeps failing.
 	OnPersistenceBacklog func(channelId string)
+	// OnRepairRequest (SDS-R): our repair requests for requested fell
+	// due; broadcast message, a sync message carrying them. Without this
+	// callback they ride on the next wrapped message instead.
+	OnRepairRequest func(message []byte, requested []MessageID, channelId string)
 }
 
 // ReliabilityManager runs SDS for any number of channels. It is safe for
@@ -197,6 +201,14 @@ func (rm *ReliabilityManager) dispatch(e core.Event) {
 		if cb.OnPersistenceBacklog != nil {
 			cb.OnPersistenceBacklog(ch)
 		}
+	case core.EventRepairRequest:
+		if cb.OnRepairRequest != nil {
+			requested := make([]MessageID, len(e.MissingDeps))
+			for i, d := range e.MissingDeps {
+				requested[i] = MessageID(d.MessageID)
+			}
+			cb.OnRepairRequest(e.Payload, requested, ch)
+		}
 	}
 }
 
@@ -223,6 +235,7 @@ type jsonEvent struct {
 	Message     []byte         `json:"message"`
 	Attempt     int            `json:"attempt"`
 	Lost        []MessageID    `json:"lost"`
+	Requested   []MessageID    `json:"requested"`
 }
 
 // OnEvent dispatches an event given as the C library's JSON (see
@@ -266,6 +279,11 @@ func (rm *ReliabilityManager) OnEvent(eventStr string) {
 		e.Kind = core.EventIncomingEvicted
 	case "persistence_backlog":
 		e.Kind = core.EventPersistenceBacklog
+	case "repair_request":
+		e.Kind = core.EventRepairRequest
+		for _, id := range ev.Requested {
+			e.MissingDeps = append(e.MissingDeps, wire.HistoryEntry{MessageID: string(id)})
+		}
 	default:
 		return
 	}

@@ -122,6 +122,9 @@ func (r *recorder) callbacks() EventCallbacks {
 		OnMessageFailed:    func(id MessageID, ch string) { r.add("failed %s %s", id, ch) },
 		OnDependenciesLost: func(id MessageID, lost []MessageID, ch string) { r.add("lost %s %v %s", id, lost, ch) },
 		OnIncomingEvicted:  func(id MessageID, ch string) { r.add("evicted %s %s", id, ch) },
+		OnRepairRequest: func(msg []byte, requested []MessageID, ch string) {
+			r.add("request %d %v %s", len(msg), requested, ch)
+		},
 	}
 }
 
@@ -564,13 +567,14 @@ func TestOnEvent(t *testing.T) {
 		`{"eventType":"message_failed","messageId":"m1","channelId":"c1"}`,
 		`{"eventType":"dependencies_lost","messageId":"m2","channelId":"c1","lost":["m1"]}`,
 		`{"eventType":"incoming_evicted","messageId":"m2","channelId":"c1"}`,
+		`{"eventType":"repair_request","messageId":"sync-1","channelId":"c1","requested":["m1","m3"],"message":"AQID"}`,
 		`{"eventType":"something_new","messageId":"m2"}`,
 		`not json`,
 	} {
 		rm.OnEvent(ev)
 	}
 	expectEvents(t, &r, "ready m1 c1", "sent m1 c1", "missing m2 [m1] c1", "sync", "repair 3 c1",
-		"resend m1 2 c1", "failed m1 c1", "lost m2 [m1] c1", "evicted m2 c1")
+		"resend m1 2 c1", "failed m1 c1", "lost m2 [m1] c1", "evicted m2 c1", "request 3 [m1 m3] c1")
 	rm.OnCallbackError(1, "ignored")
 }
 
@@ -692,6 +696,43 @@ func TestRepairReady(t *testing.T) {
 	if u := unwrap(t, carol, repaired); string(*u.Message) != "carol misses this" {
 		t.Errorf("repair carries %q", *u.Message)
 	}
+	expectEvents(t, &rc, "ready r1 sdsr", "ready r2 sdsr")
+}
+
+// SDS-R through the binding with the default rules: a participant missing
+// a message is handed a sync message carrying its request when T_req
+// comes (OnRepairRequest), and the original sender answers it at once.
+func TestRepairRequest(t *testing.T) {
+	clk := core.NewManualClock(time.Unix(1_700_000_000, 0))
+	participant := func(id string) func(*Config) {
+		return func(c *Config) { c.ParticipantID, c.RepairTMin, c.RepairTMax = id, time.Second, time.Second }
+	}
+	alice, carol := newClocked(t, clk, participant("alice")), newClocked(t, clk, participant("carol"))
+	var ra, rc recorder
+	var request, repaired []byte
+	cb := rc.callbacks()
+	cb.OnRepairRequest = func(msg []byte, requested []MessageID, ch string) {
+		request = msg
+		rc.add("request %v %s", requested, ch)
+	}
+	carol.RegisterCallbacks(cb)
+	cb = ra.callbacks()
+	cb.OnRepairReady = func(msg []byte, ch string) { repaired = msg }
+	alice.RegisterCallbacks(cb)
+
+	wrap(t, alice, "sdsr", "r1", "carol misses this")
+	unwrap(t, carol, wrap(t, alice, "sdsr", "r2", "carol gets this"))
+	clk.Advance(time.Second)
+	carol.Manager().RepairSweep()
+	expectEvents(t, &rc, "missing r2 [r1] sdsr", "request [r1] sdsr")
+	if _, err := alice.Manager().Unwrap(request); err != nil {
+		t.Fatal(err)
+	}
+	alice.Manager().RepairSweep()
+	if repaired == nil {
+		t.Fatal("alice did not answer at once")
+	}
+	unwrap(t, carol, repaired)
 	expectEvents(t, &rc, "ready r1 sdsr", "ready r2 sdsr")
 }
 

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	p := &cfg.Protocol
 	var o options
 	var partitions, outages listFlag
-	var lost, format string
+	var lost, format, policy string
 
 	fs.IntVar(&cfg.Participants, "participants", cfg.Participants, "group size")
 	fs.IntVar(&cfg.Messages, "messages", cfg.Messages, "content messages the whole group sends")
@@ -106,6 +106,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&p.NumResponseGroups, "groups", p.NumResponseGroups, "SDS-R response groups")
 	fs.IntVar(&p.MaxRepairRequests, "repair-requests", p.MaxRepairRequests, "SDS-R repair requests attached to one message")
 	fs.DurationVar(&p.RepairSweepInterval, "repair-interval", p.RepairSweepInterval, "SDS-R repair sweep interval")
+	repairFlags(fs, p, &policy)
 	fs.StringVar(&format, "format", "nim", "wire format: nim or rfc")
 
 	fs.StringVar(&o.sdsr, "sdsr", "both", "run with SDS-R (on), without (off), or both to compare")
@@ -149,6 +150,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		p.OnLostDependencies = sds.LostDrop
 	default:
 		return fmt.Errorf("-lost: want deliver or drop, got %q", lost)
+	}
+	if err := setPolicy(p, policy); err != nil {
+		return err
 	}
 	switch format {
 	case "nim":

@@ -61,7 +61,13 @@ func TestJSONAndReport(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, fileSummary))
-	for _, want := range []string{"| delivery ratio |", "with SDS-R", "without SDS-R", fileCDF, fileBandwidth, fileRepairs, "## What is measured"} {
+	if b := o.Runs[0].Result.Breakdown; b.Repaired == 0 || b.ByRootCause.All.Request.Mean <= 0 {
+		t.Errorf("at 20%% loss, no repaired delivery or no request wait in the breakdown: %+v", b)
+	}
+	if !bytes.Contains(out.Bytes(), []byte(`"latency_breakdown"`)) {
+		t.Error("-json output lacks latency_breakdown")
+	}
+	for _, want := range []string{"| delivery ratio |", "with SDS-R", "without SDS-R", fileCDF, fileBandwidth, fileRepairs, "## What is measured", "## Where the delay goes", "| request |"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("summary lacks %q", want)
 		}
@@ -109,6 +115,7 @@ func TestFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-sdsr", "maybe"}, {"-lost", "keep"}, {"-format", "xml"}, {"-partition", "at=1m,for"},
 		{"-offline", "p=1,when=2m"}, {"-sweep", "nope=1"}, {"-participants", "1"}, {"extra"},
+		{"-policy", "fast"}, {"-retry", "0s"},
 	} {
 		var out, errOut bytes.Buffer
 		if err := run(append(append([]string(nil), small...), bad...), &out, &errOut); err == nil {

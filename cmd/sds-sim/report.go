@@ -56,6 +56,7 @@ func writeReport(dir string, o *Output) error {
 			fmt.Fprintf(w, "- %s\n", line)
 		}
 		fmt.Fprintln(w)
+		writeBreakdown(w, o.Runs)
 	}
 
 	latRuns := o.Runs

@@ -55,6 +55,7 @@ func compareTable(runs []RunOutput) table {
 	row("repairs broadcast", func(r *sim.Result) string { return fmt.Sprint(r.Repairs) })
 	row("repair requests sent", func(r *sim.Result) string { return fmt.Sprint(r.RepairRequests) })
 	row("sync messages", func(r *sim.Result) string { return fmt.Sprint(r.Syncs) })
+	row("request syncs (repair_request)", func(r *sim.Result) string { return fmt.Sprint(r.RequestSyncs) })
 	row("dependencies given up (ids)", func(r *sim.Result) string { return fmt.Sprint(r.LostIDs) })
 	row("duplicate deliveries", func(r *sim.Result) string { return fmt.Sprint(r.Duplicates) })
 	row("causal-order violations", func(r *sim.Result) string { return fmt.Sprint(r.OrderViolations) })
@@ -125,10 +126,10 @@ func (t table) markdown(w io.Writer) {
 }
 
 // setupFormat and setupKeys describe a run's settings (flag names).
-const setupFormat = "%s participants, %s messages at %s msg/s each on %s channel(s); loss %s, delay %s + jitter %s; bloom %s ids at %s, history %s, log %s; T_min %s, T_max %s, %s response group(s); seed %s"
+const setupFormat = "%s participants, %s messages at %s msg/s each on %s channel(s); loss %s, delay %s + jitter %s; bloom %s ids at %s, history %s, log %s; SDS-R policy %s, T_min %s, T_max %s, %s response group(s); seed %s"
 
 var setupKeys = []string{"participants", "messages", "rate", "channels", "loss", "delay", "jitter",
-	"bloom", "bloom-error", "history", "log", "tmin", "tmax", "groups", "seed"}
+	"bloom", "bloom-error", "history", "log", "policy", "tmin", "tmax", "groups", "seed"}
 
 // describeSetup names the settings of the runs. A swept parameter shows
 // the values it took, not the flag the sweep overrode.
@@ -162,6 +163,10 @@ func printSummary(w io.Writer, o *Output) {
 		sweepTable(o.Sweep.Param, o.Runs).text(w)
 	} else {
 		compareTable(o.Runs).text(w)
+		if hasBreakdown(o.Runs) {
+			fmt.Fprintln(w, "\nWhere the delayed deliveries' time went (-report explains):")
+			breakdownTable(o.Runs).text(w)
+		}
 	}
 	fmt.Fprintf(w, "\nTotal wall time %.1f s.\n", float64(o.WallTime))
 }

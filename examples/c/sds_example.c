@@ -8,8 +8,9 @@
  *   2. acknowledgements: bob's reply names alice's messages;
  *   3. resend: carol's c1 is lost for everyone; the library hands it back
  *      (message_resend) and carol broadcasts it again;
- *   4. SDS-R repair: bob misses a4; his sync message asks the group for it
- *      and alice, its sender, answers (repair_ready);
+ *   4. SDS-R repair: bob misses a4; the library hands him a sync message
+ *      asking the group for it (repair_request), which he broadcasts, and
+ *      alice, its sender, answers (repair_ready);
  *   5. restart: bob's state lives in a file ("storePath"); he goes offline,
  *      misses a6, comes back with a new manager over the same file,
  *      remembers what he had, and heals the new gap with SDS-R.
@@ -61,6 +62,8 @@ typedef struct {
 	int nacked;
 	int sent;
 	int resends, repairs, missing, failed, duplicates;
+	int asked;        /* repair_request events broadcast */
+	long long gap_at; /* when a missing dependency was last reported */
 } Participant;
 
 static Participant alice = {.name = "alice"}, bob = {.name = "bob"}, carol = {.name = "carol"};
@@ -390,6 +393,7 @@ static void handle(Participant* p, const char* ev) {
 			s += 13;
 		}
 		p->missing++;
+		p->gap_at = now_ms();
 		say("  %-6s ? %s waits for %s\n", p->name, id, deps);
 	} else if (strcmp(type, "message_resend") == 0 || strcmp(type, "repair_ready") == 0) {
 		/* Both carry wire bytes to broadcast again. */
@@ -412,6 +416,22 @@ static void handle(Participant* p, const char* ev) {
 			snprintf(what, sizeof what, "%s (repair)", wid);
 		}
 		broadcast(p, wire, n, what, NULL);
+		free(wire);
+	} else if (strcmp(type, "repair_request") == 0) {
+		/* SDS-R: a sync message carrying p's due repair requests. */
+		const char* b64 = strstr(ev, "\"message\":\"");
+		uint8_t* wire = NULL;
+		long n = b64 ? unbase64(b64 + 11, strcspn(b64 + 11, "\""), &wire) : -1;
+		char asked[128] = "";
+		if (n <= 0 || pb_each(wire, n, 13, append_request, asked) == 0) {
+			check(0, "%s: a repair_request without requests: %s", p->name, ev);
+			free(wire);
+			return;
+		}
+		p->asked++;
+		say("  %-6s ! asks the group for %s (SDS-R request in a sync message, %lld ms later)\n", p->name, asked,
+		    now_ms() - p->gap_at);
+		broadcast(p, wire, n, "sync", NULL);
 		free(wire);
 	} else if (strcmp(type, "message_failed") == 0) {
 		p->failed++;
@@ -476,26 +496,16 @@ static void stop(Participant* p) {
 }
 
 /* SDS-R: p's repair requests fall due T_req (repairTMinMs) after it noticed
- * the gap. Its application offers a sync message (acknowledgements only,
- * never delivered) until one carries a request, and broadcasts that one. */
+ * the gap; the library then hands p a sync message carrying them
+ * (repair_request), which handle() broadcasts. */
+static Participant* asking;
+static int asked_before;
+static int asked_again(void) { return asking->asked > asked_before; }
+
 static int ask_for_repairs(Participant* p) {
-	long long t0 = now_ms();
-	while (now_ms() - t0 < 3000) {
-		uint8_t* wire = NULL;
-		size_t n = 0;
-		if (SdsWrapSyncMessageBinary(p->ctx, CHANNEL, &wire, &n, NULL) != RET_OK) break;
-		char asked[128] = "";
-		if (pb_each(wire, n, 13, append_request, asked) > 0) {
-			say("  %-6s ! asks the group for %s (SDS-R request in a sync message, %lld ms later)\n",
-			       p->name, asked, now_ms() - t0);
-			broadcast(p, wire, n, "sync", NULL);
-			SdsFree(wire);
-			return 1;
-		}
-		SdsFree(wire);
-		sleep_ms(5);
-		drain();
-	}
+	asking = p;
+	asked_before = p->asked;
+	if (wait_until(asked_again, 3000)) return 1;
 	check(0, "%s never asked for a repair", p->name);
 	return 0;
 }

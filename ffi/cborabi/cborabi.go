@@ -323,6 +323,14 @@ type DependenciesLostEvent struct {
 	Lost      []string `cbor:"lost"`
 }
 
+// RepairRequestEvent is this library's repair_request payload.
+type RepairRequestEvent struct {
+	MessageID string   `cbor:"messageId"`
+	ChannelID string   `cbor:"channelId"`
+	Requested []string `cbor:"requested"`
+	Message   []byte   `cbor:"message"`
+}
+
 // PersistenceBacklogEvent is this library's persistence_backlog payload.
 type PersistenceBacklogEvent struct {
 	ChannelID string `cbor:"channelId"`
@@ -348,6 +356,12 @@ func EncodeEvent(e *sds.Event) []byte {
 		return envelope(name, DependenciesLostEvent{e.MessageID, e.ChannelID, e.Lost})
 	case sds.EventPersistenceBacklog:
 		return envelope(name, PersistenceBacklogEvent{e.ChannelID})
+	case sds.EventRepairRequest:
+		requested := make([]string, len(e.MissingDeps))
+		for i := range e.MissingDeps {
+			requested[i] = e.MissingDeps[i].MessageID
+		}
+		return envelope(name, RepairRequestEvent{e.MessageID, e.ChannelID, requested, e.Payload})
 	default: // message_ready, message_sent, message_failed, incoming_evicted
 		return envelope(name, MessageEvent{e.MessageID, e.ChannelID})
 	}

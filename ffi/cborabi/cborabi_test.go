@@ -105,6 +105,9 @@ func TestEvents(t *testing.T) {
 		env("repair_ready", "a2"+tx("message")+"4101"+tx("channelId")+tx("c1")))
 	check(t, "message_resend", EncodeEvent(&sds.Event{Kind: sds.EventMessageResend, MessageID: "m1", ChannelID: "c1", Attempt: 25, Payload: []byte{9}}),
 		env("message_resend", "a4"+tx("messageId")+tx("m1")+tx("channelId")+tx("c1")+tx("attempt")+"1819"+tx("message")+"4109"))
+	check(t, "repair_request", EncodeEvent(&sds.Event{Kind: sds.EventRepairRequest, MessageID: "s", ChannelID: "c1",
+		MissingDeps: []wire.HistoryEntry{{MessageID: "m1"}}, Payload: []byte{9}}),
+		env("repair_request", "a4"+tx("messageId")+tx("s")+tx("channelId")+tx("c1")+tx("requested")+"81"+tx("m1")+tx("message")+"4109"))
 	check(t, "dependencies_lost", EncodeEvent(&sds.Event{Kind: sds.EventDependenciesLost, MessageID: "m2", ChannelID: "c1", Lost: []string{"m1"}}),
 		env("dependencies_lost", "a3"+tx("messageId")+tx("m2")+tx("channelId")+tx("c1")+tx("lost")+"81"+tx("m1")))
 	check(t, "persistence_backlog", EncodeEvent(&sds.Event{Kind: sds.EventPersistenceBacklog, ChannelID: "c1"}),

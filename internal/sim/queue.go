@@ -35,6 +35,8 @@ type packet struct {
 	kind PacketKind
 	from int32
 	refs int32 // copies in flight
+	msg  int32 // index of the message it carries; -1 for a sync message
+	at   int64 // virtual ns when it was broadcast
 	// bucket is where the packet's traffic is counted.
 	bucket *KindBytes
 }

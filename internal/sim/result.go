@@ -19,6 +19,9 @@ const (
 	PacketRepair
 	// PacketSync is a periodic sync message (WrapSync).
 	PacketSync
+	// PacketRequest is a sync message carrying due SDS-R repair requests
+	// (EventRepairRequest).
+	PacketRequest
 	numPacketKinds
 )
 
@@ -36,6 +39,8 @@ func (k PacketKind) String() string {
 		return "repair"
 	case PacketSync:
 		return "sync"
+	case PacketRequest:
+		return "request"
 	}
 	return "unknown"
 }
@@ -69,11 +74,15 @@ type Result struct {
 	// Latency is from a message's first broadcast to its delivery, over
 	// all deliveries.
 	Latency Latency `json:"latency"`
+	// Breakdown splits the latency of the delayed deliveries into phases
+	// (detection, request, answer, transit, causal wait).
+	Breakdown Breakdown `json:"latency_breakdown"`
 
 	// Broadcasts by kind, and their bytes (see Traffic).
 	Resends        int   `json:"resends"`         // EventMessageResend broadcasts
 	Repairs        int   `json:"repairs"`         // EventRepairReady broadcasts
 	RepairRequests int   `json:"repair_requests"` // repair-request entries carried by broadcasts
+	RequestSyncs   int   `json:"request_syncs"`   // EventRepairRequest broadcasts (sync messages carrying requests)
 	Syncs          int   `json:"syncs"`           // sync messages broadcast
 	Acknowledged   int   `json:"acknowledged"`    // EventMessageAcknowledged
 	Failed         int   `json:"failed"`          // EventMessageFailed

@@ -68,6 +68,8 @@ type participant struct {
 	m         *sds.Manager
 	delivered []int32 // by message index: ms since Start + 1 of delivery (of sending, for the sender); 0: not yet
 	lost      map[int32]struct{}
+	trace     []copyTrace // by message index (Breakdown)
+	repairAt  int64       // virtual ns of the one live evRepairSweep
 	nextSeq   int
 	outages   [][2]int64 // [from, to) in virtual ns
 }
@@ -76,6 +78,9 @@ type msgInfo struct {
 	sentAt int64 // virtual ns
 	deps   []int32
 	sender int32
+	// requests are the times (ms since Start + 1) of the repair requests
+	// for it that reached the network, in order.
+	requests []int32
 }
 
 type outPacket struct {
@@ -170,7 +175,8 @@ func (r *run) setup() error {
 		// Each participant's periodic work, at its own phase.
 		phase := func(d time.Duration) int64 { return phaseRng.Int64N(int64(d)) }
 		r.queue.push(event{at: phase(pc.BufferSweepInterval), kind: evSweep, peer: int32(p)})
-		r.queue.push(event{at: phase(pc.RepairSweepInterval), kind: evRepairSweep, peer: int32(p)})
+		part.repairAt = phase(pc.RepairSweepInterval)
+		r.queue.push(event{at: part.repairAt, kind: evRepairSweep, peer: int32(p)})
 		r.queue.push(event{at: phase(pc.SyncMessageInterval), kind: evSync, peer: int32(p)})
 	}
 	for _, o := range cfg.Network.Outages {
@@ -264,11 +270,18 @@ func (r *run) step(ev event) {
 	case evSweep:
 		r.parts[p].m.Sweep()
 		r.flush()
+		r.followRepairDue(p)
 		r.queue.push(event{at: r.now + int64(r.cfg.Protocol.BufferSweepInterval), kind: evSweep, peer: ev.peer})
 	case evRepairSweep:
-		r.parts[p].m.RepairSweep()
+		part := r.parts[p]
+		if ev.at != part.repairAt {
+			return // replaced by an earlier one (followRepairDue)
+		}
+		part.m.RepairSweep()
 		r.flush()
-		r.queue.push(event{at: r.now + int64(r.cfg.Protocol.RepairSweepInterval), kind: evRepairSweep, peer: ev.peer})
+		part.repairAt = r.now + int64(r.cfg.Protocol.RepairSweepInterval)
+		r.queue.push(event{at: part.repairAt, kind: evRepairSweep, peer: ev.peer})
+		r.followRepairDue(p)
 	case evSync:
 		for _, ch := range r.chans {
 			b, err := r.parts[p].m.WrapSync(ch)
@@ -280,6 +293,7 @@ func (r *run) step(ev event) {
 			r.broadcast(p, PacketSync, b)
 		}
 		r.flush()
+		r.followRepairDue(p)
 		r.queue.push(event{at: r.now + int64(r.cfg.Protocol.SyncMessageInterval), kind: evSync, peer: ev.peer})
 	case evCheck:
 		// Stop once quiet for two sync intervals: by then every
@@ -353,6 +367,7 @@ func (r *run) send(p int) {
 	r.res.Sent++
 	r.broadcast(p, PacketContent, b)
 	r.flush()
+	r.followRepairDue(p)
 	if r.sent == r.cfg.Messages {
 		r.sendsOver()
 	} else {
@@ -397,6 +412,8 @@ func (r *run) handle(p int, e sds.Event) {
 		r.out = append(r.out, outPacket{from: p, channel: e.ChannelID, kind: PacketResend, data: e.Payload})
 	case sds.EventRepairReady:
 		r.out = append(r.out, outPacket{from: p, channel: e.ChannelID, kind: PacketRepair, data: e.Payload})
+	case sds.EventRepairRequest:
+		r.out = append(r.out, outPacket{from: p, channel: e.ChannelID, kind: PacketRequest, data: e.Payload})
 	case sds.EventMissingDependencies:
 		r.res.MissingEvents++
 		r.res.Series.MissingEvents[r.binOf()]++
@@ -464,6 +481,8 @@ func (r *run) flush() {
 		case PacketRepair:
 			r.res.Repairs++
 			r.res.Series.Repairs[r.binOf()]++
+		case PacketRequest:
+			r.res.RequestSyncs++
 		}
 		r.broadcast(o.from, o.kind, o.data)
 	}
@@ -471,13 +490,18 @@ func (r *run) flush() {
 
 // broadcast puts one copy of b on the network for each other participant.
 func (r *run) broadcast(from int, kind PacketKind, b []byte) {
-	pkt := &packet{data: b, kind: kind, from: int32(from)}
+	pkt := &packet{data: b, kind: kind, from: int32(from), at: r.now, msg: -1}
 	if err := pkt.sc.Scan(b, r.limits); err != nil {
 		r.err = fmt.Errorf("participant %d: %s message does not decode: %w", from, kind, err)
 		return
 	}
 	pkt.sc.Share(r.intern) // decoded once for every receiver, too
 	msg := pkt.sc.Message()
+	if kind != PacketSync {
+		if idx, ok := r.index[msg.MessageID]; ok {
+			pkt.msg = idx
+		}
+	}
 	bloom := 0
 	if n := len(msg.BloomFilter); n > 0 {
 		bloom = protowire.SizeTag(1) + protowire.SizeBytes(n) // field 6 (Nim) or 12 (RFC): 1-byte tag
@@ -501,6 +525,7 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 	if copies == 0 {
 		return
 	}
+	r.traceRequests(msg.RepairRequest)
 	k.Copies += int64(copies)
 	k.Wire += int64(copies) * int64(len(b))
 	k.WireBloom += int64(copies) * int64(bloom)
@@ -550,13 +575,35 @@ func (r *run) arrive(to int, pkt *packet) {
 	if r.obs != nil {
 		r.obs.Arrive(time.Duration(r.now), int(pkt.from), to, pkt.kind, pkt.data)
 	}
+	r.traceArrival(to, pkt)
 	// Validated and decoded once at broadcast (UnwrapScanned, Share): the
 	// core's work per receiver is all the rest.
-	if _, err := r.parts[to].m.UnwrapScanned(&pkt.sc); err != nil {
+	res, err := r.parts[to].m.UnwrapScanned(&pkt.sc)
+	if err != nil {
 		r.err = fmt.Errorf("participant %d: Unwrap: %w", to, err)
 		return
 	}
+	if len(res.MissingDeps) > 0 {
+		r.traceMissing(to, res.MissingDeps)
+	}
 	r.flush()
+	r.followRepairDue(to)
+}
+
+// followRepairDue brings p's next repair sweep forward to when its
+// manager says an SDS-R entry falls due (sds.Manager.NextRepairDue), as
+// the periodic tasks do.
+func (r *run) followRepairDue(p int) {
+	part := r.parts[p]
+	due, ok := part.m.NextRepairDue()
+	if !ok {
+		return
+	}
+	at := max(due.Sub(Start).Nanoseconds(), r.now)
+	if at < part.repairAt {
+		part.repairAt = at
+		r.queue.push(event{at: at, kind: evRepairSweep, peer: int32(p)})
+	}
 }
 
 // quiet reports that nothing is left to do: no copy in flight but sync
@@ -661,6 +708,9 @@ func (r *run) finish() {
 		}
 	}
 	res.Latency, res.CDF = summarize(lat)
+	if len(lat) > 0 {
+		res.Breakdown = r.breakdown(quantile(lat, 0.9)) // lat is sorted now
+	}
 
 	t := &res.Traffic
 	t.ByKind = map[string]KindBytes{}

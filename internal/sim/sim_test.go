@@ -40,6 +40,12 @@ type checker struct {
 	cut                             func(from, to int, at time.Duration) bool
 	latencies                       []time.Duration
 	syncs                           []syncBytes
+	// first copy of each message to reach each participant, and whether
+	// it was the message's first broadcast
+	firstAt       []map[string]time.Duration
+	firstOriginal []map[string]bool
+	delayed       []time.Duration // latencies of deliveries not made at the first broadcast's arrival
+	repaired      int
 }
 
 type syncBytes struct {
@@ -56,6 +62,8 @@ func newChecker(t *testing.T, n int) *checker {
 	for range n {
 		c.have = append(c.have, map[string]time.Duration{})
 		c.lost = append(c.lost, map[string]bool{})
+		c.firstAt = append(c.firstAt, map[string]time.Duration{})
+		c.firstOriginal = append(c.firstOriginal, map[string]bool{})
 	}
 	return c
 }
@@ -102,6 +110,17 @@ func (c *checker) Arrive(at time.Duration, from, to int, kind sim.PacketKind, b 
 	if c.cut != nil && c.cut(from, to, at) {
 		c.crossings++
 	}
+	if kind == sim.PacketSync {
+		return
+	}
+	msg, _, err := wire.Decode(b, wire.Limits{})
+	if err != nil {
+		c.t.Fatalf("arrival does not decode: %v", err)
+	}
+	if _, seen := c.firstAt[to][msg.MessageID]; !seen {
+		c.firstAt[to][msg.MessageID] = at
+		c.firstOriginal[to][msg.MessageID] = kind == sim.PacketContent
+	}
 }
 
 func (c *checker) Event(at time.Duration, p int, e sds.Event) {
@@ -120,6 +139,13 @@ func (c *checker) Event(at time.Duration, p int, e sds.Event) {
 		c.have[p][e.MessageID] = at
 		c.delivered++
 		c.latencies = append(c.latencies, at-c.sentAt[e.MessageID])
+		first, original := c.firstAt[p][e.MessageID], c.firstOriginal[p][e.MessageID]
+		if !original || at.Milliseconds() != first.Milliseconds() {
+			c.delayed = append(c.delayed, at-c.sentAt[e.MessageID])
+			if !original {
+				c.repaired++
+			}
+		}
 	case sds.EventMessageResend:
 		c.resendEvents++
 	case sds.EventRepairReady:
@@ -226,6 +252,7 @@ func (c *checker) agree(res *sim.Result) {
 		near("p99", res.Latency.P99, q(0.99))
 		near("max", res.Latency.Max, c.latencies[len(c.latencies)-1])
 	}
+	c.agreeBreakdown(&res.Breakdown)
 	var series int
 	for _, d := range res.Series.Deliveries {
 		series += d
@@ -336,6 +363,9 @@ func TestLossless(t *testing.T) {
 	if res.Repairs != 0 || res.RepairRequests != 0 || res.Traffic.ByKind["content"].Lost != 0 {
 		t.Errorf("lossless network: %d repairs, %d requests", res.Repairs, res.RepairRequests)
 	}
+	if b := res.Breakdown; b.Repaired != 0 || b.Own.All.Offline.Mean != 0 || b.Own.All.Request.Mean != 0 {
+		t.Errorf("lossless network: breakdown %+v", b)
+	}
 	if !res.Quiesced {
 		t.Error("a lossless run should end quiet before the drain limit")
 	}
@@ -370,6 +400,9 @@ func TestPartitionAndOutage(t *testing.T) {
 	if c.crossings != 0 {
 		t.Errorf("%d copies crossed the partition or reached the offline participant", c.crossings)
 	}
+	if res.Breakdown.Own.All.Offline.Mean <= 0 {
+		t.Error("an outage, yet no delayed delivery waited offline")
+	}
 	if res.Traffic.ByKind["content"].Lost == 0 {
 		t.Error("the partition lost nothing")
 	}
@@ -389,6 +422,7 @@ func TestPartitionAndOutage(t *testing.T) {
 func TestDuplicatesAfterLogEviction(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Protocol.MaxMessageHistory = 30
+	cfg.Protocol.LogRetention = 0 // the log evicts by count alone
 	cfg.Protocol.RememberDelivered = 0
 	cfg.SendRate = 0.2
 	res, c := runChecked(t, cfg)
@@ -466,5 +500,40 @@ func TestMemoryFigures(t *testing.T) {
 	perParticipant := (res.Delivered + int64(res.Sent)) / int64(cfg.Participants)
 	if min := perParticipant * int64(cfg.ContentSize+64); m.PeakHeldPerParticipant < min {
 		t.Errorf("held %d bytes per participant, below the %d of its log's contents and ids", m.PeakHeldPerParticipant, min)
+	}
+}
+
+// agreeBreakdown checks the latency breakdown against the deliveries the
+// checker saw: the same delayed and repaired deliveries, and in each view
+// phases that add up to their latencies.
+func (c *checker) agreeBreakdown(b *sim.Breakdown) {
+	t := c.t
+	t.Helper()
+	if b.Delayed != int64(len(c.delayed)) || b.Repaired != int64(c.repaired) {
+		t.Errorf("breakdown: %d delayed (%d repaired) deliveries, events say %d (%d)", b.Delayed, b.Repaired, len(c.delayed), c.repaired)
+	}
+	var total float64
+	for _, l := range c.delayed {
+		total += l.Seconds()
+	}
+	for name, set := range map[string]*sim.PhaseSet{"own": &b.Own.All, "root cause": &b.ByRootCause.All} {
+		if set.Count != b.Delayed {
+			t.Errorf("%s view covers %d deliveries, want %d", name, set.Count, b.Delayed)
+		}
+		var sum, shares float64
+		for _, ph := range set.Phases() {
+			if ph.Phase.Mean < 0 || ph.Phase.P50 < 0 {
+				t.Errorf("%s view: negative %s phase %+v", name, ph.Name, *ph.Phase)
+			}
+			sum += float64(ph.Phase.Mean) * float64(set.Count)
+			shares += ph.Phase.Share
+		}
+		// Moments are kept in milliseconds: allow 1 ms per delivery.
+		if math.Abs(sum-total) > 0.001*float64(len(c.delayed))+1e-6 {
+			t.Errorf("%s view: phases add up to %.3f s, the delayed deliveries took %.3f s", name, sum, total)
+		}
+		if len(c.delayed) > 0 && math.Abs(shares-1) > 1e-9 {
+			t.Errorf("%s view: shares add up to %v", name, shares)
+		}
 	}
 }

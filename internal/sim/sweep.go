@@ -85,6 +85,9 @@ var Params = []Param{
 	}),
 	durParam("sync", "sync message interval", func(c *Config, d time.Duration) { c.Protocol.SyncMessageInterval = d }),
 	durParam("dep-wait", "how long a message waits for missing dependencies", func(c *Config, d time.Duration) { c.Protocol.MaxDependencyWait = d }),
+	durParam("retry", "SDS-R request retry interval", func(c *Config, d time.Duration) { c.Protocol.RepairRetryInterval = d }),
+	durParam("response-window", "SDS-R T_resp window (tMax of T_resp)", func(c *Config, d time.Duration) { c.Protocol.RepairResponseWindow = d }),
+	durParam("response-grace", "SDS-R wait of responders other than the sender", func(c *Config, d time.Duration) { c.Protocol.RepairResponseGrace = d }),
 }
 
 // LookupParam returns the sweepable parameter called name.

@@ -77,6 +77,12 @@ func (n *node) handle(e sds.Event) {
 	case sds.EventPeriodicSync:
 		n.sync()
 		return
+	case sds.EventRepairRequest:
+		// A sync message carrying our due SDS-R requests, handed out as
+		// soon as they are due rather than on our next message.
+		n.syncs.Add(1)
+		n.publish(e.Payload)
+		return
 	case sds.EventRepairReady:
 		r.Ev = record.Repair
 		n.publish(e.Payload)

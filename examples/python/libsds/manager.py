@@ -175,6 +175,7 @@ class EventType(str, enum.Enum):
     DEPENDENCIES_LOST = "dependencies_lost"
     INCOMING_EVICTED = "incoming_evicted"
     PERSISTENCE_BACKLOG = "persistence_backlog"
+    REPAIR_REQUEST = "repair_request"
 
 
 class MessageKind(enum.IntEnum):
@@ -204,7 +205,8 @@ class Event:
     """An event of a manager. ``raw`` is the library's JSON, byte for
     byte; the other fields are parsed from it (absent ones are None or
     empty). ``message`` holds the wire bytes to broadcast for
-    ``repair_ready`` and ``message_resend``."""
+    ``repair_ready``, ``message_resend`` and ``repair_request`` (a sync
+    message carrying the repair requests for ``requested``)."""
 
     type: str
     message_id: Optional[str] = None
@@ -213,6 +215,7 @@ class Event:
     message: Optional[bytes] = None
     attempt: Optional[int] = None
     lost: Tuple[str, ...] = ()
+    requested: Tuple[str, ...] = ()
     raw: bytes = b""
 
     @classmethod
@@ -230,6 +233,7 @@ class Event:
             message=base64.b64decode(msg) if isinstance(msg, str) else None,
             attempt=d.get("attempt"),
             lost=tuple(d.get("lost", ())),
+            requested=tuple(d.get("requested", ())),
             raw=raw,
         )
 

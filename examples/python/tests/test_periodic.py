@@ -51,9 +51,10 @@ class TestPeriodic(unittest.TestCase):
                 self.assertEqual(peer.unwrap(resends[0].message).content, b"hello")
 
     def test_repair_ready(self):
-        """b misses m1 and asks for it; c, which has m1, answers with
-        repair_ready carrying m1's wire bytes, which b can unwrap."""
-        cfg = {"repairTMinMs": 200, "repairTMaxMs": 200, "repairSweepIntervalMs": 5}
+        """With the RFC's rules: b misses m1 and asks for it; c, which has
+        m1, answers with repair_ready carrying m1's wire bytes, which b can
+        unwrap."""
+        cfg = {"repairTMinMs": 200, "repairTMaxMs": 200, "repairSweepIntervalMs": 5, "repairPolicy": "rfc"}
         eb, ec = Events(), Events()
         with M(cfg, participant_id="alice") as a, M(cfg, participant_id="bob", on_event=eb) as b, \
                 M(cfg, participant_id="carol", on_event=ec) as c:
@@ -83,6 +84,28 @@ class TestPeriodic(unittest.TestCase):
             self.assertEqual(pb_fields(e.message, 1), [b"m1"])
             self.assertEqual(pb_fields(e.message, 5), [b"one"])
             b.unwrap(e.message)
+            self.assertEqual([x.message_id for x in eb.of("message_ready")], ["m1", "m2"])
+
+    def test_repair_request(self):
+        """With the default rules: b misses m1 and, sending nothing, is
+        handed a sync message carrying the request (repair_request) when
+        T_req comes; a, m1's sender, answers it at once."""
+        cfg = {"repairTMinMs": 100, "repairTMaxMs": 100}
+        ea, eb = Events(), Events()
+        with M(cfg, participant_id="alice", on_event=ea) as a, M(cfg, participant_id="bob", on_event=eb) as b:
+            a.wrap("room", "m1", b"one")
+            b.unwrap(a.wrap("room", "m2", b"two"))  # b misses m1
+            b.start_periodic_tasks()
+            self.assertTrue(wait_for(lambda: eb.count("repair_request") >= 1))
+            e = eb.of(EventType.REPAIR_REQUEST)[0]
+            self.assertEqual((e.channel_id, e.requested), ("room", ("m1",)))
+            self.assertTrue(e.raw.startswith(b'{"eventType":"repair_request","messageId":"sync-'))
+            self.assertEqual(pb_fields(e.message, 1), [e.message_id.encode()])
+            self.assertEqual(pb_fields(pb_fields(e.message, 13)[0], 1), [b"m1"])
+            a.start_periodic_tasks()
+            a.unwrap(e.message)
+            self.assertTrue(wait_for(lambda: ea.count("repair_ready") >= 1))
+            b.unwrap(ea.of(EventType.REPAIR_READY)[0].message)
             self.assertEqual([x.message_id for x in eb.of("message_ready")], ["m1", "m2"])
 
 

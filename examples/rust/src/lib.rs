@@ -141,6 +141,14 @@ pub enum Event {
     IncomingEvicted { message_id: String, channel_id: String },
     /// The channel's store keeps failing.
     PersistenceBacklog { channel_id: String },
+    /// SDS-R: our repair requests for `requested` fell due; broadcast these
+    /// wire bytes, a sync message carrying them.
+    RepairRequest {
+        message_id: String,
+        channel_id: String,
+        requested: Vec<String>,
+        message: Vec<u8>,
+    },
     /// An event this binding does not know (its JSON text).
     Unknown(String),
 }
@@ -157,6 +165,13 @@ impl Event {
         let id = || s("messageId");
         let ch = || s("channelId");
         let bytes = |k: &str| json::base64_decode(v.get(k)?.as_str()?);
+        let strings = |k: &str| -> Option<Vec<String>> {
+            v.get(k)?
+                .as_array()?
+                .iter()
+                .map(|x| x.as_str().map(str::to_string))
+                .collect()
+        };
         Some(match v.get("eventType")?.as_str()? {
             "message_ready" => Event::MessageReady {
                 message_id: id()?,
@@ -202,18 +217,19 @@ impl Event {
             "dependencies_lost" => Event::DependenciesLost {
                 message_id: id()?,
                 channel_id: ch()?,
-                lost: v
-                    .get("lost")?
-                    .as_array()?
-                    .iter()
-                    .map(|x| x.as_str().map(str::to_string))
-                    .collect::<Option<_>>()?,
+                lost: strings("lost")?,
             },
             "incoming_evicted" => Event::IncomingEvicted {
                 message_id: id()?,
                 channel_id: ch()?,
             },
             "persistence_backlog" => Event::PersistenceBacklog { channel_id: ch()? },
+            "repair_request" => Event::RepairRequest {
+                message_id: id()?,
+                channel_id: ch()?,
+                requested: strings("requested")?,
+                message: bytes("message")?,
+            },
             _ => return None,
         })
     }

@@ -328,6 +328,17 @@ fn one_manager_from_many_threads() {
 #[test]
 fn event_json_of_the_header() {
     assert_eq!(
+        Event::from_json(
+            r#"{"eventType":"repair_request","messageId":"sync-1","channelId":"c1","requested":["m1"],"message":"AQID"}"#
+        ),
+        Event::RepairRequest {
+            message_id: "sync-1".into(),
+            channel_id: "c1".into(),
+            requested: vec!["m1".into()],
+            message: vec![1, 2, 3]
+        }
+    );
+    assert_eq!(
         Event::from_json(r#"{"eventType":"repair_ready","channelId":"c1","message":"AQID"}"#),
         Event::RepairReady {
             channel_id: "c1".into(),

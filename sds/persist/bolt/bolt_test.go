@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/libsds-go/libsds/internal/selfexec"
 	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/persist/persisttest"
 	"github.com/libsds-go/libsds/sds/wire"
@@ -126,7 +126,7 @@ func TestCrashKeepsCommittedOps(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crash.db")
 	next := 0
 	for round := range 4 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKeepsCommittedOps$")
+		cmd := selfexec.Command(t, "-test.run=^TestCrashKeepsCommittedOps$")
 		cmd.Env = append(os.Environ(), "BOLT_CRASH_CHILD="+path, "BOLT_CRASH_START="+strconv.Itoa(next))
 		out, err := cmd.StdoutPipe()
 		if err != nil {

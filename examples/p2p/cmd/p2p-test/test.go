@@ -21,7 +21,7 @@ func test(c *config) error {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.deadline)
 	defer cancel()
-	procs := participants(c, append(testSettings, "-loss", strconv.FormatFloat(c.loss, 'f', -1, 64))...)
+	procs := participants(c, append(scaledTimers, "-loss", strconv.FormatFloat(c.loss, 'f', -1, 64))...)
 	for i, p := range procs {
 		p.args = append(p.args, "-seed", strconv.Itoa(i+1))
 	}
