@@ -27,10 +27,8 @@ type logEntry struct {
 	// one (0: none): its id outlives its eviction until that entry leaves.
 	refBy uint16
 	// at is when it joined the log (unix ns; 0: unknown, loaded from the
-	// store), for Config.LogRetention; echoAt when a copy of it was last
-	// rebroadcast (a repair or resend seen, or our own repair), for
-	// SDS-R's echo guard.
-	at, echoAt int64
+	// store), for Config.LogRetention.
+	at int64
 }
 
 // Memory a log entry costs beyond its bytes and per causal-history entry,
@@ -47,8 +45,9 @@ func logCost(msg *wire.Message) uint32 {
 }
 
 // logBlockSize entries make a block: the log allocates and frees whole
-// blocks, so entries never move and cost no pointer each.
-const logBlockSize = 64
+// blocks, so entries never move and cost no pointer each. 73 entries of
+// 56 bytes fill a 4 KiB allocation.
+const logBlockSize = 73
 
 type logBlock [logBlockSize]logEntry
 
@@ -67,7 +66,11 @@ type messageLog struct {
 	retention int64
 	senders   senderTable
 	hints     map[*logEntry][]byte // retrieval hints from the provider, cached once non-empty
-	ghosts    ghosts               // evicted entries that bodies of held ones refer to
+	// echoes holds when a copy of an entry was last rebroadcast (a repair
+	// or resend seen, or our own repair; unix ns), for SDS-R's echo guard:
+	// few entries have one.
+	echoes map[*logEntry]int64
+	ghosts ghosts // evicted entries that bodies of held ones refer to
 	// stored: bodies are left to the store (its persist.MessageLoader
 	// reads them back), except those it would not give back exactly.
 	stored  bool
@@ -125,6 +128,7 @@ func (l *messageLog) evictOldest() {
 	}
 	l.ghosts.push(seq, gh)
 	delete(l.hints, e)
+	delete(l.echoes, e)
 	l.senders.unref(e.sender)
 	*e = logEntry{}
 	l.head++
@@ -208,6 +212,15 @@ func (l *messageLog) setHint(e *logEntry, hint []byte) {
 		l.hints = make(map[*logEntry][]byte)
 	}
 	l.hints[e] = hint
+}
+
+func (l *messageLog) echoAt(e *logEntry) int64 { return l.echoes[e] }
+
+func (l *messageLog) setEchoAt(e *logEntry, at int64) {
+	if l.echoes == nil {
+		l.echoes = make(map[*logEntry]int64)
+	}
+	l.echoes[e] = at
 }
 
 func (l *messageLog) senderOf(e *logEntry) string { return l.senders.name(e.sender) }
