@@ -121,11 +121,15 @@ func BenchmarkLoggedMessage(b *testing.B) {
 // fullReceiver returns a receiver ("bob", on a manual clock) holding one
 // full channel, channel-0: without a store ("none"), with the embedded
 // store ("bolt", no fsync), or with it behind the Backend and Batcher
-// operations alone ("bolt-keep").
+// operations alone ("bolt-keep"). It follows RepairRFC, which answers
+// every request it is in the response group of (under the default
+// RepairPrompt, a participant other than the original sender answers only
+// a request repeated after RepairResponseGrace).
 func fullReceiver(b *testing.B, store string) (*sds.Manager, *sds.ManualClock) {
 	b.Helper()
 	clk := sds.NewManualClock(time.Unix(1_700_000_000, 0))
 	set := func(c *sds.Config) {
+		c.RepairPolicy = sds.RepairRFC
 		if store == "none" {
 			return
 		}
