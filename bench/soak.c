@@ -44,7 +44,7 @@
  * messages per channel, 2.2M over 100 channels, so the soak shrinks the
  * last two to 1,000: full at ~2,200 messages per channel (220,000 over 100
  * channels), before the warm-up ends (15 samples of 50: 30%). */
-#define SOAK_CONFIG ",\"bloomFilterCapacity\":1000,\"rememberDelivered\":1000"
+#define SOAK_CONFIG ",\"bloomFilterCapacity\":1000,\"rememberDelivered\":1000,\"logRetentionMs\":5000"
 #define WARM_SAMPLES 15
 
 static long total, nchan;
