@@ -14,10 +14,11 @@ import (
 // history to it (issue #19): a repair answer and LoggedMessage read them
 // back, from the store or, while its writes fail, from the writes pending,
 // and give exactly what a manager without a store gives: the message as
-// received.
+// received. A backend without persist.MessageLoader (the C host's five
+// operations) is never read: the log keeps the messages.
 func TestStoredLogReadsBack(t *testing.T) {
 	b := peer("b", 20, "bob", entry("a", "bob"), entry("elsewhere", "carol"))
-	for _, store := range []string{"none", "memory", "memory, writes failing"} {
+	for _, store := range []string{"none", "memory", "memory, writes failing", "memory without MessageLoader"} {
 		t.Run(store, func(t *testing.T) {
 			mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
 			var backend persist.Backend
@@ -26,6 +27,12 @@ func TestStoredLogReadsBack(t *testing.T) {
 			}
 			if store == "memory, writes failing" {
 				mem.FailNextWrites(1 << 20)
+			}
+			if store == "memory without MessageLoader" {
+				backend = struct {
+					persist.Backend
+					persist.Batcher
+				}{mem, mem}
 			}
 			m, ev := persistentManager(t, backend, clk, nil)
 			nimUnwrap(t, m, peer("a", 10, "bob"))
