@@ -522,7 +522,12 @@ int SdsWrapEphemeralMessageBinary(void* ctx,
  * retried with the channel's next operation (persistence_backlog events
  * report a channel that keeps failing; see "persistMaxPending"). A failed
  * loadChannel fails the operation that needed the channel
- * (callback(RET_ERR, "<reason>")); the next operation tries again. */
+ * (callback(RET_ERR, "<reason>")); the next operation tries again.
+ *
+ * The five functions include no read of one message, and none is needed:
+ * with them the library keeps every logged message in memory, as without
+ * a store. With "storePath" it keeps content and causal history in its
+ * own store and reads a message back when a repair answer needs it. */
 
 typedef struct SdsBytes {
     const uint8_t* data;

@@ -81,7 +81,7 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64, d
 		peerKeep:  2*8*p.Words + 1024, // twice a filter of our size
 		id:        id,
 		filter:    f,
-		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, retention, logTotal, int64(cfg.MaxLogBytes)),
+		log:       newMessageLog(cfg.MaxMessageHistory, cfg.RememberDelivered, retention, cfg.InternID, logTotal, int64(cfg.MaxLogBytes)),
 		clock:     cfg.Clock,
 		met:       newIDSet(cfg.MaxMessageHistory),
 		outgoing:  newOutgoingBuffer(),
@@ -206,7 +206,7 @@ func (c *channel) deliverOne(msg wire.Message, from *pending, ready *readyQueue)
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // served already; a rebroadcast must not repeat them
 	c.observeLamport(msg.LamportTimestamp)
-	c.log.add(&logEntry{msg: msg, at: c.logTime()})
+	c.log.add(&msg, nil, false, c.logTime())
 	c.log.trimBytes()
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
 	c.incoming.satisfy(msg.MessageID, from, ready)

@@ -20,7 +20,7 @@ type localFilter interface {
 }
 
 func newLocalFilter(cfg *Config) (localFilter, error) {
-	r, err := bloom.NewRolling(cfg.BloomCapacity, cfg.BloomErrorRate)
+	r, err := bloom.NewRollingKeys(cfg.BloomCapacity, cfg.BloomErrorRate) // ids of its own would keep the callers' strings alive
 	if err != nil {
 		return nil, err
 	}
@@ -46,26 +46,33 @@ func (f nimFilter) reset()                       { f.r.Reset() }
 func (f nimFilter) clean()                       { f.r.Clean() }
 
 // rfcFilter keeps the RFC filter at its fixed size (peers assume it) and
-// borrows the Nim rolling filter's id list to roll over at the same points.
+// follows the Nim rolling filter to roll over at the same points, keeping
+// the RFC keys of the ids that filter holds (oldest first) to rebuild.
 type rfcFilter struct {
 	ids  *bloom.Rolling
+	keys []bloom.RFCKey
 	bits *bloom.RFCFilter
 }
 
 func (f *rfcFilter) add(id string, k bloom.Key) {
 	before := f.ids.Len()
 	f.ids.AddKey(id, k)
+	rk := bloom.RFCKeyOf(id)
+	f.keys = append(f.keys, rk)
 	if f.ids.Len() > before {
-		f.bits.Add(id)
+		f.bits.AddKey(rk)
 		return
 	}
-	f.bits.Reset() // rolled over: rebuild from the ids kept
-	for _, kept := range f.ids.IDs() {
-		f.bits.Add(kept)
+	// Rolled over: keep the keys of the ids kept (in a fresh slice, so the
+	// dropped ones' memory goes) and rebuild from them.
+	f.keys = append([]bloom.RFCKey(nil), f.keys[len(f.keys)-f.ids.Len():]...)
+	f.bits.Reset()
+	for _, kept := range f.keys {
+		f.bits.AddKey(kept)
 	}
 }
 func (f *rfcFilter) appendWire(dst []byte) []byte { return f.bits.AppendBytes(dst) }
-func (f *rfcFilter) reset()                       { f.ids.Reset(); f.bits.Reset() }
+func (f *rfcFilter) reset()                       { f.ids.Reset(); f.keys = nil; f.bits.Reset() }
 func (f *rfcFilter) clean()                       {} // add rolls over, rebuilding bits
 
 // receivedFilter is a peer's filter decoded from a message.

@@ -54,6 +54,7 @@ type Manager struct {
 	// Persistence (see persistence.go); backend is nil without it.
 	backend         persist.Backend
 	writerOpts      persist.WriterOptions
+	storedLogs      bool // the backend reads messages back: logs leave their bodies to it
 	persistFailures atomic.Uint64
 	persistBacklogs atomic.Uint64
 }
@@ -79,6 +80,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		nextDue:  newDueHint(),
 	}
 	m.writerOpts = persist.WriterOptions{MaxPending: cfg.PersistMaxPending, Limits: persistLimits(&cfg, m.limits)}
+	m.storedLogs = persist.MessageLoaderOf(m.backend) != nil
 	return m, nil
 }
 
@@ -163,6 +165,7 @@ func (m *Manager) createChannel(id string) (ch *channel, locked bool, err error)
 	m.channels[id] = ch
 	m.mu.Unlock()
 	if m.backend != nil {
+		ch.log.stored = m.storedLogs
 		if err := m.bootstrap(ch); err != nil {
 			m.forget(ch)
 			return nil, false, err
@@ -277,7 +280,7 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	key := bloom.KeyOf(messageID)
 	ch.outgoing.push(&outEntry{msg: msg, sentAt: now}, key)
 	ch.filter.add(messageID, key)
-	ch.log.add(&logEntry{msg: msg, at: now.UnixNano()})
+	ch.log.add(&msg, nil, true, now.UnixNano())
 	ch.log.trimBytes()
 	m.noteOwn(ch, messageID, key, now)
 	return out, nil
@@ -321,7 +324,7 @@ func (m *Manager) newMessage(ch *channel, id string, content []byte, now time.Ti
 	if n := len(ch.scratchLog); n > 0 {
 		msg.CausalHistory = make([]wire.HistoryEntry, n)
 		for i, e := range ch.scratchLog {
-			msg.CausalHistory[i] = wire.HistoryEntry{MessageID: e.msg.MessageID, RetrievalHint: e.hint, SenderID: e.msg.SenderID}
+			msg.CausalHistory[i] = wire.HistoryEntry{MessageID: e.id, RetrievalHint: ch.log.hint(e), SenderID: ch.log.senderOf(e)}
 			ch.scratchLog[i] = nil
 		}
 	}
@@ -341,8 +344,8 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 	}
 	var ask []string
 	for _, e := range ch.log.newest(m.cfg.MaxCausalHistory, nil) {
-		if len(e.hint) == 0 {
-			ask = append(ask, e.msg.MessageID)
+		if len(ch.log.hint(e)) == 0 {
+			ask = append(ask, e.id)
 		}
 	}
 	if len(ask) == 0 {
@@ -358,9 +361,9 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 		return nil, err
 	}
 	for i, id := range ask {
-		if e := ch.log.get(id); e != nil && len(hints[i]) > 0 && len(e.hint) == 0 {
-			e.hint = hints[i]
-			m.saveHint(ch, id, e.hint)
+		if e := ch.log.get(id); e != nil && len(hints[i]) > 0 && len(ch.log.hint(e)) == 0 {
+			ch.log.setHint(e, hints[i])
+			m.saveHint(ch, id, hints[i])
 		}
 	}
 	return ch, nil
@@ -599,13 +602,14 @@ func (m *Manager) unwrapNew(ch *channel, sc *wire.Scanned) UnwrapResult {
 			res.MissingDeps = append(res.MissingDeps, dep)
 		}
 	}
-	// The log and buffer keep their own copy: res.Content is the caller's.
-	msg.Content = bytes.Clone(msg.Content)
+	// res.Content is the caller's: the log copies what it keeps, the
+	// buffer keeps a copy of its own.
 	if wait.len() == 0 {
 		ch.deliver(msg)
 		res.Delivered = true
 		return res
 	}
+	msg.Content = bytes.Clone(msg.Content)
 	m.buffer(ch, msg, wait, &res)
 	return res
 }

@@ -203,12 +203,11 @@ func (m *Manager) rerequestMissing(ch *channel, now time.Time) {
 func (m *Manager) sweepRepairs(ch *channel, now time.Time) {
 	for e := ch.inRepair.peek(); e != nil && !e.due.After(now); e = ch.inRepair.peek() {
 		ch.inRepair.pop()
-		le := ch.log.get(e.entry.MessageID)
-		if le == nil {
+		msg, ok := m.loggedMessage(ch, e.entry.MessageID) // no bloom filter, no repair requests
+		if !ok {
 			continue // evicted from the log since: nothing to send
 		}
-		msg := le.msg // no bloom filter, no repair requests
-		le.echoAt = now.UnixNano()
+		ch.noteCopy(msg.MessageID, now)
 		ch.emit(Event{
 			Kind: EventRepairReady, ChannelID: ch.id, MessageID: msg.MessageID,
 			Payload: msg.Append(nil, m.cfg.WireFormat),

@@ -28,7 +28,7 @@ import (
 // changes is what the current operation changed in a channel.
 type changes struct {
 	out, in, outRep, inRep, met map[string]struct{} // ids whose entries changed
-	appends                     []*logEntry         // log appends, in order
+	appends                     []wire.Message      // log appends, in order
 	evicts                      []string            // log evictions, in order
 }
 
@@ -125,8 +125,8 @@ func (m *Manager) takeChanges(ch *channel) (*persist.MetaDelta, *persist.History
 			// re-encoded from the log when due, so this copy is only for
 			// a move to the Nim library.
 			cached := []byte{}
-			if le := ch.log.get(id); le != nil {
-				cached = le.msg.Append(nil, m.cfg.WireFormat)
+			if msg, ok := m.loggedMessage(ch, id); ok {
+				cached = msg.Append(nil, m.cfg.WireFormat)
 			}
 			d.PutIncomingRepair(&persist.IncomingRepairKV{MessageID: id, Entry: persist.IncomingRepairEntry{
 				HistEntry: e.entry, CachedMessage: cached, MinTimeRepairRespMs: e.due.UnixMilli(),
@@ -146,12 +146,7 @@ func (m *Manager) takeChanges(ch *channel) (*persist.MetaDelta, *persist.History
 	clear(c.met)
 	u := &persist.HistoryUpdate{}
 	if len(c.appends) > 0 {
-		u.Append = make([]wire.Message, len(c.appends))
-		for i, e := range c.appends {
-			u.Append[i] = e.msg // read-only from here on: the log never modifies a message
-			c.appends[i] = nil
-		}
-		c.appends = c.appends[:0]
+		u.Append, c.appends = c.appends, nil // the Writer owns them now; read-only from here on
 	}
 	if len(c.evicts) > 0 {
 		u.Evict, c.evicts = c.evicts, nil // the Writer owns it now
@@ -302,7 +297,7 @@ func (c *channel) loadLog(history []wire.Message, hints map[string][]byte, outgo
 	}
 	for _, msg := range history {
 		msg.BloomFilter, msg.RepairRequest = nil, nil
-		c.log.add(&logEntry{msg: msg, hint: hints[msg.MessageID]})
+		c.log.add(&msg, hints[msg.MessageID], false, 0) // joined at an unknown time
 		c.filter.add(msg.MessageID, bloom.KeyOf(msg.MessageID))
 	}
 }

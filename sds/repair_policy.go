@@ -174,10 +174,11 @@ func (m *Manager) responseDelay(r *wire.HistoryEntry) time.Duration {
 	return t
 }
 
-// echoed reports whether a copy of the logged message e went out within
-// RepairResponseGrace of now: a request arriving now crossed it.
-func (m *Manager) echoed(e *logEntry, now time.Time) bool {
-	return e.echoAt != 0 && now.UnixNano()-e.echoAt < int64(m.cfg.RepairResponseGrace)
+// echoed reports whether a copy of a logged message went out (at echoAt,
+// unix ns; 0: never) within RepairResponseGrace of now: a request arriving
+// now crossed it.
+func (m *Manager) echoed(echoAt int64, now time.Time) bool {
+	return echoAt != 0 && now.UnixNano()-echoAt < int64(m.cfg.RepairResponseGrace)
 }
 
 // scheduleResponse plans our answer to a request for r, a message in our
@@ -193,12 +194,12 @@ func (m *Manager) scheduleResponse(c *channel, le *logEntry, r *wire.HistoryEntr
 		!m.repairInGroup(r.SenderID, r.MessageID) {
 		return
 	}
-	prompt := m.cfg.RepairPolicy == RepairPrompt
-	if prompt && m.echoed(le, now) {
+	prompt, echoAt := m.cfg.RepairPolicy == RepairPrompt, c.log.echoAt(le)
+	if prompt && m.echoed(echoAt, now) {
 		return
 	}
 	if prompt && r.SenderID != m.cfg.ParticipantID {
-		first := c.heard.firstSince(r.MessageID, le.echoAt, now.UnixNano(), m.cfg.MaxPendingRepairs)
+		first := c.heard.firstSince(r.MessageID, echoAt, now.UnixNano(), m.cfg.MaxPendingRepairs)
 		if now.UnixNano()-first < int64(m.cfg.RepairResponseGrace) {
 			return
 		}
@@ -253,7 +254,7 @@ func (c *channel) logTime() int64 {
 // noteCopy records that a copy of the logged message id was rebroadcast.
 func (c *channel) noteCopy(id string, now time.Time) {
 	if e := c.log.get(id); e != nil {
-		e.echoAt = now.UnixNano()
+		c.log.setEchoAt(e, now.UnixNano())
 	}
 }
 

@@ -8,20 +8,12 @@
 #include "libsds.h"
 #include "util.h"
 
-static void start(void* ctx) {
-	Capture c = {0};
-	CHECK_INT(SdsStartPeriodicTasks(ctx, capture_cb, &c), RET_OK);
-	CHECK_INT(c.ret, RET_OK);
-	CHECK_STRN(c.msg, c.len, "");
-	capture_reset(&c);
-}
-
 TEST(periodic_sync) {
 	Events ev;
 	events_init(&ev);
 	void* a = new_manager_config("{\"syncMessageIntervalMs\":20}");
 	SdsSetEventCallback(a, events_cb, &ev);
-	start(a);
+	start_periodic(a);
 	/* One at once, as Nim, then every 20 ms. */
 	CHECK(events_wait(&ev, "periodic_sync", 3, 5000));
 	pthread_mutex_lock(&ev.mu);
@@ -29,7 +21,7 @@ TEST(periodic_sync) {
 	CHECK(!pthread_equal(ev.thread, pthread_self())); /* the library's thread */
 	CHECK_INT(ev.bad, 0);
 	pthread_mutex_unlock(&ev.mu);
-	start(a); /* again: nothing changes */
+	start_periodic(a); /* again: nothing changes */
 	/* Cleanup stops them: no event after it returned. */
 	cleanup(a);
 	int n = events_count(&ev, "");
@@ -47,7 +39,7 @@ TEST(periodic_resend_and_failure) {
 	SdsSetEventCallback(a, events_cb, &ev);
 	uint8_t* w;
 	long n = wrap(a, "hello", "m1", "c", &w);
-	start(a);
+	start_periodic(a);
 	CHECK(events_wait(&ev, "message_failed", 1, 5000));
 	CHECK_INT(events_count(&ev, "\"eventType\":\"message_resend\""), 2);
 	pthread_mutex_lock(&ev.mu);
@@ -117,7 +109,7 @@ TEST(periodic_repair_ready) {
 	const uint8_t* req;
 	size_t rl;
 	CHECK(pb_field(r, nr, 13, &req, &rl, NULL)); /* carries a repair request */
-	start(c);
+	start_periodic(c);
 	free(unwrap(c, r, nr));
 	CHECK(events_wait(&ec, "repair_ready", 1, 5000));
 	pthread_mutex_lock(&ec.mu);
@@ -148,25 +140,6 @@ TEST(periodic_repair_ready) {
 	events_clear(&ec);
 }
 
-/* The last event of ev containing type, with the wire bytes of its
- * "message" (base64, the last key) decoded into *wire; NULL if none. */
-static long event_message(Events* ev, const char* type, const char* head, uint8_t** wire) {
-	long wn = -1;
-	pthread_mutex_lock(&ev->mu);
-	const char* e = NULL;
-	for (int i = 0; i < ev->n; i++)
-		if (strstr(ev->ev[i], type)) e = ev->ev[i];
-	if (e && strncmp(e, head, strlen(head)) == 0) {
-		const char* b64 = strstr(e, ",\"message\":\"");
-		if (b64 && strcmp(e + strlen(e) - 2, "\"}") == 0) {
-			b64 += strlen(",\"message\":\"");
-			wn = unbase64(b64, strlen(b64) - 2, wire);
-		}
-	}
-	pthread_mutex_unlock(&ev->mu);
-	return wn;
-}
-
 /* SDS-R with the default rules: b misses m1; with nothing to send, its
  * periodic tasks hand it a sync message carrying the request when T_req
  * comes (repair_request); a, m1's sender, answers it at once. With
@@ -193,8 +166,8 @@ TEST(periodic_repair_request) {
 	long n2 = wrap(a, "two", "m2", "room", &m2);
 	free(unwrap(b, m2, n2)); /* b and q miss m1 */
 	free(unwrap(q, m2, n2));
-	start(b);
-	start(q);
+	start_periodic(b);
+	start_periodic(q);
 	CHECK(events_wait(&eb, "repair_request", 1, 5000));
 	uint8_t* req = NULL;
 	long rn = event_message(&eb, "repair_request", "{\"eventType\":\"repair_request\",\"messageId\":\"sync-", &req);
@@ -205,7 +178,7 @@ TEST(periodic_repair_request) {
 	CHECK(pb_field(req, rn, 1, &v, &vl, NULL) && vl > 5 && memcmp(v, "sync-", 5) == 0);
 	CHECK(!pb_field(req, rn, 5, &v, &vl, NULL) || vl == 0); /* a sync message: no content */
 	CHECK(pb_field(req, rn, 13, &v, &vl, NULL));           /* carrying the request */
-	start(a);
+	start_periodic(a);
 	free(unwrap(a, req, rn));
 	CHECK(events_wait(&ea, "repair_ready", 1, 5000));
 	uint8_t* rep = NULL;
@@ -258,7 +231,7 @@ TEST(periodic_cleanup_from_callback) {
 	SelfCleanup s = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	s.self = new_manager_config("{\"syncMessageIntervalMs\":5}");
 	SdsSetEventCallback(s.self, cleanup_on_sync, &s);
-	start(s.self);
+	start_periodic(s.self);
 	int cleaned = 0;
 	for (int i = 0; i < 1000 && !cleaned; i++) {
 		sleep_ms(10);

@@ -355,6 +355,63 @@ TEST(persist_host_invalid) {
 	store_free(&s);
 }
 
+/* carol answers a repair request for m1 after a restart over her store:
+ * the host's (its five functions: the library keeps logged messages in
+ * memory) or the embedded one ("storePath": it reads them back from the
+ * store). The answer carries m1's id and content. */
+static void repair_after_restart(int host) {
+	const char* cfg = "{\"participantId\":\"%s\",\"repairTMinMs\":200,\"repairTMaxMs\":200,"
+	                  "\"repairSweepIntervalMs\":5,\"repairPolicy\":\"rfc\",\"repairRequestSync\":false%s}";
+	char path[] = "/tmp/sds-test-XXXXXX", storeKey[64] = "", ca[320], cb[320], cc[320];
+	int fd = mkstemp(path);
+	ASSERT(fd >= 0);
+	close(fd);
+	unlink(path);
+	if (!host) snprintf(storeKey, sizeof storeKey, ",\"storePath\":\"%s\"", path);
+	snprintf(ca, sizeof ca, cfg, "alice", "");
+	snprintf(cb, sizeof cb, cfg, "bob", "");
+	snprintf(cc, sizeof cc, cfg, "carol", storeKey);
+	Store s;
+	SdsPersistence p;
+	store_init(&s, &p);
+	void* a = new_manager_config(ca);
+	void* b = new_manager_config(cb);
+	void* c = host ? new_persist(cc, &p) : new_manager_config(cc);
+	uint8_t *m1, *m2, *r, *answer = NULL;
+	long n1 = wrap(a, "one", "m1", "room", &m1);
+	long n2 = wrap(a, "two", "m2", "room", &m2);
+	free(unwrap(c, m1, n1));
+	free(unwrap(c, m2, n2));
+	cleanup(c);
+	c = host ? new_persist(cc, &p) : new_manager_config(cc);
+	Events ec;
+	events_init(&ec);
+	SdsSetEventCallback(c, events_cb, &ec);
+	free(unwrap(b, m2, n2)); /* b misses m1 */
+	sleep_ms(250);           /* b's repair request for m1 is due */
+	long nr = wrap(b, "ask", "b1", "room", &r);
+	start_periodic(c);
+	free(unwrap(c, r, nr)); /* loads room from the store */
+	CHECK(events_wait(&ec, "repair_ready", 1, 5000));
+	long an = event_message(&ec, "repair_ready", "{\"eventType\":\"repair_ready\",\"channelId\":\"room\"", &answer);
+	ASSERT(an > 0);
+	const uint8_t* v;
+	size_t vl;
+	CHECK(pb_field(answer, an, 1, &v, &vl, NULL) && vl == 2 && memcmp(v, "m1", 2) == 0);
+	CHECK(pb_field(answer, an, 5, &v, &vl, NULL) && vl == 3 && memcmp(v, "one", 3) == 0);
+	free(answer), free(m1), free(m2), free(r);
+	cleanup(a);
+	cleanup(b);
+	cleanup(c);
+	events_clear(&ec);
+	store_free(&s);
+	unlink(path);
+}
+
+TEST(persist_host_repair_after_restart) { repair_after_restart(1); }
+
+TEST(persist_store_path_repair_after_restart) { repair_after_restart(0); }
+
 TEST(persist_store_path) {
 	char path[] = "/tmp/sds-test-XXXXXX";
 	ASSERT(temp_path(path));

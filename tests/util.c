@@ -275,3 +275,28 @@ int events_wait(Events* e, const char* sub, int count, int ms) {
 	}
 	return 1;
 }
+
+void start_periodic(void* ctx) {
+	Capture c = {0};
+	CHECK_INT(SdsStartPeriodicTasks(ctx, capture_cb, &c), RET_OK);
+	CHECK_INT(c.ret, RET_OK);
+	CHECK_STRN(c.msg, c.len, "");
+	capture_reset(&c);
+}
+
+long event_message(Events* ev, const char* type, const char* head, uint8_t** wire) {
+	long wn = -1;
+	pthread_mutex_lock(&ev->mu);
+	const char* e = NULL;
+	for (int i = 0; i < ev->n; i++)
+		if (strstr(ev->ev[i], type)) e = ev->ev[i];
+	if (e && strncmp(e, head, strlen(head)) == 0) {
+		const char* b64 = strstr(e, ",\"message\":\"");
+		if (b64 && strcmp(e + strlen(e) - 2, "\"}") == 0) {
+			b64 += strlen(",\"message\":\"");
+			wn = unbase64(b64, strlen(b64) - 2, wire);
+		}
+	}
+	pthread_mutex_unlock(&ev->mu);
+	return wn;
+}

@@ -78,4 +78,12 @@ long unbase64(const char* s, size_t n, uint8_t** out);
 /* events_wait waits up to ms for count events containing substring. */
 int events_wait(Events* e, const char* substring, int count, int ms);
 
+/* start_periodic starts ctx's periodic tasks, checking it succeeded. */
+void start_periodic(void* ctx);
+
+/* event_message finds the last event of ev containing type, which must
+ * begin with head, and decodes the wire bytes of its "message" (base64,
+ * the last key) into *wire (malloc'd); returns their length, or -1. */
+long event_message(Events* ev, const char* type, const char* head, uint8_t** wire);
+
 #endif

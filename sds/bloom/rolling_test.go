@@ -3,6 +3,7 @@ package bloom
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -134,6 +135,48 @@ func TestNoAllocs(t *testing.T) {
 	} {
 		if a := testing.AllocsPerRun(100, fn); a != 0 {
 			t.Errorf("%s allocates %v", name, a)
+		}
+	}
+}
+
+// A Rolling without ids (NewRollingKeys) is the same filter, rolling over
+// at the same points, from the 8-byte bases it keeps per id: checked
+// against the Nim model on keys, including keys whose hashes are
+// math.MinInt64 (Nim's abs wraps: negative bases).
+func TestRollingKeysMatchesModel(t *testing.T) {
+	for _, c := range []struct {
+		n int
+		p float64
+	}{{1, 0.01}, {3, 0.1}, {10, 0.01}, {17, 0.001}, {1000, 0.001}} {
+		r, err := NewRollingKeys(c.n, c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []Key
+		model, _ := New(c.n, c.p)
+		for i := 0; i < 5*c.n+50; i++ {
+			k := KeyOf(fmt.Sprintf("k%d-%d", c.n, i))
+			switch i % 13 {
+			case 3:
+				k.h1 = math.MinInt64
+			case 7:
+				k.h2 = math.MinInt64
+			}
+			r.AddKey("ignored", k)
+			model.AddKey(k)
+			if kept = append(kept, k); len(kept) > r.MaxCapacity() {
+				kept = kept[len(kept)-r.MinCapacity():]
+				model, _ = New(r.MaxCapacity(), c.p)
+				for _, k := range kept {
+					model.AddKey(k)
+				}
+			}
+			if r.Len() != len(kept) || !r.Filter().Equal(model) {
+				t.Fatalf("%v step %d: len %d (want %d) or filter differs", c, i, r.Len(), len(kept))
+			}
+		}
+		if r.IDs() != nil {
+			t.Fatalf("%v: a Rolling without ids lists %d", c, len(r.IDs()))
 		}
 	}
 }

@@ -62,6 +62,21 @@ type Batcher interface {
 	Apply(channelID string, d *MetaDelta, u *HistoryUpdate) error
 }
 
+// MessageLoader is implemented by backends that can read one message of a
+// channel's history back. With one, the manager keeps only what its hot
+// paths read of each logged message in memory (id, Lamport timestamp,
+// sender) and reads the content and causal history back from the store
+// when a repair answer or Manager.LoggedMessage needs them; a backend
+// without it (such as a host's, through the C ABI) is written for the
+// five operations alone, and the manager keeps them in memory.
+type MessageLoader interface {
+	// LoadMessage returns the message messageID of the channel's history
+	// as UpdateHistory stored it (as LoadChannel would return it); ok is
+	// false when the history does not hold it. The caller may keep and
+	// modify what it returns.
+	LoadMessage(channelID, messageID string) (msg wire.Message, ok bool, err error)
+}
+
 // ChannelData is a channel's stored state.
 type ChannelData struct {
 	// Records is the channel's meta as keyed records (keys as in the

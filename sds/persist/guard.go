@@ -3,6 +3,8 @@ package persist
 import (
 	"errors"
 	"fmt"
+
+	"github.com/libsds-go/libsds/sds/wire"
 )
 
 // ErrPanic: a backend method panicked; Guard turned the panic into this
@@ -79,6 +81,34 @@ func (g guardedBackend) Channels() (ids []string, err error) {
 		return b.Channels(), nil
 	}
 	return nil, nil
+}
+
+// MessageLoaderOf returns b's MessageLoader, or nil when b has none. For a
+// backend from Guard, it is the guarded backend's, made panic-safe.
+func MessageLoaderOf(b Backend) MessageLoader {
+	switch g := b.(type) {
+	case guardedBackend:
+		return g.loader()
+	case guardedBatcher:
+		return g.loader()
+	case MessageLoader:
+		return g
+	}
+	return nil
+}
+
+func (g guardedBackend) loader() MessageLoader {
+	if _, ok := g.b.(MessageLoader); !ok {
+		return nil
+	}
+	return guardedLoader(g)
+}
+
+type guardedLoader guardedBackend
+
+func (g guardedLoader) LoadMessage(channelID, messageID string) (msg wire.Message, ok bool, err error) {
+	defer recovered("LoadMessage", &err)
+	return g.b.(MessageLoader).LoadMessage(channelID, messageID)
 }
 
 type guardedBatcher struct{ guardedBackend }

@@ -22,11 +22,12 @@ const (
 	OpLoadChannel       Op = "LoadChannel"
 	OpDropChannel       Op = "DropChannel"
 	OpSaveRetrievalHint Op = "SaveRetrievalHint"
+	OpLoadMessage       Op = "LoadMessage" // MessageLoader
 )
 
-func (op Op) write() bool { return op != OpLoadChannel }
+func (op Op) write() bool { return op != OpLoadChannel && op != OpLoadMessage }
 
-// Memory is an in-memory Backend (and Batcher) for tests, with fault
+// Memory is an in-memory Backend (and Batcher, and MessageLoader) for tests, with fault
 // injection. History messages are kept in their Nim encoding, as a durable
 // backend keeps them. Safe for concurrent use.
 type Memory struct {
@@ -50,8 +51,9 @@ type memChannel struct {
 }
 
 var (
-	_ Backend = (*Memory)(nil)
-	_ Batcher = (*Memory)(nil)
+	_ Backend       = (*Memory)(nil)
+	_ Batcher       = (*Memory)(nil)
+	_ MessageLoader = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory backend.
@@ -223,6 +225,26 @@ func (m *Memory) LoadChannel(channelID string) (*ChannelData, error) {
 		d.History = append(d.History, msg)
 	}
 	return d, nil
+}
+
+// LoadMessage implements MessageLoader.
+func (m *Memory) LoadMessage(channelID, messageID string) (wire.Message, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.enter(OpLoadMessage); err != nil {
+		return wire.Message{}, false, err
+	}
+	c := m.channels[channelID]
+	if c == nil {
+		return wire.Message{}, false, nil
+	}
+	s, ok := c.index[messageID]
+	if !ok {
+		return wire.Message{}, false, nil
+	}
+	lim := Limits{}.norm()
+	msg, err := decodeMessage(c.hist[s], &lim, "stored history message")
+	return msg, err == nil, err
 }
 
 // DropChannel implements Backend.

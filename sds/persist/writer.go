@@ -48,8 +48,8 @@ type Writer struct {
 	// Record keys, history ids and hint ids the backend may hold (a
 	// superset); nil: unknown, so anything may be there.
 	knownKeys  map[string]struct{}
-	knownHist  map[string]struct{}
-	knownHints map[string]struct{}
+	knownHist  *knownIDs
+	knownHints *knownIDs
 }
 
 // WriterOptions configures a Writer.
@@ -148,13 +148,13 @@ func newWriter(b Backend, channelID string, loaded *ChannelData, opt WriterOptio
 		for k := range loaded.Records {
 			w.knownKeys[k] = struct{}{}
 		}
-		w.knownHist = make(map[string]struct{}, len(loaded.History))
+		w.knownHist = new(knownIDs)
 		for i := range loaded.History {
-			w.knownHist[loaded.History[i].MessageID] = struct{}{}
+			w.knownHist.note(loaded.History[i].MessageID, true)
 		}
-		w.knownHints = make(map[string]struct{}, len(loaded.Hints))
+		w.knownHints = new(knownIDs)
 		for id := range loaded.Hints {
-			w.knownHints[id] = struct{}{}
+			w.knownHints.note(id, true)
 		}
 	}
 	return w
@@ -185,21 +185,9 @@ func (w *Writer) mayHoldKey(k string) bool {
 	return ok
 }
 
-func (w *Writer) mayHoldID(id string) bool {
-	if w.knownHist == nil {
-		return true
-	}
-	_, ok := w.knownHist[id]
-	return ok
-}
+func (w *Writer) mayHoldID(id string) bool { return w.knownHist.has(id) }
 
-func (w *Writer) mayHoldHint(id string) bool {
-	if w.knownHints == nil {
-		return true
-	}
-	_, ok := w.knownHints[id]
-	return ok
-}
+func (w *Writer) mayHoldHint(id string) bool { return w.knownHints.has(id) }
 
 func note(set map[string]struct{}, id string, present bool) {
 	if set == nil {
@@ -362,11 +350,11 @@ func (w *Writer) noteHist(u *HistoryUpdate, ok bool) {
 		return
 	}
 	for i := range u.Append {
-		note(w.knownHist, u.Append[i].MessageID, true)
+		w.knownHist.note(u.Append[i].MessageID, true)
 	}
 	for _, id := range u.Evict {
-		note(w.knownHist, id, false)
-		note(w.knownHints, id, false)
+		w.knownHist.note(id, false)
+		w.knownHints.note(id, false)
 	}
 	w.hist = histQueue{}
 }
@@ -403,10 +391,29 @@ func (w *Writer) flushHints() error {
 		if err := w.b.SaveRetrievalHint(w.channel, id, h); err != nil {
 			return fmt.Errorf("save retrieval hint: %w", err)
 		}
-		note(w.knownHints, id, len(h) > 0)
+		w.knownHints.note(id, len(h) > 0)
 		delete(w.hints, id)
 	}
 	return nil
+}
+
+// LoadMessage returns the message messageID of the channel's history as
+// the backend holds it once the pending writes are written: a pending
+// append's message, none for a pending eviction, else what the backend's
+// MessageLoader reads (none without one). A pending append's message is
+// the one handed to Commit: the caller must not modify it.
+func (w *Writer) LoadMessage(messageID string) (wire.Message, bool, error) {
+	if a, ok := w.hist.appends[messageID]; ok {
+		return a.msg, true, nil
+	}
+	if _, ok := w.hist.evicts[messageID]; ok {
+		return wire.Message{}, false, nil
+	}
+	l := MessageLoaderOf(w.b)
+	if l == nil {
+		return wire.Message{}, false, nil
+	}
+	return l.LoadMessage(w.channel, messageID)
 }
 
 // Drop removes the channel from the backend and, if that succeeded, forgets
@@ -418,6 +425,6 @@ func (w *Writer) Drop() error {
 		return fmt.Errorf("persist: drop channel %q: %w", w.channel, err)
 	}
 	w.meta, w.hist, w.hints = MetaDelta{}, histQueue{}, nil
-	w.knownKeys, w.knownHist, w.knownHints = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	w.knownKeys, w.knownHist, w.knownHints = map[string]struct{}{}, new(knownIDs), new(knownIDs)
 	return nil
 }

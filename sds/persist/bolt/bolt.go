@@ -58,16 +58,18 @@ var (
 // ErrFormat: the file was written with another layout version.
 var ErrFormat = errors.New("bolt: unsupported store format")
 
-// Store is a persist.Backend and persist.Batcher in one bbolt file. Safe for
-// concurrent use; writes are serialised by bbolt, reads run beside them.
+// Store is a persist.Backend, persist.Batcher and persist.MessageLoader in
+// one bbolt file. Safe for concurrent use; writes are serialised by bbolt,
+// reads run beside them.
 type Store struct {
 	db  *bbolt.DB
 	lim persist.Limits
 }
 
 var (
-	_ persist.Backend = (*Store)(nil)
-	_ persist.Batcher = (*Store)(nil)
+	_ persist.Backend       = (*Store)(nil)
+	_ persist.Batcher       = (*Store)(nil)
+	_ persist.MessageLoader = (*Store)(nil)
 )
 
 // Options configures Open. The zero value is the safe default.
@@ -315,6 +317,32 @@ func (s *Store) LoadChannel(channelID string) (*persist.ChannelData, error) {
 		return nil, fmt.Errorf("bolt: load channel %q: %w", channelID, err)
 	}
 	return d, nil
+}
+
+// LoadMessage implements persist.MessageLoader: two lookups ("x", then
+// "h") in one read transaction, and the decoding of one message.
+func (s *Store) LoadMessage(channelID, messageID string) (msg wire.Message, ok bool, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		c, err := channel(tx, channelID, false)
+		if c == nil || err != nil {
+			return err
+		}
+		seq := c.Bucket(bucketIndex).Get(idKey(messageID))
+		if seq == nil {
+			return nil
+		}
+		v := c.Bucket(bucketHistory).Get(seq)
+		if v == nil {
+			return fmt.Errorf("%w: index names sequence %x, absent from the history", persist.ErrMalformed, seq)
+		}
+		msg, err = persist.DecodeMessage(v, s.lim) // copies out of the memory map
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return wire.Message{}, false, fmt.Errorf("bolt: load message %q of channel %q: %w", messageID, channelID, err)
+	}
+	return msg, ok, nil
 }
 
 // DropChannel implements persist.Backend.

@@ -81,8 +81,30 @@ func load(t *testing.T, b persist.Backend, ch string) *persist.ChannelData {
 
 func check(t *testing.T, b persist.Backend, m *Model, ch string) {
 	t.Helper()
-	if diff := Diff(load(t, b, ch), m.Load(ch)); diff != "" {
+	d := load(t, b, ch)
+	if diff := Diff(d, m.Load(ch)); diff != "" {
 		t.Fatalf("channel %q: %s", ch, diff)
+	}
+	checkLoader(t, b, d, ch)
+}
+
+// checkLoader checks that a MessageLoader reads back each message of the
+// history d loaded, and nothing else.
+func checkLoader(t *testing.T, b persist.Backend, d *persist.ChannelData, ch string) {
+	t.Helper()
+	l, ok := b.(persist.MessageLoader)
+	if !ok {
+		return
+	}
+	for i := range d.History {
+		want := &d.History[i]
+		got, ok, err := l.LoadMessage(ch, want.MessageID)
+		if err != nil || !ok || !bytes.Equal(got.Marshal(wire.FormatNim), want.Marshal(wire.FormatNim)) {
+			t.Fatalf("channel %q: LoadMessage(%q) = %+v, %v, %v; LoadChannel has %+v", ch, want.MessageID, got, ok, err, *want)
+		}
+	}
+	if got, ok, err := l.LoadMessage(ch, "never-stored"); ok || err != nil {
+		t.Fatalf("channel %q: LoadMessage of an id never stored = %+v, %v, %v", ch, got, ok, err)
 	}
 }
 
