@@ -149,20 +149,14 @@ TEST(periodic_repair_ready) {
 }
 
 /* The last event of ev containing type, with the wire bytes of its
- * "message" (base64, the last key) decoded into *wire; NULL if none. */
+ * "message" decoded into *wire; -1 if none. */
 static long event_message(Events* ev, const char* type, const char* head, uint8_t** wire) {
 	long wn = -1;
 	pthread_mutex_lock(&ev->mu);
 	const char* e = NULL;
 	for (int i = 0; i < ev->n; i++)
 		if (strstr(ev->ev[i], type)) e = ev->ev[i];
-	if (e && strncmp(e, head, strlen(head)) == 0) {
-		const char* b64 = strstr(e, ",\"message\":\"");
-		if (b64 && strcmp(e + strlen(e) - 2, "\"}") == 0) {
-			b64 += strlen(",\"message\":\"");
-			wn = unbase64(b64, strlen(b64) - 2, wire);
-		}
-	}
+	if (e && strncmp(e, head, strlen(head)) == 0) wn = event_payload(e, wire);
 	pthread_mutex_unlock(&ev->mu);
 	return wn;
 }

@@ -275,3 +275,43 @@ int events_wait(Events* e, const char* sub, int count, int ms) {
 	}
 	return 1;
 }
+
+char* get_stats(void* ctx) {
+	Capture c = {0};
+	char* out = NULL;
+	if (SdsGetStats(ctx, capture_cb, &c) == RET_OK && c.calls == 1 && c.ret == RET_OK) {
+		out = c.copy;
+		c.copy = NULL;
+	} else {
+		harness_fail(__FILE__, __LINE__, "SdsGetStats: %s", c.copy ? c.copy : "");
+	}
+	capture_reset(&c);
+	return out;
+}
+
+double stat_value(const char* json, const char* channel, const char* section, const char* key) {
+	char pat[256];
+	const char* p = json;
+	if (p == NULL) return -1;
+	if (channel != NULL) {
+		snprintf(pat, sizeof pat, "{\"channelId\":\"%s\",", channel);
+		if ((p = strstr(p, pat)) == NULL) return -1;
+	}
+	/* The first such object after p: the manager's come before perChannel,
+	 * and none holds another object. */
+	snprintf(pat, sizeof pat, "\"%s\":{", section);
+	if ((p = strstr(p, pat)) == NULL) return -1;
+	const char* end = strchr(p + strlen(pat), '}');
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char* k = strstr(p, pat);
+	if (k == NULL || end == NULL || k > end) return -1;
+	return strtod(k + strlen(pat), NULL);
+}
+
+long event_payload(const char* e, uint8_t** wire) {
+	const char* b64 = strstr(e, ",\"message\":\"");
+	size_t n = strlen(e);
+	if (b64 == NULL || n < 2 || strcmp(e + n - 2, "\"}") != 0) return -1;
+	b64 += strlen(",\"message\":\"");
+	return unbase64(b64, (size_t)(e + n - 2 - b64), wire);
+}

@@ -78,4 +78,15 @@ long unbase64(const char* s, size_t n, uint8_t** out);
 /* events_wait waits up to ms for count events containing substring. */
 int events_wait(Events* e, const char* substring, int count, int ms);
 
+/* event_payload decodes the wire bytes of an event's "message" (base64,
+ * its last key) into a malloc'd *wire; returns their length, or -1. */
+long event_payload(const char* event, uint8_t** wire);
+
+/* get_stats returns SdsGetStats's JSON, malloc'd (NULL on failure). */
+char* get_stats(void* ctx);
+/* stat_value reads the number under key in the object section
+ * ("counters", "gauges", "incomingWait") of a stats JSON: the manager's,
+ * or with channel not NULL that channel's in perChannel. -1 if absent. */
+double stat_value(const char* json, const char* channel, const char* section, const char* key);
+
 #endif
