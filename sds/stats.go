@@ -199,7 +199,8 @@ func (w *waitCounts) histogram() Histogram {
 // checks), so that they can be added up as an array.
 const numCounters = unsafe.Sizeof(Counters{}) / 8
 
-func (c *Counters) add(o *Counters) {
+// Add adds o's counts to c (to sum the counters of several managers).
+func (c *Counters) Add(o *Counters) {
 	a, b := (*[numCounters]uint64)(unsafe.Pointer(c)), (*[numCounters]uint64)(unsafe.Pointer(o))
 	for i := range a {
 		a[i] += b[i]
@@ -222,7 +223,7 @@ type channelStats struct {
 }
 
 func (s *channelStats) add(o *channelStats) {
-	s.Counters.add(&o.Counters)
+	s.Counters.Add(&o.Counters)
 	s.wait.add(&o.wait)
 }
 
