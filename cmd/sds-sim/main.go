@@ -84,6 +84,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&outages, "offline", "take one participant off the network for a while, e.g. p=3,at=5m,for=3m (repeatable)")
 	fs.Float64Var(&cfg.Network.Churn.Fraction, "churn", 0, "fraction of participants that each go offline once, at random, while messages are sent")
 	fs.DurationVar(&cfg.Network.Churn.Duration, "churn-for", 3*time.Minute, "how long a -churn outage lasts")
+	fs.DurationVar(&cfg.Network.ClockSkew, "clock-skew", 0, "each participant's clock is off by a fixed amount drawn uniformly from [-d, d]")
 
 	fs.IntVar(&p.BloomCapacity, "bloom", p.BloomCapacity, "bloom filter capacity (ids)")
 	fs.Float64Var(&p.BloomErrorRate, "bloom-error", p.BloomErrorRate, "bloom filter false-positive rate")

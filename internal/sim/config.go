@@ -80,6 +80,10 @@ type Network struct {
 	// go offline once, for Churn.Duration, at a random time while
 	// messages are being sent.
 	Churn Churn
+	// ClockSkew sets each participant's wall clock off the true time by a
+	// fixed amount drawn uniformly from [-ClockSkew, ClockSkew]: Lamport
+	// timestamps start from these clocks; timers are unaffected.
+	ClockSkew time.Duration
 }
 
 // Partition splits the participants into Groups groups (participant p is
@@ -152,8 +156,8 @@ func (c *Config) Validate() error {
 		return bad("loss must be in [0, 1], got %v", n.Loss)
 	case !(n.Reorder >= 0 && n.Reorder <= 1):
 		return bad("reorder must be in [0, 1], got %v", n.Reorder)
-	case n.Delay < 0 || n.Jitter < 0 || n.ReorderDelay < 0:
-		return bad("delay, jitter and reorder delay must not be negative")
+	case n.Delay < 0 || n.Jitter < 0 || n.ReorderDelay < 0 || n.ClockSkew < 0:
+		return bad("delay, jitter, reorder delay and clock skew must not be negative")
 	case !(n.Churn.Fraction >= 0 && n.Churn.Fraction <= 1):
 		return bad("churn fraction must be in [0, 1], got %v", n.Churn.Fraction)
 	case n.Churn.Fraction > 0 && n.Churn.Duration <= 0:

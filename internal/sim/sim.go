@@ -27,14 +27,16 @@ const checkEvery = 30 * time.Second
 
 // run is the state of one simulation.
 type run struct {
-	cfg   Config
-	n     int
-	clk   *sds.ManualClock
-	now   int64 // virtual ns since Start
-	queue eventQueue
-	parts []*participant
-	chans []string
-	obs   Observer
+	cfg Config
+	n   int
+	clk *sds.ManualClock
+	// offsets of each participant's clock (Network.ClockSkew)
+	offsets []time.Duration
+	now     int64 // virtual ns since Start
+	queue   eventQueue
+	parts   []*participant
+	chans   []string
+	obs     Observer
 
 	sendRng *rand.Rand // send times and channels: the same with and without SDS-R
 	netRng  *rand.Rand // loss and latency of each copy
@@ -71,6 +73,7 @@ type participant struct {
 	lost      map[int32]struct{}
 	trace     []copyTrace // by message index (Breakdown)
 	repairAt  int64       // virtual ns of the one live evRepairSweep
+	sweptAt   int64       // virtual ns of the last RepairSweep
 	nextSeq   int
 	outages   [][2]int64 // [from, to) in virtual ns
 }
@@ -157,9 +160,10 @@ func (r *run) setup() error {
 	cfg := r.cfg
 	phaseRng := rand.New(rand.NewPCG(cfg.Seed, 0x9a5e))
 	churnRng := rand.New(rand.NewPCG(cfg.Seed, 0xc4a2))
+	r.offsets = clockOffsets(r.n, cfg.Network.ClockSkew, cfg.Seed)
 	for p := range r.n {
 		pc := cfg.Protocol
-		pc.Clock = r.clk
+		pc.Clock = r.participantClock(p)
 		pc.InternID = r.intern
 		pc.ParticipantID = ""
 		if cfg.SDSR {
@@ -169,7 +173,7 @@ func (r *run) setup() error {
 		if err != nil {
 			return err
 		}
-		part := &participant{m: m, lost: map[int32]struct{}{}}
+		part := &participant{m: m, lost: map[int32]struct{}{}, sweptAt: -1}
 		r.parts = append(r.parts, part)
 		m.SetEventHandler(func(e sds.Event) { r.handle(p, e) })
 		for _, ch := range r.chans {
@@ -286,6 +290,7 @@ func (r *run) step(ev event) {
 		r.flush()
 		part.repairAt = r.now + int64(r.cfg.Protocol.RepairSweepInterval)
 		r.queue.push(event{at: part.repairAt, kind: evRepairSweep, peer: ev.peer})
+		part.sweptAt = r.now
 		r.followRepairDue(p)
 	case evSync:
 		for _, ch := range r.chans {
@@ -606,7 +611,14 @@ func (r *run) followRepairDue(p int) {
 	if !ok {
 		return
 	}
-	at := max(due.Sub(Start).Nanoseconds(), r.now)
+	// due is on p's clock, which may be skewed from the shared one.
+	at := max(due.Sub(Start.Add(r.offsets[p])).Nanoseconds(), r.now)
+	if at == part.sweptAt {
+		// A sweep just ran and left work due now: sweeping again would
+		// loop forever (a due time read on the wrong clock).
+		r.err = fmt.Errorf("participant %d: repair work due at %v survived a sweep then", p, due)
+		return
+	}
 	if at < part.repairAt {
 		part.repairAt = at
 		r.queue.push(event{at: at, kind: evRepairSweep, peer: int32(p)})
