@@ -241,13 +241,17 @@ func (l *looseCounters) addTo(c *Counters) {
 	c.BytesReceived += l.bytesReceived.Load()
 }
 
+// logGauges reads the size of a channel's log: its entries and their cost
+// (the one place the metrics read the log's internals).
+func logGauges(l *messageLog) (entries, bytes int64) { return int64(l.len()), l.bytes }
+
 // gauges reads c's gauges (c locked).
 func (c *channel) gauges() Gauges {
 	g := Gauges{
 		Outgoing: int64(c.outgoing.len()), Incoming: int64(c.incoming.len()), IncomingBytes: c.incoming.bytes,
-		LogEntries: int64(c.log.len()), LogBytes: c.log.bytes,
 		RepairRequestsPending: int64(c.outRepair.len()), RepairResponsesPending: int64(c.inRepair.len()),
 	}
+	g.LogEntries, g.LogBytes = logGauges(&c.log)
 	if c.ps != nil {
 		g.PersistencePending = int64(c.ps.w.Pending())
 	}
