@@ -301,6 +301,7 @@ var cborOps = [...]struct {
 	C.SDSGO_CBOR_HINTS:          {"sds_set_retrieval_hint_provider", cborabi.TypeHintProvider, "set-retrieval-hint-provider", cborHints},
 	C.SDSGO_CBOR_WRAP_SYNC:      {"sds_wrap_sync_message", cborabi.TypeWrapSync, "wrap-sync", cborWrapSync},
 	C.SDSGO_CBOR_WRAP_EPHEMERAL: {"sds_wrap_ephemeral_message", cborabi.TypeWrapEphemeral, "wrap-ephemeral", cborWrapEphemeral},
+	C.SDSGO_CBOR_STATS:          {"sds_get_stats", cborabi.TypeStats, "get-stats", cborStats},
 }
 
 // sdsgoCborCall runs one request-taking function. Checked in nim-ffi's

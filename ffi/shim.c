@@ -124,6 +124,10 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData) {
 	sdsgoSetLogCallback(U(callback), U(userData));
 }
 
+int SdsGetStats(void* ctx, SdsCallBack callback, void* userData) {
+	return sdsgoGetStats(U(ctx), U(callback), U(userData), TID);
+}
+
 /* ---- the sds_* generation (cbor.go) ---- */
 
 void* sds_create(const uint8_t* reqCbor, size_t reqCborLen, SdsCallBack callback, void* userData) {
@@ -182,6 +186,11 @@ int sds_wrap_sync_message(void* ctx, SdsCallBack callback, void* userData,
 int sds_wrap_ephemeral_message(void* ctx, SdsCallBack callback, void* userData,
                                const uint8_t* reqCbor, size_t reqCborLen) {
 	CBOR_CALL(SDSGO_CBOR_WRAP_EPHEMERAL);
+}
+
+int sds_get_stats(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor,
+                  size_t reqCborLen) {
+	CBOR_CALL(SDSGO_CBOR_STATS);
 }
 
 /* ---- helpers called from Go ---- */

@@ -34,7 +34,8 @@ enum {
 	SDSGO_CBOR_START = 4,
 	SDSGO_CBOR_HINTS = 5,
 	SDSGO_CBOR_WRAP_SYNC = 6,
-	SDSGO_CBOR_WRAP_EPHEMERAL = 7
+	SDSGO_CBOR_WRAP_EPHEMERAL = 7,
+	SDSGO_CBOR_STATS = 8
 };
 
 /* The SdsPersistence at an address a host passed as an integer

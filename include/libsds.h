@@ -598,6 +598,98 @@ void* SdsNewReliabilityManagerWithPersistence(const char* configJson,
                     SdsCallBack callback,
                     void* userData);
 
+/* ---- Metrics -------------------------------------------------------------
+ * What the manager counted since it was created (counters), how things
+ * stand now (gauges), and how long received messages waited for their
+ * dependencies (a histogram), for the whole manager and per channel.
+ * Counting is always on and costs no lock of its own. Counters are kept
+ * in memory: a manager over a store ("storePath", host persistence) starts
+ * from zero. A channel's own figures go when the channel goes (reset); the
+ * manager's counters keep what it counted, so they never go back.
+ *
+ * SdsGetStats answers callback(RET_OK, <JSON>) with one object (keys in
+ * this order, no whitespace; numbers are integers but for the *Seconds
+ * keys):
+ *   {"channels":2,"persistenceEnabled":false,
+ *    "counters":{...},"gauges":{...},"incomingWait":{...},
+ *    "perChannel":[{"channelId":"c1","counters":{...},"gauges":{...},
+ *                   "incomingWait":{...}}, ...]}
+ * "channels" is the number of channels the manager holds, and
+ * "perChannel" their figures, sorted by channelId; "persistenceEnabled"
+ * says whether it keeps their state in a store. At the top level,
+ * "counters" and "incomingWait" cover every channel, removed ones
+ * included, and "gauges" add up the channels held.
+ *
+ * "counters" (each counts since creation; "manager only" ones are 0 in
+ * perChannel, belonging to no channel):
+ *   "wrappedContent"         messages wrapped (SdsWrapOutgoingMessage*)
+ *   "wrappedSync"            sync messages wrapped (SdsWrapSyncMessage*)
+ *   "wrappedEphemeral"       ephemeral messages wrapped (manager only)
+ *   "receivedContent"        content messages unwrapped
+ *   "receivedSync"           sync messages unwrapped
+ *   "receivedEphemeral"      ephemeral messages unwrapped (manager only)
+ *   "unwrapErrors"           unwraps that failed: undecodable, over a
+ *                            limit, or refused (manager only)
+ *   "delivered"              deliveries (message_ready events)
+ *   "duplicates"             content messages received again (delivered,
+ *                            waiting or marked met before)
+ *   "acknowledgedByHistory"  our messages acknowledged (message_sent) by a
+ *                            received causal history naming them
+ *   "acknowledgedByBloom"    ... by received bloom filters holding them
+ *   "resends"                message_resend events
+ *   "failed"                 message_failed events
+ *   "missingDependencyReports" missing_dependencies events
+ *   "dependenciesLostReports" dependencies_lost events
+ *   "dependenciesLost"       the ids those events gave up on
+ *   "incomingEvicted"        incoming_evicted events
+ *   "repairRequestsSent"     SDS-R repair requests in the messages this
+ *                            participant made (content, sync and the
+ *                            repair_request sync messages)
+ *   "repairRequestRetries"   of those, requests sent again
+ *   "repairRequestSyncs"     repair_request events
+ *   "repairRequestsReceived" repair requests in received messages
+ *   "repairsAnswered"        repair_ready events
+ *   "repairsAnsweredAsSender" of those, for our own messages
+ *   "repairSyncGaps"         answers planned unasked: a peer's sync message
+ *                            lacked one of our messages
+ *   "repairsArrived"         messages that arrived while we were asking
+ *                            for them
+ *   "bytesSent"              wire bytes of every message this participant
+ *                            made (wraps, and the message of
+ *                            message_resend, repair_ready and
+ *                            repair_request events)
+ *   "bloomBytesSent"         of those, the bloom filters (their fields'
+ *                            bytes: tag, length and filter)
+ *   "bytesReceived"          wire bytes of the messages unwrapped
+ *   "bloomBytesReceived"     of those, the bloom filters
+ *   "persistenceFailures"    failed writes to the store (each is retried)
+ *   "persistenceBacklogs"    persistence_backlog events
+ * "gauges" (now):
+ *   "outgoing"               our messages waiting for acknowledgement
+ *   "incoming"               received messages waiting for dependencies
+ *   "incomingBytes"          their memory, as counted against
+ *                            maxIncomingBytes
+ *   "logEntries"             messages in the local logs
+ *   "logBytes"               their memory, as counted against maxLogBytes
+ *   "repairRequestsPending"  SDS-R requests waiting for their time
+ *   "repairResponsesPending" SDS-R answers waiting for their time
+ *   "persistencePending"     writes waiting for retry after store failures
+ * "incomingWait": how long each message delivered from the incoming
+ * buffer waited there (messages delivered on arrival are not counted):
+ *   {"bucketsSeconds":[0.01,0.1,0.5,1,2,5,10,30,60,120,300,600,900,1800],
+ *    "counts":[...],"count":7,"sumSeconds":12.5}
+ *   "bucketsSeconds"         the buckets' upper bounds, in seconds (always
+ *                            these)
+ *   "counts"                 one more than the bounds: counts[i] counts the
+ *                            waits at most bucketsSeconds[i] and longer
+ *                            than the bound before (not cumulative); the
+ *                            last, those longer than the largest bound
+ *   "count"                  all of them; "sumSeconds" their total wait
+ * Result otherwise as the other int-returning functions of Part 1 (ctx,
+ * callback). The call holds each channel only while copying its counters.
+ */
+int SdsGetStats(void* ctx, SdsCallBack callback, void* userData);
+
 /* ---- Logging -----------------------------------------------------------
  * The library's diagnostics, one JSON object per line as zerolog writes
  * them, e.g. {"level":"warn","ctx":"0x7f...","time":"...","message":"..."}
@@ -625,10 +717,10 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  * =========================================================================
  *
  * The functions of the Nim libsds built on nim-ffi 0.2, with the same
- * names, signatures, return codes and encodings, and three additions of
- * this library (sds_wrap_sync_message, sds_wrap_ephemeral_message, and the
- * extra keys of the sds_create configuration; also the events named
- * below). The types SdsCallBack and SdsRetrievalHintProvider and the RET_*
+ * names, signatures, return codes and encodings, and additions of this
+ * library (sds_wrap_sync_message, sds_wrap_ephemeral_message,
+ * sds_get_stats, and the extra keys of the sds_create configuration; also
+ * the events named below). The types SdsCallBack and SdsRetrievalHintProvider and the RET_*
  * codes are those above.
  *
  * ---- CBOR (RFC 8949) as nim-ffi writes and reads it ----------------------
@@ -646,14 +738,14 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  * Each request-taking function decodes one map whose keys are the Nim
  * procedure's parameter names: {"req": {...}} for the operations,
  * {"config": {...}} for sds_create, and, for the procedures without
- * parameters (sds_reset, sds_start_periodic_tasks),
+ * parameters (sds_reset, sds_start_periodic_tasks, sds_get_stats),
  * {"_placeholder": 0} - the empty map {} (0xa0) is accepted as well.
  * An empty request (length 0) is a decoding error, as in Nim.
  *
  * ---- Return codes and callbacks of the request-taking functions ---------
  * (sds_wrap_outgoing_message, sds_unwrap_received_message,
  * sds_mark_dependencies_met, sds_reset, sds_start_periodic_tasks,
- * sds_set_retrieval_hint_provider and the two additions), checked in this
+ * sds_set_retrieval_hint_provider and the three additions), checked in this
  * order (nim-ffi's):
  *  1. callback NULL: returns RET_MISSING_CALLBACK, calls nothing.
  *  2. ctx NULL, foreign or destroyed: callback(RET_ERR, "ctx is not a
@@ -665,7 +757,8 @@ void SdsSetLogCallback(SdsLogCallback callback, void* userData);
  *  4. the operation fails: callback(RET_ERR, "error processing <op>
  *     request: <reason>"), returns RET_OK; <op> is wrap, unwrap,
  *     mark-dependencies, reset, start-periodic-tasks,
- *     set-retrieval-hint-provider, wrap-sync or wrap-ephemeral.
+ *     set-retrieval-hint-provider, wrap-sync, wrap-ephemeral or
+ *     get-stats.
  *  5. success: callback(RET_OK, <CBOR result>), returns RET_OK.
  * Error messages are plain UTF-8 text, not CBOR (as in nim-ffi). A result
  * is never empty: a procedure with nothing to return answers the CBOR text
@@ -812,6 +905,13 @@ int sds_wrap_sync_message(void* ctx, SdsCallBack callback, void* userData, const
 /* reqCbor and result as sds_wrap_outgoing_message: an ephemeral message,
  * as SdsWrapEphemeralMessage (only with "wireFormat": "rfc"). */
 int sds_wrap_ephemeral_message(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
+
+/* reqCbor: {"_placeholder": 0} or {}.
+ * result:  the manager's metrics, as SdsGetStats (Part 2) describes them:
+ *          the same maps, keys, order and meanings, integers as CBOR
+ *          integers, the *Seconds values as floats, true/false as CBOR
+ *          bools; an error message names the operation "get-stats". */
+int sds_get_stats(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor, size_t reqCborLen);
 
 #ifdef __cplusplus
 }

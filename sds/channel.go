@@ -39,6 +39,8 @@ type channel struct {
 
 	ps *chanStore // the channel's store; nil without persistence
 
+	stats channelStats // its metrics (stats.go)
+
 	clock Clock // Config.Clock, to date log entries (Config.LogRetention)
 	// ownSent lists our own messages in send order, while in the log and
 	// within the acknowledgement window (forgetOwn), for answering what a
@@ -146,6 +148,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message, format wire.Format) 
 	defer c.outgoing.compact()
 	for i := range msg.CausalHistory {
 		if e := c.outgoing.byID[msg.CausalHistory[i].MessageID]; e != nil {
+			c.stats.AcknowledgedByHistory++
 			c.acknowledge(e)
 		}
 	}
@@ -160,6 +163,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message, format wire.Format) 
 	sighted := func(e *outEntry) {
 		e.sightings++
 		if e.sightings >= threshold {
+			c.stats.AcknowledgedByBloom++
 			c.acknowledge(e)
 		}
 	}
@@ -193,9 +197,14 @@ func (c *channel) deliver(msg wire.Message) {
 // deliverReady delivers the unblocked messages in ready and whatever they
 // unblock in turn.
 func (c *channel) deliverReady(ready *readyQueue) {
+	var now time.Time // read once, if anything waited
 	for ready.Len() > 0 {
 		p := heap.Pop(ready).(*pending)
 		c.incoming.take(p)
+		if now.IsZero() {
+			now = c.clock.Now()
+		}
+		c.stats.wait.observe(now.Sub(p.receivedAt))
 		c.deliverOne(p.msg, p, ready)
 	}
 }
@@ -208,6 +217,7 @@ func (c *channel) deliverOne(msg wire.Message, from *pending, ready *readyQueue)
 	c.observeLamport(msg.LamportTimestamp)
 	c.log.add(&msg, nil, false, c.logTime())
 	c.log.trimBytes()
+	c.stats.Delivered++
 	c.emit(Event{Kind: EventMessageReady, ChannelID: c.id, MessageID: msg.MessageID})
 	c.incoming.satisfy(msg.MessageID, from, ready)
 }

@@ -26,9 +26,13 @@ type Manager struct {
 	clock  Clock
 	logger zerolog.Logger // diagnostics; ch.log is a channel's message log
 
-	mu       sync.RWMutex // guards channels and closed
+	mu       sync.RWMutex // guards channels, closed and retired
 	channels map[string]*channel
 	closed   bool
+	// retired holds the counters of the channels that left (stats.go).
+	retired channelStats
+	// loose counts what belongs to no channel (stats.go).
+	loose looseCounters
 
 	handler atomic.Pointer[EventHandler]
 	hints   atomic.Pointer[RetrievalHintProvider]
@@ -52,11 +56,9 @@ type Manager struct {
 	tasksRunning bool
 
 	// Persistence (see persistence.go); backend is nil without it.
-	backend         persist.Backend
-	writerOpts      persist.WriterOptions
-	storedLogs      bool // the backend reads messages back: logs leave their bodies to it
-	persistFailures atomic.Uint64
-	persistBacklogs atomic.Uint64
+	backend    persist.Backend
+	writerOpts persist.WriterOptions
+	storedLogs bool // the backend reads messages back: logs leave their bodies to it
 }
 
 // NewManager validates cfg and returns a Manager with no channels.
@@ -274,6 +276,8 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	msg := m.newMessage(ch, messageID, append([]byte(nil), content...), now)
 	msg.RepairRequest = m.attachSyncedRequests(ch, msg.RepairRequest)
 	out := msg.Append(dst, m.cfg.WireFormat)
+	ch.stats.WrappedContent++
+	ch.countSent(out[len(dst):], &msg, m.cfg.WireFormat)
 	msg.BloomFilter = nil
 	msg.RepairRequest = nil // sent once; a resend or repair must not repeat them
 
@@ -478,6 +482,7 @@ func (m *Manager) Unwrap(b []byte) (UnwrapResult, error) {
 	// duplicates (repairs, resends), recognised from the id alone.
 	var sc wire.Scanned
 	if err := sc.Scan(b, m.limits); err != nil {
+		m.loose.unwrapErrors.Add(1)
 		return UnwrapResult{}, fmt.Errorf("%w: %w", ErrDecode, err)
 	}
 	return m.unwrapScanned(&sc)
@@ -498,6 +503,15 @@ func (m *Manager) UnwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 }
 
 func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
+	res, err := m.unwrapValid(sc)
+	if err != nil {
+		m.loose.unwrapErrors.Add(1)
+	}
+	return res, err
+}
+
+// unwrapValid processes a message sc validated.
+func (m *Manager) unwrapValid(sc *wire.Scanned) (UnwrapResult, error) {
 	if len(sc.MessageID()) == 0 || len(sc.ChannelID()) == 0 {
 		return UnwrapResult{}, fmt.Errorf("%w: empty message or channel id", ErrDecode)
 	}
@@ -507,6 +521,8 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	kind := kindOf(sc.HasLamport(), len(sc.Content()))
 	if kind == KindEphemeral {
 		// No state: the caller delivers it now.
+		m.loose.receivedEphemeral.Add(1)
+		m.loose.bytesReceived.Add(uint64(len(sc.Bytes())))
 		return resultOf(sc.MessageInterned(m.cfg.InternID), sc.Format(), kind, true), nil
 	}
 	channelID, id := "", "" // taken from a shared decode, if any, rather than made again
@@ -520,6 +536,7 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 		return UnwrapResult{}, err
 	}
 	defer m.unlockAndDispatch(ch)
+	ch.countReceived(sc, kind)
 	if kind == KindSync {
 		return m.unwrapSync(ch, sc), nil
 	}
@@ -528,8 +545,11 @@ func (m *Manager) unwrapScanned(sc *wire.Scanned) (UnwrapResult, error) {
 	}
 	// SDS-R: the message itself is here, whether new or not: no request or
 	// response for it is needed any more.
-	ch.cancelRepairs(id)
+	if ch.cancelRepairs(id) {
+		ch.stats.RepairsArrived++
+	}
 	if res, seen := m.unwrapSeen(ch, sc, id); seen {
+		ch.stats.Duplicates++
 		return res, nil
 	}
 	return m.unwrapNew(ch, sc), nil
@@ -624,6 +644,7 @@ func (m *Manager) buffer(ch *channel, msg wire.Message, wait waitSet, res *Unwra
 		if ev == nil {
 			// Other channels hold the budget: this one is not kept.
 			m.logger.Debug().Str("channel", ch.id).Str("message", msg.MessageID).Msg("incoming buffers over their byte budget; not buffering")
+			ch.stats.IncomingEvicted++
 			ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: msg.MessageID})
 			return
 		}
@@ -636,6 +657,7 @@ func (m *Manager) buffer(ch *channel, msg wire.Message, wait waitSet, res *Unwra
 	ch.incoming.add(&pending{msg: msg, wait: wait, receivedAt: now})
 	m.requestMissing(ch, res.MissingDeps, now)
 	if len(res.MissingDeps) > 0 {
+		ch.stats.MissingDependencyReports++
 		ch.emit(Event{
 			Kind:        EventMissingDependencies,
 			ChannelID:   ch.id,
@@ -662,6 +684,7 @@ func (m *Manager) evictOldest(ch *channel) *pending {
 	}
 	ch.incoming.drop(p)
 	m.logger.Debug().Str("channel", ch.id).Str("message", p.msg.MessageID).Msg("incoming buffer full; evicted the oldest message")
+	ch.stats.IncomingEvicted++
 	ch.emit(Event{Kind: EventIncomingEvicted, ChannelID: ch.id, MessageID: p.msg.MessageID})
 	return p
 }
@@ -752,14 +775,8 @@ func (m *Manager) RemoveChannel(channelID string) error {
 	if m.backend != nil {
 		return m.dropChannel(channelID)
 	}
-	m.mu.Lock()
-	ch := m.channels[channelID]
-	delete(m.channels, channelID)
-	m.mu.Unlock()
-	if ch != nil {
-		ch.mu.Lock()
-		ch.markRemoved()
-		ch.mu.Unlock()
+	if ch, err := m.lockChannel(channelID, false); err == nil && ch != nil {
+		m.forget(ch)
 	}
 	return nil
 }
@@ -775,18 +792,19 @@ func (m *Manager) Reset() error {
 	if m.backend != nil {
 		return m.resetStored()
 	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	m.mu.RLock()
+	closed := m.closed
+	m.mu.RUnlock()
+	if closed {
 		return ErrClosed
 	}
-	old := m.channels
-	m.channels = make(map[string]*channel)
-	m.mu.Unlock()
-	for _, ch := range old {
+	for _, ch := range m.channelList() {
 		ch.mu.Lock()
-		ch.markRemoved()
-		ch.mu.Unlock()
+		if ch.removed {
+			ch.mu.Unlock()
+			continue
+		}
+		m.forget(ch)
 	}
 	return nil
 }
@@ -805,20 +823,22 @@ func (m *Manager) Close() error {
 		m.mu.Unlock()
 		return nil
 	}
-	old := m.channels
-	m.channels, m.closed = nil, true
+	m.closed = true // no channel joins from here on
 	m.mu.Unlock()
 	var errs []error
-	for _, ch := range old {
+	for _, ch := range m.channelList() {
 		ch.mu.Lock()
-		if ch.ps != nil && !ch.removed {
+		if ch.removed {
+			ch.mu.Unlock()
+			continue
+		}
+		if ch.ps != nil {
 			d, u := m.takeChanges(ch)
 			if err := ch.ps.w.Commit(d, u); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		ch.markRemoved()
-		ch.mu.Unlock()
+		m.forget(ch)
 	}
 	m.StopPeriodicTasks()
 	if len(errs) > 0 {

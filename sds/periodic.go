@@ -97,6 +97,7 @@ func (m *Manager) sweepOutgoing(ch *channel, now time.Time) {
 		}
 		if e.attempts >= m.cfg.MaxResendAttempts {
 			ch.outgoing.remove(e)
+			ch.stats.Failed++
 			ch.emit(Event{Kind: EventMessageFailed, ChannelID: ch.id, MessageID: e.msg.MessageID})
 			continue
 		}
@@ -108,9 +109,12 @@ func (m *Manager) sweepOutgoing(ch *channel, now time.Time) {
 		}
 		msg := e.msg
 		msg.BloomFilter = filter
+		payload := msg.Append(nil, m.cfg.WireFormat)
+		ch.stats.Resends++
+		ch.countSent(payload, &msg, m.cfg.WireFormat)
 		ch.emit(Event{
 			Kind: EventMessageResend, ChannelID: ch.id, MessageID: e.msg.MessageID,
-			Payload: msg.Append(nil, m.cfg.WireFormat), Attempt: e.attempts,
+			Payload: payload, Attempt: e.attempts,
 		})
 	}
 }
@@ -151,6 +155,8 @@ func (m *Manager) expireIncoming(ch *channel, now time.Time) {
 		if len(lost) == 0 {
 			continue // waits only for buffered messages: follows their fate
 		}
+		ch.stats.DependenciesLostReports++
+		ch.stats.DependenciesLost += uint64(len(lost))
 		ch.emit(Event{Kind: EventDependenciesLost, ChannelID: ch.id, MessageID: p.msg.MessageID, Lost: lost})
 		if m.cfg.OnLostDependencies == LostDrop {
 			b.drop(p)
@@ -208,9 +214,15 @@ func (m *Manager) sweepRepairs(ch *channel, now time.Time) {
 			continue // evicted from the log since: nothing to send
 		}
 		ch.noteCopy(msg.MessageID, now)
+		payload := msg.Append(nil, m.cfg.WireFormat)
+		ch.stats.RepairsAnswered++
+		if msg.SenderID != "" && msg.SenderID == m.cfg.ParticipantID {
+			ch.stats.RepairsAnsweredAsSender++
+		}
+		ch.countSent(payload, &msg, m.cfg.WireFormat)
 		ch.emit(Event{
 			Kind: EventRepairReady, ChannelID: ch.id, MessageID: msg.MessageID,
-			Payload: msg.Append(nil, m.cfg.WireFormat),
+			Payload: payload,
 		})
 	}
 	m.sendDueRequests(ch, now)

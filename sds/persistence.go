@@ -160,14 +160,14 @@ func (m *Manager) takeChanges(ch *channel) (*persist.MetaDelta, *persist.History
 func (m *Manager) persistResult(ch *channel, err error) {
 	s := ch.ps
 	if err != nil {
-		m.persistFailures.Add(1)
+		ch.stats.PersistenceFailures++
 		m.logger.Warn().Err(err).Str("channel", ch.id).Int("pending", s.w.Pending()).
 			Msg("persisting channel state failed; kept for retry with the next operation")
 	}
 	if b := s.w.Backlogged(); b != s.backlogged {
 		s.backlogged = b
 		if b {
-			m.persistBacklogs.Add(1)
+			ch.stats.PersistenceBacklogs++
 			m.logger.Error().Str("channel", ch.id).Int("pending", s.w.Pending()).
 				Msg("persistence backlog over its bound; a crash now loses these writes")
 			ch.emit(Event{Kind: EventPersistenceBacklog, ChannelID: ch.id})
@@ -412,11 +412,13 @@ func (m *Manager) dropChannel(id string) error {
 	}
 }
 
-// forget takes ch (locked) out of the manager and unlocks it.
+// forget takes ch (locked) out of the manager and unlocks it. Its
+// counters join the manager's in the same step (see Stats).
 func (m *Manager) forget(ch *channel) {
 	m.mu.Lock()
 	if m.channels[ch.id] == ch {
 		delete(m.channels, ch.id)
+		m.retired.add(&ch.stats)
 	}
 	m.mu.Unlock()
 	ch.markRemoved()
@@ -478,24 +480,17 @@ type PersistenceStats struct {
 	Pending int
 }
 
-// PersistenceStats returns the persistence counters.
+// PersistenceStats returns the persistence counters (the figures Stats
+// reports as PersistenceEnabled, Counters.PersistenceFailures and
+// PersistenceBacklogs, and Gauges.PersistencePending).
 func (m *Manager) PersistenceStats() PersistenceStats {
-	st := PersistenceStats{
-		Enabled:       m.backend != nil,
-		WriteFailures: m.persistFailures.Load(),
-		Backlogs:      m.persistBacklogs.Load(),
+	st := m.Stats()
+	return PersistenceStats{
+		Enabled:       st.PersistenceEnabled,
+		WriteFailures: st.Counters.PersistenceFailures,
+		Backlogs:      st.Counters.PersistenceBacklogs,
+		Pending:       int(st.Gauges.PersistencePending),
 	}
-	if m.backend == nil {
-		return st
-	}
-	for _, ch := range m.channelList() {
-		ch.mu.Lock()
-		if !ch.removed && ch.ps != nil {
-			st.Pending += ch.ps.w.Pending()
-		}
-		ch.mu.Unlock()
-	}
-	return st
 }
 
 // PersistLimits returns the limits the manager applies when it decodes

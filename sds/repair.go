@@ -120,12 +120,16 @@ func (b *repairBuffer) add(entry wire.HistoryEntry, due time.Time) {
 	b.hint.lower(due)
 }
 
-func (b *repairBuffer) remove(id string) {
-	if e := b.byID[id]; e != nil {
-		delete(b.byID, id)
-		b.touch(id)
-		heap.Remove(&b.queue, e.index)
+// remove removes id's entry and reports whether there was one.
+func (b *repairBuffer) remove(id string) bool {
+	e := b.byID[id]
+	if e == nil {
+		return false
 	}
+	delete(b.byID, id)
+	b.touch(id)
+	heap.Remove(&b.queue, e.index)
+	return true
 }
 
 // peek returns the entry due first, or nil.
@@ -208,10 +212,12 @@ type RepairEntry struct {
 func (m *Manager) sdsrEnabled() bool { return m.cfg.ParticipantID != "" }
 
 // cancelRepairs forgets any pending request for id and any response with
-// it: it arrived (or was marked met).
-func (c *channel) cancelRepairs(id string) {
-	c.outRepair.remove(id)
+// it: it arrived (or was marked met). It reports whether a request was
+// pending.
+func (c *channel) cancelRepairs(id string) (requested bool) {
+	requested = c.outRepair.remove(id)
 	c.inRepair.remove(id)
+	return requested
 }
 
 // takeRepairRequests returns up to MaxRepairRequests due requests, most
@@ -266,6 +272,7 @@ func (m *Manager) scheduleRepairs(c *channel, missing []wire.HistoryEntry, now t
 // already plan to answer keeps the first response time.
 func (m *Manager) handleRepairRequests(c *channel, reqs []wire.HistoryEntry, now time.Time) {
 	pid := m.cfg.ParticipantID
+	c.stats.RepairRequestsReceived += uint64(len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
 		if e := c.outRepair.get(r.MessageID); e != nil {

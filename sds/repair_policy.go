@@ -136,6 +136,9 @@ func (m *Manager) noteNextDue(ch *channel) {
 // repairRequestAttempts (at once with RepairRFC).
 func (m *Manager) requestSent(c *channel, e *repairEntry, now time.Time) {
 	e.attempts++
+	if e.attempts > 1 {
+		c.stats.RepairRequestRetries++
+	}
 	if e.attempts >= repairRequestAttempts || m.cfg.RepairPolicy == RepairRFC {
 		c.outRepair.remove(e.entry.MessageID)
 		return
@@ -318,7 +321,11 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 			continue
 		}
 		if le := c.log.get(o.id); le != nil {
+			planned := c.inRepair.len()
 			m.scheduleResponse(c, le, &wire.HistoryEntry{MessageID: o.id, SenderID: m.cfg.ParticipantID}, now)
+			if c.inRepair.len() > planned {
+				c.stats.RepairSyncGaps++
+			}
 		}
 	}
 }
@@ -384,9 +391,12 @@ func (m *Manager) sendDueRequests(c *channel, now time.Time) {
 			}
 			c.synced = append(c.synced, msg.RepairRequest[i].MessageID)
 		}
+		payload := msg.Append(nil, m.cfg.WireFormat)
+		c.stats.RepairRequestSyncs++
+		c.countSent(payload, &msg, m.cfg.WireFormat)
 		c.emit(Event{
 			Kind: EventRepairRequest, ChannelID: c.id, MessageID: msg.MessageID,
-			Payload: msg.Append(nil, m.cfg.WireFormat), MissingDeps: append([]wire.HistoryEntry(nil), msg.RepairRequest...),
+			Payload: payload, MissingDeps: append([]wire.HistoryEntry(nil), msg.RepairRequest...),
 		})
 	}
 }

@@ -32,7 +32,10 @@ func (m *Manager) WrapSync(channelID string) ([]byte, error) {
 	defer m.unlockAndDispatch(ch)
 	msg := m.syncMessage(ch, m.clock.Now())
 	msg.RepairRequest = m.attachSyncedRequests(ch, msg.RepairRequest)
-	return msg.Append(nil, m.cfg.WireFormat), nil
+	out := msg.Append(nil, m.cfg.WireFormat)
+	ch.stats.WrappedSync++
+	ch.countSent(out, &msg, m.cfg.WireFormat)
+	return out, nil
 }
 
 // syncMessage builds a sync message on ch (WrapSync).
@@ -64,5 +67,8 @@ func (m *Manager) WrapEphemeral(channelID, messageID string, content []byte) ([]
 		return nil, ErrClosed
 	}
 	msg := wire.Message{MessageID: messageID, ChannelID: channelID, Content: content, SenderID: m.cfg.ParticipantID}
-	return msg.Append(nil, wire.FormatRFC), nil
+	out := msg.Append(nil, wire.FormatRFC)
+	m.loose.wrappedEphemeral.Add(1)
+	m.loose.bytesSent.Add(uint64(len(out)))
+	return out, nil
 }

@@ -290,13 +290,48 @@ long event_message(Events* ev, const char* type, const char* head, uint8_t** wir
 	const char* e = NULL;
 	for (int i = 0; i < ev->n; i++)
 		if (strstr(ev->ev[i], type)) e = ev->ev[i];
-	if (e && strncmp(e, head, strlen(head)) == 0) {
-		const char* b64 = strstr(e, ",\"message\":\"");
-		if (b64 && strcmp(e + strlen(e) - 2, "\"}") == 0) {
-			b64 += strlen(",\"message\":\"");
-			wn = unbase64(b64, strlen(b64) - 2, wire);
-		}
-	}
+	if (e && strncmp(e, head, strlen(head)) == 0) wn = event_payload(e, wire);
 	pthread_mutex_unlock(&ev->mu);
 	return wn;
+}
+
+char* get_stats(void* ctx) {
+	Capture c = {0};
+	char* out = NULL;
+	if (SdsGetStats(ctx, capture_cb, &c) == RET_OK && c.calls == 1 && c.ret == RET_OK) {
+		out = c.copy;
+		c.copy = NULL;
+	} else {
+		harness_fail(__FILE__, __LINE__, "SdsGetStats: %s", c.copy ? c.copy : "");
+	}
+	capture_reset(&c);
+	return out;
+}
+
+double stat_value(const char* json, const char* channel, const char* section, const char* key) {
+	char pat[256];
+	const char* p = json;
+	if (p == NULL) return -1;
+	if (channel != NULL) {
+		snprintf(pat, sizeof pat, "{\"channelId\":\"%s\",", channel);
+		if ((p = strstr(p, pat)) == NULL) return -1;
+	}
+	/* The first such object after p: the manager's come before perChannel,
+	 * and none holds another object. */
+	snprintf(pat, sizeof pat, "\"%s\":{", section);
+	if ((p = strstr(p, pat)) == NULL) return -1;
+	const char* end = strchr(p + strlen(pat), '}');
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char* k = strstr(p, pat);
+	if (k == NULL || end == NULL || k > end) return -1;
+	return strtod(k + strlen(pat), NULL);
+}
+
+long event_payload(const char* e, uint8_t** wire) {
+	const char* b64 = strstr(e, ",\"message\":\"");
+	size_t n = strlen(e);
+	if (b64 == NULL || n < 2 || strcmp(e + n - 2, "\"}") != 0) return -1;
+	b64 += strlen(",\"message\":\"");
+	return unbase64(b64, (size_t)(e + n - 2 - b64), wire);
+}
 }

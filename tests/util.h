@@ -86,4 +86,15 @@ void start_periodic(void* ctx);
  * the last key) into *wire (malloc'd); returns their length, or -1. */
 long event_message(Events* ev, const char* type, const char* head, uint8_t** wire);
 
+/* event_payload decodes the wire bytes of an event's "message" (base64,
+ * its last key) into a malloc'd *wire; returns their length, or -1. */
+long event_payload(const char* event, uint8_t** wire);
+
+/* get_stats returns SdsGetStats's JSON, malloc'd (NULL on failure). */
+char* get_stats(void* ctx);
+/* stat_value reads the number under key in the object section
+ * ("counters", "gauges", "incomingWait") of a stats JSON: the manager's,
+ * or with channel not NULL that channel's in perChannel. -1 if absent. */
+double stat_value(const char* json, const char* channel, const char* section, const char* key);
+
 #endif

@@ -63,6 +63,7 @@
 //     clock), EventCallbacks for the events the Nim library lacks or the
 //     binding did not expose (OnRepairReady, OnMessageResend,
 //     OnMessageFailed, OnDependenciesLost, OnIncomingEvicted,
-//     OnPersistenceBacklog, OnRepairRequest), and Manager, the core manager underneath (for
-//     sync and ephemeral messages, Sweep, channel state).
+//     OnPersistenceBacklog, OnRepairRequest), Stats (the core's metrics),
+//     and Manager, the core manager underneath (for sync and ephemeral
+//     messages, Sweep, channel state).
 package sds

@@ -470,6 +470,42 @@ static int wait_until(int (*cond)(void), int ms) {
 	}
 }
 
+/* ---- metrics -------------------------------------------------------------
+ * SdsGetStats answers one JSON object (include/libsds.h lists every key).
+ * The manager's counters come first in it, so a key's first occurrence is
+ * the manager's figure. */
+
+static void on_stats(int ret, const char* msg, size_t len, void* userData) {
+	char** out = userData;
+	if (ret == RET_OK && msg != NULL && (*out = malloc(len + 1)) != NULL) {
+		memcpy(*out, msg, len);
+		(*out)[len] = 0;
+	}
+}
+
+static long stat_of(const char* json, const char* key) {
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char* at = strstr(json, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+/* Prints p's stats line; returns its "delivered" counter (-1: no stats). */
+static long print_stats(Participant* p) {
+	char* json = NULL;
+	SdsGetStats(p->ctx, on_stats, &json);
+	if (json == NULL) return -1;
+	long delivered = stat_of(json, "delivered");
+	say("  %-6s stats: delivered %ld, duplicates %ld, acknowledged %ld, resends %ld, repairs answered %ld, "
+	    "repairs arrived %ld, bytes sent %ld, received %ld\n",
+	    p->name, delivered, stat_of(json, "duplicates"),
+	    stat_of(json, "acknowledgedByHistory") + stat_of(json, "acknowledgedByBloom"), stat_of(json, "resends"),
+	    stat_of(json, "repairsAnswered"), stat_of(json, "repairsArrived"), stat_of(json, "bytesSent"),
+	    stat_of(json, "bytesReceived"));
+	free(json);
+	return delivered;
+}
+
 /* ---- participants ------------------------------------------------------- */
 
 static void start(Participant* p) {
@@ -636,6 +672,16 @@ int main(int argc, char** argv) {
 	}
 	check(carol.resends >= 1, "carol resent c1");
 	check(alice.repairs + carol.repairs >= 2, "two repairs");
+
+	/* The library's own counts (bob's since his restart). */
+	say("\nStats (SdsGetStats)\n");
+	for (int i = 0; i < N_PARTICIPANTS; i++) {
+		Participant* p = everyone[i];
+		long delivered = print_stats(p);
+		check(delivered >= 0, "%s: SdsGetStats should answer", p->name);
+		check(p == &bob || delivered == p->ndelivered, "%s's stats should count its %d deliveries", p->name,
+		      p->ndelivered);
+	}
 
 	for (int i = 0; i < N_PARTICIPANTS; i++) stop(everyone[i]);
 	for (int i = 0; i < N_PARTICIPANTS; i++) {

@@ -67,6 +67,7 @@ static int mark(void* ctx, char** ids, size_t n, const char* ch, Resp* r) {
 	return SdsMarkDependenciesMet(ctx, ids, n, ch, resp_cb, r);
 }
 static int periodic(void* ctx, Resp* r) { return SdsStartPeriodicTasks(ctx, resp_cb, r); }
+static int get_stats(void* ctx, Resp* r) { return SdsGetStats(ctx, resp_cb, r); }
 
 static void hint_cb(const char* id, char** hint, size_t* len, void* ud) {
 	*len = strlen(id) + 2;
@@ -177,6 +178,11 @@ func (m *Manager) Cleanup() Result {
 // Reset wipes the manager's channels.
 func (m *Manager) Reset() Result {
 	return withResp(func(r *C.Resp) C.int { return C.reset(m.ctx, r) })
+}
+
+// Stats calls SdsGetStats.
+func (m *Manager) Stats() Result {
+	return withResp(func(r *C.Resp) C.int { return C.get_stats(m.ctx, r) })
 }
 
 // StartPeriodicTasks calls SdsStartPeriodicTasks.

@@ -174,6 +174,7 @@ func TestPanicsBecomeErrors(t *testing.T) {
 	check("mark", m.MarkDependenciesMet([]string{"m1"}, "c"))
 	check("reset", m.Reset())
 	check("periodic", m.StartPeriodicTasks())
+	check("stats", m.Stats())
 	check("cleanup", m.Cleanup())
 	if nm, res := New(""); nm != nil || res.Calls != 1 || res.CbRet != RetErr ||
 		res.Msg != "libsds error: internal error in SdsNewReliabilityManager: injected" {

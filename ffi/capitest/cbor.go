@@ -30,7 +30,7 @@ static int cbor_call(int which, void* ctx, const void* req, size_t n, CResp* r) 
 	static const cbor_fn fns[] = {
 		sds_wrap_outgoing_message, sds_unwrap_received_message, sds_mark_dependencies_met,
 		sds_reset, sds_start_periodic_tasks, sds_set_retrieval_hint_provider,
-		sds_wrap_sync_message, sds_wrap_ephemeral_message,
+		sds_wrap_sync_message, sds_wrap_ephemeral_message, sds_get_stats,
 	};
 	return fns[which](ctx, cresp_cb, r, req, n);
 }
@@ -59,6 +59,7 @@ const (
 	CborHints
 	CborWrapSync
 	CborWrapEphemeral
+	CborStats
 )
 
 // CborResult is what a result callback of the sds_* generation received,

@@ -36,7 +36,7 @@ func TestCborPanicsBecomeErrors(t *testing.T) {
 	ffi.SetFaultHook(func() { panic("injected") })
 	names := []string{"sds_wrap_outgoing_message", "sds_unwrap_received_message", "sds_mark_dependencies_met",
 		"sds_reset", "sds_start_periodic_tasks", "sds_set_retrieval_hint_provider", "sds_wrap_sync_message",
-		"sds_wrap_ephemeral_message"}
+		"sds_wrap_ephemeral_message", "sds_get_stats"}
 	for which, name := range names {
 		res := CborCall(which, ctx, []byte{0xa0})
 		if want := "libsds error: internal error in " + name + ": injected"; res.Ret != RetErr || res.Calls != 1 ||
@@ -229,12 +229,14 @@ func FuzzCborCalls(f *testing.F) {
 	f.Add([]byte{0xa0}, uint8(CborReset))
 	f.Add(cborabi.Marshal(cborabi.SyncEnvelope{Req: cborabi.SyncRequest{ChannelID: "c1"}}), uint8(CborWrapSync))
 	f.Add(wrapReq("eph", "e1", "c1"), uint8(CborWrapEphemeral))
+	f.Add([]byte{0xa0}, uint8(CborStats))
 	ctx := cborManager(f, "fuzz")
-	ops := []int{CborWrap, CborUnwrap, CborMark, CborReset, CborWrapSync, CborWrapEphemeral}
+	ops := []int{CborWrap, CborUnwrap, CborMark, CborReset, CborWrapSync, CborWrapEphemeral, CborStats}
 	prefixes := map[int]string{CborWrap: "wrap", CborUnwrap: "unwrap", CborMark: "mark-dependencies",
-		CborReset: "reset", CborWrapSync: "wrap-sync", CborWrapEphemeral: "wrap-ephemeral"}
+		CborReset: "reset", CborWrapSync: "wrap-sync", CborWrapEphemeral: "wrap-ephemeral", CborStats: "get-stats"}
 	types := map[int]string{CborWrap: cborabi.TypeWrap, CborUnwrap: cborabi.TypeUnwrap, CborMark: cborabi.TypeMarkDeps,
-		CborReset: cborabi.TypeReset, CborWrapSync: cborabi.TypeWrapSync, CborWrapEphemeral: cborabi.TypeWrapEphemeral}
+		CborReset: cborabi.TypeReset, CborWrapSync: cborabi.TypeWrapSync, CborWrapEphemeral: cborabi.TypeWrapEphemeral,
+		CborStats: cborabi.TypeStats}
 	calls := 0
 	f.Fuzz(func(t *testing.T, req []byte, which uint8) {
 		if calls++; calls%1024 == 0 { // keep the manager's state small

@@ -143,6 +143,7 @@ const (
 	TypeHintProvider   = "SdsSetRetrievalHintProviderReq"
 	TypeWrapSync       = "SdsWrapSyncMessageReq"      // this library's
 	TypeWrapEphemeral  = "SdsWrapEphemeralMessageReq" // this library's
+	TypeStats          = "SdsGetStatsReq"             // this library's
 	TypeUnitRequestKey = "_placeholder"
 )
 

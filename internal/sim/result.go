@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/libsds-go/libsds/sds"
 )
 
 // PacketKind says why a broadcast was made.
@@ -91,6 +93,10 @@ type Result struct {
 	LostIDs        int   `json:"dependencies_lost_ids"`    // ids those events gave up on
 	Evicted        int   `json:"incoming_evicted"`         // EventIncomingEvicted
 	Traffic        Bytes `json:"traffic"`
+	// Managers is the participants' counters (sds.Manager.Stats) summed
+	// at the end of the run: the counts above come from them, checked
+	// against what the simulator saw (a difference fails the run).
+	Managers sds.Counters `json:"manager_counters"`
 
 	// Invariant violations; both must be 0.
 	Duplicates      int `json:"duplicate_deliveries"`
@@ -138,8 +144,13 @@ type Bytes struct {
 	// them (tag and length included).
 	Wire      int64 `json:"wire_bytes"`
 	WireBloom int64 `json:"wire_bloom_bytes"`
-	// Received is the copies that arrived.
-	Received int64 `json:"received_bytes"`
+	// Received is the copies that arrived (all unwrapped: the managers'
+	// BytesReceived). Sent and SentBloom are the broadcasts' bytes, each
+	// message once however many copies the network made (the managers'
+	// BytesSent and BloomBytesSent).
+	Received  int64 `json:"received_bytes"`
+	Sent      int64 `json:"sent_bytes"`
+	SentBloom int64 `json:"sent_bloom_bytes"`
 	// PerDelivered is the network cost of one delivery: Wire, less the
 	// sync messages sent after the last content message, divided by
 	// Delivered. All other overhead (syncs while messages are sent,

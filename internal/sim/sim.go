@@ -59,6 +59,7 @@ type run struct {
 
 	res   Result
 	kinds [numPacketKinds + 1]KindBytes // + syncAfterSending
+	made  madeBytes                     // every broadcast once (stats.go)
 	bin   int64                         // Series bin width, ns
 	err   error
 
@@ -138,6 +139,10 @@ func Run(cfg Config) (*Result, error) {
 	r.loop()
 	if r.err != nil {
 		return nil, r.err
+	}
+	counters := r.managerCounters()
+	if err := crossCheck(&r.res, &counters, r.made); err != nil {
+		return nil, err
 	}
 	r.finish()
 	r.res.WallTime = secs(time.Since(wall))
@@ -515,6 +520,8 @@ func (r *run) broadcast(from int, kind PacketKind, b []byte) {
 		r.res.RepairRequests += n
 		r.res.Series.RepairRequests[r.binOf()] += n
 	}
+	r.made.wire += int64(len(b))
+	r.made.bloom += int64(bloom)
 	k := &r.kinds[kind]
 	if kind == PacketSync && r.sendDone >= 0 {
 		k = &r.kinds[syncAfterSending]

@@ -407,6 +407,9 @@ func (sc *Scanned) ChannelID() []byte { return sc.s.channel }
 func (sc *Scanned) SenderID() []byte  { return sc.s.sender }
 func (sc *Scanned) Content() []byte   { return sc.s.content }
 
+// BloomFilter aliases the bloom_filter field (the last one, if repeated).
+func (sc *Scanned) BloomFilter() []byte { return sc.s.bloom }
+
 // HasLamport reports whether the lamport_timestamp field is present.
 func (sc *Scanned) HasLamport() bool { return sc.s.seen(roleLamport) }
 

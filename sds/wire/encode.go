@@ -85,6 +85,19 @@ func (m *Message) EncodedLen(f Format) int {
 	return m.nimLen()
 }
 
+// BloomFieldLen is the bytes a bloom filter of n bytes takes in a
+// message in format f: the field's tag, length and the filter; 0 for an
+// empty filter (which carries nothing, whatever the format writes).
+func BloomFieldLen(f Format, n int) int {
+	if n == 0 {
+		return 0
+	}
+	if f == FormatRFC {
+		return protofield.SizeBytes(rfcBloomFilter, n)
+	}
+	return protofield.SizeBytes(nimBloomFilter, n)
+}
+
 func (m *Message) nimLen() int {
 	n := protofield.SizeBytes(nimMessageID, len(m.MessageID)) +
 		protofield.SizeVarint(nimLamport, m.LamportTimestamp) +

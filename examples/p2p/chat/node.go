@@ -200,6 +200,8 @@ func (n *node) stats(start time.Time) *record.Stats {
 	}
 	if n.m != nil {
 		s.LogBytes, s.IncomingBytes = n.m.LogBytes(), n.m.IncomingBytes()
+		c := n.m.Stats().Counters
+		s.SDS = &c
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {

@@ -113,7 +113,13 @@ func describe(r *record.Record) string {
 		return "  ! the store is failing"
 	case record.Exit:
 		s := r.Stats
-		return fmt.Sprintf("bye: received %d (%d dropped), published %d, peak RSS %d KB", s.Received, s.Dropped, s.Published, s.PeakRSSKB)
+		line := fmt.Sprintf("bye: received %d (%d dropped), published %d, peak RSS %d KB", s.Received, s.Dropped, s.Published, s.PeakRSSKB)
+		if c := s.SDS; c != nil {
+			line += fmt.Sprintf("\nsds: delivered %d, duplicates %d, acknowledged %d, resends %d, failed %d, repairs answered %d, arrived %d, bytes sent %d (bloom %d), received %d",
+				c.Delivered, c.Duplicates, c.AcknowledgedByHistory+c.AcknowledgedByBloom, c.Resends, c.Failed,
+				c.RepairsAnswered, c.RepairsArrived, c.BytesSent, c.BloomBytesSent, c.BytesReceived)
+		}
+		return line
 	}
 	return fmt.Sprintf("  ! %s %s %s", r.Ev, r.Msg, r.Err)
 }

@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+
+	"github.com/libsds-go/libsds/sds"
 )
 
 // Kinds of record (Record.Ev).
@@ -64,6 +66,9 @@ type Stats struct {
 	PeakRSSKB     int64 `json:"peakRssKB"`     // VmHWM
 	CPUMillis     int64 `json:"cpuMs"`         // user + system
 	WallMillis    int64 `json:"wallMs"`
+	// SDS is the manager's counters at exit (sds.Manager.Stats); nil
+	// with -plain.
+	SDS *sds.Counters `json:"sds,omitempty"`
 }
 
 // Read parses a JSON-lines stream. A line that does not parse is counted

@@ -54,5 +54,6 @@ from .manager import (
     version,
 )
 from .persistence import Persistence, SqlitePersistence
+from .stats import ChannelStats, Counters, Gauges, Histogram, Stats
 
 __all__ = [name for name in dir() if not name.startswith("_")]

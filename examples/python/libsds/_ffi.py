@@ -157,6 +157,7 @@ _PROTOTYPES = {
         [c_char_p, ctypes.POINTER(SdsPersistence), SdsCallBack, c_void_p],
     ),
     "SdsSetLogCallback": (None, [SdsLogCallback, c_void_p]),
+    "SdsGetStats": (c_int, [c_void_p, SdsCallBack, c_void_p]),
 }
 
 

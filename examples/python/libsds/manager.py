@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 from . import _ffi
+from .stats import Stats, stats_from_json
 from ._ffi import RET_ERR, RET_MISSING_CALLBACK, RET_OK, load_library
 
 log = logging.getLogger("libsds")
@@ -705,6 +706,11 @@ class ReliabilityManager:
         """Starts resends, the periodic sync signal and SDS-R answers on a
         thread of the library's own (events then come from it too)."""
         _check(*_call(self._lib.SdsStartPeriodicTasks, self._h()))
+
+    def stats(self) -> Stats:
+        """The manager's metrics (SdsGetStats): counters, gauges and the
+        incoming-wait histogram, overall and per channel."""
+        return stats_from_json(json.loads(_dec(_check(*_call(self._lib.SdsGetStats, self._h())))))
 
 
 # ---- process-wide -----------------------------------------------------------------

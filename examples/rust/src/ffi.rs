@@ -157,6 +157,7 @@ extern "C" {
         userData: *mut c_void,
     ) -> c_int;
     pub fn SdsStartPeriodicTasks(ctx: *mut c_void, callback: SdsCallBack, userData: *mut c_void) -> c_int;
+    pub fn SdsGetStats(ctx: *mut c_void, callback: SdsCallBack, userData: *mut c_void) -> c_int;
 
     // ---- Part 2: additions of this library ----
     pub fn SdsVersion() -> *const c_char;

@@ -27,6 +27,9 @@
 
 pub mod ffi;
 mod json;
+mod stats;
+
+pub use stats::{ChannelStats, Counters, Gauges, Histogram, Stats};
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -594,6 +597,22 @@ impl Manager {
     /// repairs. Stopped when the manager is dropped.
     pub fn start_periodic_tasks(&self) -> Result<()> {
         call(|cb, ud| unsafe { ffi::SdsStartPeriodicTasks(self.ctx(), cb, ud) }).map(drop)
+    }
+
+    /// The manager's metrics (`SdsGetStats`): counters, gauges and the
+    /// incoming-wait histogram, overall and per channel.
+    pub fn stats(&self) -> Result<Stats> {
+        let text = call(|cb, ud| unsafe { ffi::SdsGetStats(self.ctx(), cb, ud) })?;
+        std::str::from_utf8(&text)
+            .ok()
+            .and_then(json::parse)
+            .and_then(|v| Stats::from_json(&v))
+            .ok_or_else(|| {
+                Error::Sds(format!(
+                    "SdsGetStats: unexpected JSON: {}",
+                    String::from_utf8_lossy(&text)
+                ))
+            })
     }
 }
 

@@ -175,6 +175,25 @@ func verifyEnd(c *checks, v *view, rssLimitKB int64) {
 		if s.UnwrapErrors > 0 {
 			c.fail("%s: %d messages failed to unwrap", v.id, s.UnwrapErrors)
 		}
+		agreeWithStats(c, v.id, s)
+	}
+}
+
+// agreeWithStats checks the manager's counters printed at exit against
+// what sds-chat counted itself: every gossip message not dropped was
+// unwrapped once, and every message the manager made (sync messages and
+// the request syncs among them) was published.
+func agreeWithStats(c *checks, id string, s *record.Stats) {
+	m := s.SDS
+	if m == nil {
+		c.fail("%s: no SDS counters in the exit record", id)
+		return
+	}
+	unwrapped := int64(m.ReceivedContent + m.ReceivedSync + m.ReceivedEphemeral + m.UnwrapErrors)
+	if unwrapped != s.Received-s.Dropped || int64(m.Duplicates) != s.Duplicates ||
+		int64(m.UnwrapErrors) != s.UnwrapErrors || int64(m.WrappedSync+m.RepairRequestSyncs) != s.Syncs ||
+		int64(m.BytesSent) != s.PublishedB {
+		c.fail("%s: the manager's counters %+v disagree with sds-chat's %+v", id, *m, *s)
 	}
 }
 
