@@ -50,6 +50,10 @@ type Writer struct {
 	knownKeys  map[string]struct{}
 	knownHist  *knownIDs
 	knownHints *knownIDs
+	// histByQueue: the history ids the backend holds are told by the
+	// queue instead of knownHist (see tracksHistory).
+	histByQueue bool
+	loader      MessageLoader
 }
 
 // WriterOptions configures a Writer.
@@ -143,14 +147,18 @@ func newWriter(b Backend, channelID string, loaded *ChannelData, opt WriterOptio
 		w.max = DefaultMaxPending
 	}
 	w.batcher, _ = b.(Batcher)
+	w.loader = MessageLoaderOf(b)
+	w.histByQueue = loaded != nil && w.loader != nil
 	if loaded != nil {
 		w.knownKeys = make(map[string]struct{}, len(loaded.Records))
 		for k := range loaded.Records {
 			w.knownKeys[k] = struct{}{}
 		}
-		w.knownHist = new(knownIDs)
-		for i := range loaded.History {
-			w.knownHist.note(loaded.History[i].MessageID, true)
+		if !w.histByQueue {
+			w.knownHist = new(knownIDs)
+			for i := range loaded.History {
+				w.knownHist.note(loaded.History[i].MessageID, true)
+			}
 		}
 		w.knownHints = new(knownIDs)
 		for id := range loaded.Hints {
@@ -185,7 +193,24 @@ func (w *Writer) mayHoldKey(k string) bool {
 	return ok
 }
 
-func (w *Writer) mayHoldID(id string) bool { return w.knownHist.has(id) }
+// mayHoldID reports whether the backend may hold id in the history.
+//
+// With a backend that reads messages back (MessageLoader: ours, not a
+// host's) the Writer keeps no set of the ids it holds (8 to 16 bytes per
+// logged message, issue #19): an id without a pending append may be
+// held; one with (rare: an append not yet written when the log evicts
+// it, as in an outage) is looked up in the backend, and a failed lookup
+// counts as held.
+func (w *Writer) mayHoldID(id string) bool {
+	if !w.histByQueue {
+		return w.knownHist.has(id)
+	}
+	if _, pending := w.hist.appends[id]; !pending {
+		return true
+	}
+	_, ok, err := w.loader.LoadMessage(w.channel, id)
+	return ok || err != nil
+}
 
 func (w *Writer) mayHoldHint(id string) bool { return w.knownHints.has(id) }
 
@@ -426,5 +451,8 @@ func (w *Writer) Drop() error {
 	}
 	w.meta, w.hist, w.hints = MetaDelta{}, histQueue{}, nil
 	w.knownKeys, w.knownHist, w.knownHints = map[string]struct{}{}, new(knownIDs), new(knownIDs)
+	if w.histByQueue {
+		w.knownHist = nil
+	}
 	return nil
 }
