@@ -334,4 +334,3 @@ long event_payload(const char* e, uint8_t** wire) {
 	b64 += strlen(",\"message\":\"");
 	return unbase64(b64, (size_t)(e + n - 2 - b64), wire);
 }
-}
