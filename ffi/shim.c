@@ -145,53 +145,24 @@ int sds_remove_event_listener(void* ctx, uint64_t listenerId) {
 	return sdsgoCborRemoveListener(U(ctx), listenerId);
 }
 
-#define CBOR_CALL(op) \
-	return sdsgoCborCall(op, U(ctx), U(callback), U(userData), (void*)reqCbor, reqCborLen, TID)
+/* Every CBOR request function has the same signature (checked against
+ * include/libsds.h) and forwards to one Go entry with its operation code. */
+#define CBOR_FN(name, op)                                                                \
+	int name(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor,    \
+	         size_t reqCborLen) {                                                        \
+		return sdsgoCborCall(op, U(ctx), U(callback), U(userData), (void*)reqCbor,       \
+		                     reqCborLen, TID);                                           \
+	}
 
-int sds_set_retrieval_hint_provider(void* ctx, SdsCallBack callback, void* userData,
-                                    const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_HINTS);
-}
-
-int sds_wrap_outgoing_message(void* ctx, SdsCallBack callback, void* userData,
-                              const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_WRAP);
-}
-
-int sds_unwrap_received_message(void* ctx, SdsCallBack callback, void* userData,
-                                const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_UNWRAP);
-}
-
-int sds_mark_dependencies_met(void* ctx, SdsCallBack callback, void* userData,
-                              const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_MARK);
-}
-
-int sds_reset(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor,
-              size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_RESET);
-}
-
-int sds_start_periodic_tasks(void* ctx, SdsCallBack callback, void* userData,
-                             const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_START);
-}
-
-int sds_wrap_sync_message(void* ctx, SdsCallBack callback, void* userData,
-                          const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_WRAP_SYNC);
-}
-
-int sds_wrap_ephemeral_message(void* ctx, SdsCallBack callback, void* userData,
-                               const uint8_t* reqCbor, size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_WRAP_EPHEMERAL);
-}
-
-int sds_get_stats(void* ctx, SdsCallBack callback, void* userData, const uint8_t* reqCbor,
-                  size_t reqCborLen) {
-	CBOR_CALL(SDSGO_CBOR_STATS);
-}
+CBOR_FN(sds_set_retrieval_hint_provider, SDSGO_CBOR_HINTS)
+CBOR_FN(sds_wrap_outgoing_message, SDSGO_CBOR_WRAP)
+CBOR_FN(sds_unwrap_received_message, SDSGO_CBOR_UNWRAP)
+CBOR_FN(sds_mark_dependencies_met, SDSGO_CBOR_MARK)
+CBOR_FN(sds_reset, SDSGO_CBOR_RESET)
+CBOR_FN(sds_start_periodic_tasks, SDSGO_CBOR_START)
+CBOR_FN(sds_wrap_sync_message, SDSGO_CBOR_WRAP_SYNC)
+CBOR_FN(sds_wrap_ephemeral_message, SDSGO_CBOR_WRAP_EPHEMERAL)
+CBOR_FN(sds_get_stats, SDSGO_CBOR_STATS)
 
 /* ---- helpers called from Go ---- */
 

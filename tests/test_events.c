@@ -65,9 +65,7 @@ TEST(nim_vectors_unwrap) {
 	for (int i = 0; i < VEC_MESSAGES; i++) {
 		const VecMessage* m = &vec_messages[i];
 		Events ev;
-		events_init(&ev);
-		void* ctx = new_manager();
-		SdsSetEventCallback(ctx, events_cb, &ev);
+		void* ctx = new_listened_manager(&ev);
 		char want[8192], wantEv[8192];
 		vec_expect(m, want, sizeof want, wantEv, sizeof wantEv);
 		char* res = unwrap(ctx, (const uint8_t*)m->wire, m->wireLen);
@@ -130,12 +128,8 @@ TEST(nim_vectors_unwrap_binary) {
  * managers, exactly and in order. */
 TEST(events_exact) {
 	Events ea, eb;
-	events_init(&ea);
-	events_init(&eb);
-	void* a = new_manager();
-	void* b = new_manager();
-	SdsSetEventCallback(a, events_cb, &ea);
-	SdsSetEventCallback(b, events_cb, &eb);
+	void* a = new_listened_manager(&ea);
+	void* b = new_listened_manager(&eb);
 
 	uint8_t *w1, *w2, *w3;
 	long n1 = wrap(a, "one", "a1", "room", &w1);
@@ -199,10 +193,8 @@ TEST(events_escaping) {
 	    "</script>&'",
 	};
 	Events ev;
-	events_init(&ev);
 	void* a = new_manager();
-	void* b = new_manager();
-	SdsSetEventCallback(b, events_cb, &ev);
+	void* b = new_listened_manager(&ev);
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
 		char channel[64];
 		snprintf(channel, sizeof channel, "ch %s", ids[i]);
@@ -268,11 +260,9 @@ static void hint_provider(const char* id, char** hint, size_t* len, void* ud) {
 TEST(retrieval_hints) {
 	Hints h = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	Events ev;
-	events_init(&ev);
 	void* a = new_manager();
-	void* b = new_manager();
+	void* b = new_listened_manager(&ev);
 	SdsSetRetrievalHintProvider(a, hint_provider, &h);
-	SdsSetEventCallback(b, events_cb, &ev);
 
 	uint8_t *w1, *w2, *w3;
 	long n1 = wrap(a, "x", "m1", "c", &w1);
@@ -342,10 +332,8 @@ TEST(retrieval_hints) {
 
 TEST(mark_dependencies_met) {
 	Events ev;
-	events_init(&ev);
 	void* a = new_manager();
-	void* b = new_manager();
-	SdsSetEventCallback(b, events_cb, &ev);
+	void* b = new_listened_manager(&ev);
 	uint8_t *w1, *w2, *w3;
 	long n1 = wrap(a, "1", "m1", "c", &w1);
 	long n2 = wrap(a, "2", "m2", "c", &w2);

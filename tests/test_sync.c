@@ -8,10 +8,8 @@
 
 TEST(sync_messages) {
 	Events ea;
-	events_init(&ea);
-	void* a = new_manager();
+	void* a = new_listened_manager(&ea);
 	void* b = new_manager();
-	SdsSetEventCallback(a, events_cb, &ea);
 	uint8_t* w;
 	long n = wrap(a, "x", "m1", "c", &w);
 	free(unwrap(b, w, n));

@@ -123,6 +123,13 @@ void* new_manager(void) {
 	return ctx;
 }
 
+void* new_listened_manager(Events* e) {
+	events_init(e);
+	void* ctx = new_manager();
+	SdsSetEventCallback(ctx, events_cb, e);
+	return ctx;
+}
+
 void* new_manager_config(const char* json) {
 	Capture c = {0};
 	void* ctx = SdsNewReliabilityManagerWithConfig(json, capture_cb, &c);

@@ -56,6 +56,8 @@ char* unwrap(void* ctx, const uint8_t* wire, size_t n);
 
 void* new_manager(void);
 void* new_manager_config(const char* json);
+/* new_manager with e initialised and receiving its events. */
+void* new_listened_manager(Events* e);
 void cleanup(void* ctx);
 
 /* pb_field finds the first occurrence of field in a protobuf message:

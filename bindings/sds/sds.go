@@ -238,6 +238,16 @@ type jsonEvent struct {
 	Requested   []MessageID    `json:"requested"`
 }
 
+// eventKindByName maps the C library's event names (the core's
+// EventKind.String, which has one for every kind) back to the kinds.
+var eventKindByName = func() map[string]core.EventKind {
+	byName := map[string]core.EventKind{}
+	for k := core.EventMessageReady; k.String() != "unknown"; k++ {
+		byName[k.String()] = k
+	}
+	return byName
+}()
+
 // OnEvent dispatches an event given as the C library's JSON (see
 // include/libsds.h) to the registered callbacks, as the C binding does
 // with what the library sends it. This package calls the callbacks
@@ -252,40 +262,24 @@ func (rm *ReliabilityManager) OnEvent(eventStr string) {
 		return
 	}
 	e := core.Event{ChannelID: ev.ChannelID, MessageID: string(ev.MessageID), Payload: ev.Message, Attempt: ev.Attempt}
-	switch ev.EventType {
-	case "message_ready":
-		e.Kind = core.EventMessageReady
-	case "message_sent":
-		e.Kind = core.EventMessageAcknowledged
-	case "missing_dependencies":
-		e.Kind = core.EventMissingDependencies
+	kind, ok := eventKindByName[ev.EventType]
+	if !ok {
+		return
+	}
+	e.Kind = kind
+	switch kind {
+	case core.EventMissingDependencies:
 		for _, d := range ev.MissingDeps {
 			e.MissingDeps = append(e.MissingDeps, wire.HistoryEntry{MessageID: string(d.MessageID), RetrievalHint: d.RetrievalHint, SenderID: d.SenderID})
 		}
-	case "periodic_sync":
-		e.Kind = core.EventPeriodicSync
-	case "repair_ready":
-		e.Kind = core.EventRepairReady
-	case "message_resend":
-		e.Kind = core.EventMessageResend
-	case "message_failed":
-		e.Kind = core.EventMessageFailed
-	case "dependencies_lost":
-		e.Kind = core.EventDependenciesLost
+	case core.EventDependenciesLost:
 		for _, l := range ev.Lost {
 			e.Lost = append(e.Lost, string(l))
 		}
-	case "incoming_evicted":
-		e.Kind = core.EventIncomingEvicted
-	case "persistence_backlog":
-		e.Kind = core.EventPersistenceBacklog
-	case "repair_request":
-		e.Kind = core.EventRepairRequest
+	case core.EventRepairRequest:
 		for _, id := range ev.Requested {
 			e.MissingDeps = append(e.MissingDeps, wire.HistoryEntry{MessageID: string(id)})
 		}
-	default:
-		return
 	}
 	rm.dispatch(e)
 }

@@ -1,6 +1,7 @@
 package sds
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 
@@ -44,31 +45,39 @@ func (w zapWriter) WriteLevel(level zerolog.Level, p []byte) (int, error) {
 	return len(p), nil
 }
 
-// zapLevel maps a core level to zap's; nothing maps to zap's Fatal or
-// Panic levels, which would end the program.
-func zapLevel(l zerolog.Level) zapcore.Level {
-	switch {
-	case l <= zerolog.DebugLevel:
-		return zapcore.DebugLevel
-	case l == zerolog.WarnLevel:
-		return zapcore.WarnLevel
-	case l >= zerolog.ErrorLevel && l <= zerolog.PanicLevel:
-		return zapcore.ErrorLevel
+// The core's levels and zap's that correspond, index by index, in
+// increasing order; the two mappings below read them both ways.
+var (
+	coreLevels = []zerolog.Level{zerolog.DebugLevel, zerolog.InfoLevel, zerolog.WarnLevel, zerolog.ErrorLevel}
+	zapLevels  = []zapcore.Level{zapcore.DebugLevel, zapcore.InfoLevel, zapcore.WarnLevel, zapcore.ErrorLevel}
+)
+
+// levelIndex is the index of the highest of levels at or below l (0 when
+// l is below them all).
+func levelIndex[L cmp.Ordered](levels []L, l L) int {
+	i := 0
+	for j, level := range levels {
+		if l >= level {
+			i = j
+		}
 	}
-	return zapcore.InfoLevel
+	return i
+}
+
+// zapLevel maps a core level to zap's; nothing maps to zap's Fatal or
+// Panic levels, which would end the program (the core's Fatal and Panic
+// map to Error), and lines without a level log at Info.
+func zapLevel(l zerolog.Level) zapcore.Level {
+	if l > zerolog.PanicLevel {
+		return zapcore.InfoLevel
+	}
+	return zapLevels[levelIndex(coreLevels, l)]
 }
 
 // zerologLevel is the core level below which zap would drop every line.
 func zerologLevel(l zapcore.Level) zerolog.Level {
-	switch {
-	case l <= zapcore.DebugLevel:
-		return zerolog.DebugLevel
-	case l == zapcore.InfoLevel:
-		return zerolog.InfoLevel
-	case l == zapcore.WarnLevel:
-		return zerolog.WarnLevel
-	case l == zapcore.InvalidLevel:
+	if l == zapcore.InvalidLevel {
 		return zerolog.Disabled
 	}
-	return zerolog.ErrorLevel
+	return coreLevels[levelIndex(zapLevels, l)]
 }

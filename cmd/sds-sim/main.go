@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -417,51 +418,66 @@ func parseKV(s string) (map[string]string, error) {
 	return kv, nil
 }
 
-func parsePartition(s string) (sim.Partition, error) {
+// kvField is one key of a key=value,... flag and how its value is read.
+type kvField struct {
+	key string
+	set func(v string) error
+}
+
+func durationField(d *time.Duration) func(string) error {
+	return func(v string) (err error) {
+		*d, err = time.ParseDuration(v)
+		return err
+	}
+}
+
+func intField(n *int) func(string) error {
+	return func(v string) error {
+		_, err := fmt.Sscan(v, n)
+		return err
+	}
+}
+
+// parseFields reads the key=value,... value s of flag into fields.
+func parseFields(flag, s string, fields []kvField) error {
 	kv, err := parseKV(s)
 	if err != nil {
-		return sim.Partition{}, fmt.Errorf("-partition %w", err)
+		return fmt.Errorf("%s %w", flag, err)
 	}
-	var pt sim.Partition
-	pt.Groups = 2
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
 	for k, v := range kv {
-		switch k {
-		case "at":
-			pt.At, err = time.ParseDuration(v)
-		case "for":
-			pt.Duration, err = time.ParseDuration(v)
-		case "groups":
-			_, err = fmt.Sscan(v, &pt.Groups)
-		default:
-			err = fmt.Errorf("unknown key %q (at, for, groups)", k)
+		i := slices.Index(keys, k)
+		if i < 0 {
+			err = fmt.Errorf("unknown key %q (%s)", k, strings.Join(keys, ", "))
+		} else {
+			err = fields[i].set(v)
 		}
 		if err != nil {
-			return pt, fmt.Errorf("-partition %q: %w", s, err)
+			return fmt.Errorf("%s %q: %w", flag, s, err)
 		}
 	}
-	return pt, nil
+	return nil
+}
+
+func parsePartition(s string) (sim.Partition, error) {
+	pt := sim.Partition{Groups: 2}
+	err := parseFields("-partition", s, []kvField{
+		{"at", durationField(&pt.At)},
+		{"for", durationField(&pt.Duration)},
+		{"groups", intField(&pt.Groups)},
+	})
+	return pt, err
 }
 
 func parseOutage(s string) (sim.Outage, error) {
-	kv, err := parseKV(s)
-	if err != nil {
-		return sim.Outage{}, fmt.Errorf("-offline %w", err)
-	}
 	var o sim.Outage
-	for k, v := range kv {
-		switch k {
-		case "p":
-			_, err = fmt.Sscan(v, &o.Participant)
-		case "at":
-			o.At, err = time.ParseDuration(v)
-		case "for":
-			o.Duration, err = time.ParseDuration(v)
-		default:
-			err = fmt.Errorf("unknown key %q (p, at, for)", k)
-		}
-		if err != nil {
-			return o, fmt.Errorf("-offline %q: %w", s, err)
-		}
-	}
-	return o, nil
+	err := parseFields("-offline", s, []kvField{
+		{"p", intField(&o.Participant)},
+		{"at", durationField(&o.At)},
+		{"for", durationField(&o.Duration)},
+	})
+	return o, err
 }

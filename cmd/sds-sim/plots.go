@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -137,13 +138,7 @@ func byMode(runs []RunOutput) map[bool][]RunOutput {
 	}
 	for _, rs := range m {
 		slices.SortStableFunc(rs, func(a, b RunOutput) int {
-			switch {
-			case a.Value < b.Value:
-				return -1
-			case a.Value > b.Value:
-				return 1
-			}
-			return 0
+			return cmp.Compare(a.Value, b.Value)
 		})
 	}
 	return m

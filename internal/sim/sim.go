@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -473,13 +474,7 @@ func (r *run) flush() {
 		return
 	}
 	slices.SortStableFunc(r.out, func(a, b outPacket) int {
-		switch {
-		case a.channel < b.channel:
-			return -1
-		case a.channel > b.channel:
-			return 1
-		}
-		return 0
+		return cmp.Compare(a.channel, b.channel)
 	})
 	out := r.out
 	r.out = r.out[:0:0]

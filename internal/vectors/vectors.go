@@ -26,22 +26,19 @@ type Nim struct {
 		Hash     int64  `json:"hash"`
 	} `json:"nim_string_hash"`
 	BloomParams []struct {
-		Capacity  int     `json:"capacity"`
-		ErrorRate float64 `json:"errorRate"`
-		KHashes   int     `json:"kHashes"`
-		MBits     int     `json:"mBits"`
-		Words     int     `json:"words"`
+		FilterParams
+		KHashes int `json:"kHashes"`
+		MBits   int `json:"mBits"`
+		Words   int `json:"words"`
 	} `json:"bloom_params"`
 	BloomFilters []struct {
-		Capacity      int      `json:"capacity"`
-		ErrorRate     float64  `json:"errorRate"`
+		FilterParams
 		Inserted      []string `json:"inserted"`
 		SerializedHex string   `json:"serialized_hex"`
 		Probes        []Probe  `json:"probes"`
 	} `json:"bloom_filters"`
 	RollingBloom struct {
-		Capacity      int      `json:"capacity"`
-		ErrorRate     float64  `json:"errorRate"`
+		FilterParams
 		MinCapacity   int      `json:"minCapacity"`
 		MaxCapacity   int      `json:"maxCapacity"`
 		Added         []string `json:"added"`
@@ -83,6 +80,13 @@ type Nim struct {
 	} `json:"snapshot"`
 }
 
+// FilterParams are a bloom filter's construction parameters, as every
+// filter in the vectors gives them.
+type FilterParams struct {
+	Capacity  int     `json:"capacity"`
+	ErrorRate float64 `json:"errorRate"`
+}
+
 // HistoryEntry is a causal-history or repair-request entry in the vectors.
 type HistoryEntry struct {
 	MessageID        string `json:"messageId"`
@@ -107,8 +111,7 @@ type JS struct {
 		WireHex          string `json:"wire_hex"`
 	} `json:"messages"`
 	Bloom struct {
-		Capacity  int      `json:"capacity"`
-		ErrorRate float64  `json:"errorRate"`
+		FilterParams
 		KHashes   int      `json:"kHashes"`
 		TotalBits int      `json:"totalBits"`
 		Inserted  []string `json:"inserted"`

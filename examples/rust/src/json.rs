@@ -90,6 +90,23 @@ impl Parser<'_> {
             None
         }
     }
+    /// Reads the comma-separated items of an object or array, from its
+    /// opening byte (at i) through close.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.i += 1;
+        if self.eat(close) {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.eat(close) {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+    }
     fn value(&mut self, depth: usize) -> Option<Value> {
         if depth > 64 {
             return None;
@@ -97,41 +114,25 @@ impl Parser<'_> {
         self.ws();
         match *self.b.get(self.i)? {
             b'{' => {
-                self.i += 1;
                 let mut m = BTreeMap::new();
-                if self.eat(b'}') {
-                    return Some(Value::Object(m));
-                }
-                loop {
-                    self.ws();
-                    let k = self.string()?;
-                    if !self.eat(b':') {
+                self.items(b'}', |p| {
+                    p.ws();
+                    let k = p.string()?;
+                    if !p.eat(b':') {
                         return None;
                     }
-                    m.insert(k, self.value(depth + 1)?);
-                    if self.eat(b'}') {
-                        return Some(Value::Object(m));
-                    }
-                    if !self.eat(b',') {
-                        return None;
-                    }
-                }
+                    m.insert(k, p.value(depth + 1)?);
+                    Some(())
+                })?;
+                Some(Value::Object(m))
             }
             b'[' => {
-                self.i += 1;
                 let mut a = Vec::new();
-                if self.eat(b']') {
-                    return Some(Value::Array(a));
-                }
-                loop {
-                    a.push(self.value(depth + 1)?);
-                    if self.eat(b']') {
-                        return Some(Value::Array(a));
-                    }
-                    if !self.eat(b',') {
-                        return None;
-                    }
-                }
+                self.items(b']', |p| {
+                    a.push(p.value(depth + 1)?);
+                    Some(())
+                })?;
+                Some(Value::Array(a))
             }
             b'"' => self.string().map(Value::String),
             b't' => self.lit("true", Value::Bool(true)),

@@ -87,21 +87,16 @@ pub struct Histogram {
     pub sum_seconds: f64,
 }
 
+/// The array under key, each element read by item (None if any is not).
+fn array_of<T>(v: &Value, key: &str, item: fn(&Value) -> Option<T>) -> Option<Vec<T>> {
+    v.get(key)?.as_array()?.iter().map(item).collect()
+}
+
 impl Histogram {
     fn from_json(v: &Value) -> Option<Self> {
         Some(Histogram {
-            buckets_seconds: v
-                .get("bucketsSeconds")?
-                .as_array()?
-                .iter()
-                .map(Value::as_f64)
-                .collect::<Option<_>>()?,
-            counts: v
-                .get("counts")?
-                .as_array()?
-                .iter()
-                .map(Value::as_u64)
-                .collect::<Option<_>>()?,
+            buckets_seconds: array_of(v, "bucketsSeconds", Value::as_f64)?,
+            counts: array_of(v, "counts", Value::as_u64)?,
             count: v.get("count")?.as_u64()?,
             sum_seconds: v.get("sumSeconds")?.as_f64()?,
         })

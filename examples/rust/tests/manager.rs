@@ -25,6 +25,13 @@ fn ready(id: &str, ch: &str) -> Event {
     }
 }
 
+fn sent(id: &str, ch: &str) -> Event {
+    Event::MessageSent {
+        message_id: id.into(),
+        channel_id: ch.into(),
+    }
+}
+
 #[test]
 fn wrap_and_unwrap_between_two_managers() {
     let alice = Manager::with_config(&Config::new().participant_id("alice")).unwrap();
@@ -130,16 +137,7 @@ fn acknowledgement_raises_message_sent() {
     let events = record(&alice);
     bob.unwrap(&alice.wrap(b"ping", "a1", "ack").unwrap()).unwrap();
     alice.unwrap(&bob.wrap(b"pong", "b1", "ack").unwrap()).unwrap();
-    assert_eq!(
-        take(&events),
-        vec![
-            Event::MessageSent {
-                message_id: "a1".into(),
-                channel_id: "ack".into()
-            },
-            ready("b1", "ack")
-        ]
-    );
+    assert_eq!(take(&events), vec![sent("a1", "ack"), ready("b1", "ack")]);
 }
 
 #[test]
@@ -242,13 +240,7 @@ fn sync_message_carries_no_content() {
     assert_eq!(got.kind, MessageKind::Sync);
     assert!(got.content.is_empty() && !got.delivered);
     // Its causal history acknowledges s1.
-    assert_eq!(
-        take(&events),
-        vec![Event::MessageSent {
-            message_id: "s1".into(),
-            channel_id: "sync".into()
-        }]
-    );
+    assert_eq!(take(&events), vec![sent("s1", "sync")]);
 }
 
 #[test]
@@ -269,16 +261,7 @@ fn handler_may_call_back_into_its_manager() {
     bob.unwrap(&alice.wrap(b"question", "q1", "re").unwrap()).unwrap();
     let reply = replies.lock().unwrap().pop().expect("no reply");
     alice.unwrap(&reply).unwrap();
-    assert_eq!(
-        take(&alice_events),
-        vec![
-            Event::MessageSent {
-                message_id: "q1".into(),
-                channel_id: "re".into()
-            },
-            ready("re-q1", "re")
-        ]
-    );
+    assert_eq!(take(&alice_events), vec![sent("q1", "re"), ready("re-q1", "re")]);
 }
 
 #[test]
