@@ -533,8 +533,8 @@ func fillEntries(m *Message, b []byte, f Format, lim *Limits, s *scan, sa *strAr
 			ni, _ := fd.Read(b, i) // validated by scanMessage
 			i = ni
 			r := roleOf(f, fd.Num)
-			if r != roleHistory && r != roleRepair {
-				continue
+			if (r != roleHistory && r != roleRepair) || fd.Type != protowire.BytesType {
+				continue // as scanMessage: an entry field of the wrong type is skipped
 			}
 			ev, _ := parseEntry(fd.Data, f, r, lim) // validated by scanMessage
 			put(&ev, r == roleRepair)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/libsds-go/libsds/internal/vectors"
 )
 
@@ -644,6 +646,21 @@ func TestManyEntries(t *testing.T) {
 			got, _, err := Decode(b, Limits{})
 			if err != nil || !reflect.DeepEqual(got, m) {
 				t.Fatalf("%v/%d: %v\n got %+v\nwant %+v", f, n, err, got, m)
+			}
+			// History and repair fields written as varints are skipped in
+			// both passes (a fuzzed message once crashed the second).
+			histNum, repNum := uint64(nimCausalHistory), uint64(nimRepairRequest)
+			if f == FormatRFC {
+				histNum, repNum = rfcCausalHistory, rfcRepairRequest
+			}
+			var wrongTypes []byte
+			for _, num := range []uint64{histNum, repNum} {
+				wrongTypes = protowire.AppendVarint(protowire.AppendTag(wrongTypes, protowire.Number(num), protowire.VarintType), 7)
+			}
+			wrongTypes = append(wrongTypes, b...)
+			got, _, err = Decode(wrongTypes, Limits{})
+			if err != nil || !reflect.DeepEqual(got, m) {
+				t.Fatalf("%v/%d with entries of the wrong type: %v\n got %+v\nwant %+v", f, n, err, got, m)
 			}
 			var tagRepair byte = 0x6a
 			one := append([]byte{tagRepair, 3, 0x0a, 1, 'z'}, b...) // a repair entry first
