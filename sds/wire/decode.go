@@ -555,6 +555,18 @@ func fillEntries(m *Message, b []byte, f Format, lim *Limits, s *scan, sa *strAr
 // channel id, and also for some messages Decode rejects (a missing required
 // field other than the channel id, a bad history entry).
 func ChannelID(b []byte, lim Limits) (string, error) {
+	return idField(b, lim, nimChannelID, rfcChannelID, "channel_id")
+}
+
+// MessageID returns the message id of the encoded message b as ChannelID
+// returns its channel id.
+func MessageID(b []byte, lim Limits) (string, error) {
+	return idField(b, lim, nimMessageID, rfcMessageID, "message_id")
+}
+
+// idField returns the last bytes field numbered nimField (rfcField in the
+// RFC format) of the whole message b, validating b as ChannelID says.
+func idField(b []byte, lim Limits, nimField, rfcField uint64, name string) (string, error) {
 	lim = lim.WithDefaults()
 	if len(b) > lim.MaxMessageBytes {
 		return "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), lim.MaxMessageBytes)
@@ -563,11 +575,11 @@ func ChannelID(b []byte, lim Limits) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var want uint64 = nimChannelID
+	want := nimField
 	if f == FormatRFC {
-		want = rfcChannelID
+		want = rfcField
 	}
-	var ch []byte
+	var id []byte
 	found := false
 	for i := 0; i < len(b); {
 		var fd protofield.Field
@@ -576,19 +588,16 @@ func ChannelID(b []byte, lim Limits) (string, error) {
 			return "", faultErr(flt, "message", ni)
 		}
 		i = ni
-		if fd.Num != want {
-			continue
-		}
-		if fd.Type != protowire.BytesType {
+		if fd.Num != want || fd.Type != protowire.BytesType {
 			continue
 		}
 		if len(fd.Data) > lim.MaxIDBytes {
-			return "", fmt.Errorf("%w: channel_id is %d bytes, limit %d", ErrLimit, len(fd.Data), lim.MaxIDBytes)
+			return "", fmt.Errorf("%w: %s is %d bytes, limit %d", ErrLimit, name, len(fd.Data), lim.MaxIDBytes)
 		}
-		ch, found = fd.Data, true
+		id, found = fd.Data, true
 	}
-	if !found || f == FormatRFC && len(ch) == 0 {
-		return "", fmt.Errorf("%w: channel_id (%s field %d)", ErrMissingField, f, want)
+	if !found || f == FormatRFC && len(id) == 0 {
+		return "", fmt.Errorf("%w: %s (%s field %d)", ErrMissingField, name, f, want)
 	}
-	return string(ch), nil
+	return string(id), nil
 }

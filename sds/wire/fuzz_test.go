@@ -25,7 +25,7 @@ func fuzzSeeds(f *testing.F) {
 
 // FuzzDecode: Decode never panics; whatever it accepts re-encodes in the
 // same format to bytes that decode to an equal Message (and re-encode to the
-// same bytes), and ChannelID agrees with it.
+// same bytes), and ChannelID and MessageID agree with it.
 func FuzzDecode(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -37,6 +37,9 @@ func FuzzDecode(f *testing.F) {
 		ch, err := ChannelID(data, Limits{})
 		if err != nil || ch != m.ChannelID {
 			t.Fatalf("ChannelID = %q, %v; Decode said %q", ch, err, m.ChannelID)
+		}
+		if id, err := MessageID(data, Limits{}); err != nil || id != m.MessageID {
+			t.Fatalf("MessageID = %q, %v; Decode said %q", id, err, m.MessageID)
 		}
 		enc := m.Append(nil, format)
 		if len(enc) != m.EncodedLen(format) {
@@ -58,15 +61,17 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzChannelID: ChannelID never panics and agrees with Decode.
+// FuzzChannelID: ChannelID and MessageID never panic and agree with Decode.
 func FuzzChannelID(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = ChannelID(data, tight)
+		_, _ = MessageID(data, tight)
 		ch, err := ChannelID(data, Limits{})
+		id, ierr := MessageID(data, Limits{})
 		m, _, derr := Decode(data, Limits{})
-		if derr == nil && (err != nil || ch != m.ChannelID) {
-			t.Fatalf("ChannelID = %q, %v; Decode said %q", ch, err, m.ChannelID)
+		if derr == nil && (err != nil || ch != m.ChannelID || ierr != nil || id != m.MessageID) {
+			t.Fatalf("ChannelID = %q, %v, MessageID = %q, %v; Decode said %q, %q", ch, err, id, ierr, m.ChannelID, m.MessageID)
 		}
 	})
 }

@@ -73,6 +73,9 @@ func TestNimMessages(t *testing.T) {
 			if err != nil || ch != tc.ChannelID {
 				t.Fatalf("ChannelID = %q, %v; want %q", ch, err, tc.ChannelID)
 			}
+			if id, err := MessageID(want, Limits{}); err != nil || id != tc.MessageID {
+				t.Fatalf("MessageID = %q, %v; want %q", id, err, tc.MessageID)
+			}
 		})
 	}
 }
