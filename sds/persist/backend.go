@@ -62,19 +62,24 @@ type Batcher interface {
 	Apply(channelID string, d *MetaDelta, u *HistoryUpdate) error
 }
 
-// MessageLoader is implemented by backends that can read one message of a
-// channel's history back. With one, the manager keeps only what its hot
-// paths read of each logged message in memory (id, Lamport timestamp,
-// sender) and reads the content and causal history back from the store
-// when a repair answer or Manager.LoggedMessage needs them; a backend
-// without it (such as a host's, through the C ABI) is written for the
-// five operations alone, and the manager keeps them in memory.
+// MessageLoader is implemented by backends that can read a channel's
+// history back piecemeal. With one, the manager keeps only what its hot
+// paths read of each logged message in memory (a hash of its id, its
+// sender, the ids of the newest few) and reads the rest back from the
+// store: a message when a repair answer or Manager.LoggedMessage needs
+// it, the oldest ids when it evicts them or ChannelState lists them. A
+// backend without it (such as a host's, through the C ABI) is written for
+// the five operations alone, and the manager keeps all of it in memory.
 type MessageLoader interface {
 	// LoadMessage returns the message messageID of the channel's history
 	// as UpdateHistory stored it (as LoadChannel would return it); ok is
 	// false when the history does not hold it. The caller may keep and
 	// modify what it returns.
 	LoadMessage(channelID, messageID string) (msg wire.Message, ok bool, err error)
+	// HistoryIDs calls fn with the id of each message of the channel's
+	// history, oldest first (LoadChannel's order), until fn returns false.
+	// fn may keep the id; it must not call the backend.
+	HistoryIDs(channelID string, fn func(messageID string) bool) error
 }
 
 // ChannelData is a channel's stored state.

@@ -26,6 +26,9 @@ var (
 	ErrContract = errors.New("persist: backend contract broken")
 	// ErrBacklog: more writes are waiting for retry than the Writer's bound.
 	ErrBacklog = errors.New("persist: pending write backlog over its bound")
+	// ErrNoLoader: the backend cannot read its history back (it is no
+	// MessageLoader).
+	ErrNoLoader = errors.New("persist: backend does not read its history back")
 	// ErrInjected: a failure injected by a Memory backend for testing.
 	ErrInjected = errors.New("persist: injected failure")
 )

@@ -111,6 +111,11 @@ func (g guardedLoader) LoadMessage(channelID, messageID string) (msg wire.Messag
 	return g.b.(MessageLoader).LoadMessage(channelID, messageID)
 }
 
+func (g guardedLoader) HistoryIDs(channelID string, fn func(string) bool) (err error) {
+	defer recovered("HistoryIDs", &err)
+	return g.b.(MessageLoader).HistoryIDs(channelID, fn)
+}
+
 type guardedBatcher struct{ guardedBackend }
 
 func (g guardedBatcher) Apply(channelID string, d *MetaDelta, u *HistoryUpdate) (err error) {

@@ -2,6 +2,7 @@ package persist_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/libsds-go/libsds/sds/persist"
@@ -53,6 +54,41 @@ func TestWriterLoadMessage(t *testing.T) {
 	}
 }
 
+// Writer.OldestHistoryIDs lists the history as it will be once the pending
+// writes are written: stored ids without those pending eviction or
+// re-append, then the pending appends in order; a backend without a
+// loader cannot list.
+func TestWriterOldestHistoryIDs(t *testing.T) {
+	mem := persist.NewMemory()
+	_, w, err := persist.Bootstrap(mem, testChannel, persist.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id string) wire.Message { return persisttest.Msg(testChannel, id, 1) }
+	if err := w.Commit(nil, &persist.HistoryUpdate{Append: []wire.Message{msg("a"), msg("b"), msg("c"), msg("d")}}); err != nil {
+		t.Fatal(err)
+	}
+	mem.FailNextWrites(1) // pending from here on: evict a, re-append b, append e
+	_ = w.Commit(nil, &persist.HistoryUpdate{Append: []wire.Message{msg("b"), msg("e")}, Evict: []string{"a"}})
+	for n, want := range map[int]string{1: "c", 3: "c,d,b", 10: "c,d,b,e"} {
+		got, err := w.OldestHistoryIDs(n)
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("OldestHistoryIDs(%d) = %v, %v; want %s", n, got, err, want)
+		}
+	}
+	_, plain, err := persist.Bootstrap(unbatched{persist.NewMemory()}, testChannel, persist.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.OldestHistoryIDs(1); !errors.Is(err, persist.ErrNoLoader) {
+		t.Errorf("a backend without MessageLoader listed: %v", err)
+	}
+	mem.SetFailing(persist.OpHistoryIDs, true)
+	if _, err := w.OldestHistoryIDs(1); !errors.Is(err, persist.ErrInjected) {
+		t.Errorf("a failed listing gave %v", err)
+	}
+}
+
 // Guard forwards LoadMessage, panic-safe, and only for backends that have
 // it.
 func TestGuardedLoader(t *testing.T) {
@@ -66,8 +102,12 @@ func TestGuardedLoader(t *testing.T) {
 	if _, _, err := l.LoadMessage("c", "m"); !errors.Is(err, persist.ErrPanic) {
 		t.Fatalf("a panicking LoadMessage gave %v", err)
 	}
+	if err := l.HistoryIDs("c", func(string) bool { return true }); !errors.Is(err, persist.ErrPanic) {
+		t.Fatalf("a panicking HistoryIDs gave %v", err)
+	}
 }
 
 type panickingLoader struct{ *persist.Memory }
 
 func (panickingLoader) LoadMessage(string, string) (wire.Message, bool, error) { panic("boom") }
+func (panickingLoader) HistoryIDs(string, func(string) bool) error             { panic("boom") }

@@ -2,6 +2,7 @@ package persist
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -23,9 +24,10 @@ const (
 	OpDropChannel       Op = "DropChannel"
 	OpSaveRetrievalHint Op = "SaveRetrievalHint"
 	OpLoadMessage       Op = "LoadMessage" // MessageLoader
+	OpHistoryIDs        Op = "HistoryIDs"  // MessageLoader
 )
 
-func (op Op) write() bool { return op != OpLoadChannel && op != OpLoadMessage }
+func (op Op) write() bool { return op != OpLoadChannel && op != OpLoadMessage && op != OpHistoryIDs }
 
 // Memory is an in-memory Backend (and Batcher, and MessageLoader) for tests, with fault
 // injection. History messages are kept in their Nim encoding, as a durable
@@ -245,6 +247,26 @@ func (m *Memory) LoadMessage(channelID, messageID string) (wire.Message, bool, e
 	lim := Limits{}.norm()
 	msg, err := decodeMessage(c.hist[s], &lim, "stored history message")
 	return msg, err == nil, err
+}
+
+// HistoryIDs implements MessageLoader.
+func (m *Memory) HistoryIDs(channelID string, fn func(string) bool) error {
+	m.mu.Lock()
+	if err := m.enter(OpHistoryIDs); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	var ids []string
+	if c := m.channels[channelID]; c != nil {
+		ids = slices.SortedFunc(maps.Keys(c.index), func(a, b string) int { return cmp.Compare(c.index[a], c.index[b]) })
+	}
+	m.mu.Unlock() // fn may be slow; it must not call m, but the next operation may run
+	for _, id := range ids {
+		if !fn(id) {
+			break
+		}
+	}
+	return nil
 }
 
 // DropChannel implements Backend.

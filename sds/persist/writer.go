@@ -441,6 +441,37 @@ func (w *Writer) LoadMessage(messageID string) (wire.Message, bool, error) {
 	return l.LoadMessage(w.channel, messageID)
 }
 
+// OldestHistoryIDs returns the ids of the oldest n messages of the
+// channel's history as the backend holds it once the pending writes are
+// written: the backend's, oldest first, without those pending eviction or
+// re-append, then the pending appends in order. It needs the backend's
+// MessageLoader: without one it returns ErrNoLoader.
+func (w *Writer) OldestHistoryIDs(n int) ([]string, error) {
+	if w.loader == nil {
+		return nil, ErrNoLoader
+	}
+	ids := make([]string, 0, n)
+	err := w.loader.HistoryIDs(w.channel, func(id string) bool {
+		_, evicting := w.hist.evicts[id]
+		_, moving := w.hist.appends[id]
+		if !evicting && !moving {
+			ids = append(ids, id)
+		}
+		return len(ids) < n
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) < n && len(w.hist.appends) > 0 {
+		for _, m := range w.hist.update().Append {
+			if ids = append(ids, m.MessageID); len(ids) == n {
+				break
+			}
+		}
+	}
+	return ids, nil
+}
+
 // Drop removes the channel from the backend and, if that succeeded, forgets
 // the pending writes (the channel is then known to be empty). Its failure
 // is returned: the caller asked for the wipe and must not be told it

@@ -345,6 +345,32 @@ func (s *Store) LoadMessage(channelID, messageID string) (msg wire.Message, ok b
 	return msg, ok, nil
 }
 
+// HistoryIDs implements persist.MessageLoader: one read transaction over
+// "h", reading each message's id field alone.
+func (s *Store) HistoryIDs(channelID string, fn func(string) bool) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c, err := channel(tx, channelID, false)
+		if c == nil || err != nil {
+			return err
+		}
+		cur := c.Bucket(bucketHistory).Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			id, err := wire.MessageID(v, s.lim.Wire) // a copy, out of the memory map
+			if err != nil {
+				return fmt.Errorf("%w: history entry %x: %w", persist.ErrMalformed, k, err)
+			}
+			if !fn(id) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: history ids of channel %q: %w", channelID, err)
+	}
+	return nil
+}
+
 // DropChannel implements persist.Backend.
 func (s *Store) DropChannel(channelID string) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {

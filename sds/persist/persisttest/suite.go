@@ -106,6 +106,17 @@ func checkLoader(t *testing.T, b persist.Backend, d *persist.ChannelData, ch str
 	if got, ok, err := l.LoadMessage(ch, "never-stored"); ok || err != nil {
 		t.Fatalf("channel %q: LoadMessage of an id never stored = %+v, %v, %v", ch, got, ok, err)
 	}
+	var listed []string
+	if err := l.HistoryIDs(ch, func(id string) bool { listed = append(listed, id); return true }); err != nil || ids(d.History) != strings.Join(listed, ",") {
+		t.Fatalf("channel %q: HistoryIDs listed %v, %v; LoadChannel has %s", ch, listed, err, ids(d.History))
+	}
+	if len(d.History) > 1 { // stops when told
+		listed = nil
+		_ = l.HistoryIDs(ch, func(id string) bool { listed = append(listed, id); return false })
+		if len(listed) != 1 || listed[0] != d.History[0].MessageID {
+			t.Fatalf("channel %q: HistoryIDs told to stop after the first listed %v", ch, listed)
+		}
+	}
 }
 
 func must(t *testing.T, err error) {
