@@ -261,11 +261,12 @@ func (c *channel) noteCopy(id string, now time.Time) {
 	}
 }
 
-// ownMessage is one of our messages, for answerSyncGaps.
+// ownMessage is one of our messages, for answerSyncGaps: 40 bytes (a
+// channel keeps one per own message in its log).
 type ownMessage struct {
-	id    string
-	probe bloom.Probe
-	at    time.Time
+	id  string
+	key bloom.Key
+	at  int64 // sent (unix ns)
 }
 
 // noteOwn records a message we sent (RepairPrompt).
@@ -274,7 +275,7 @@ func (m *Manager) noteOwn(c *channel, id string, key bloom.Key, now time.Time) {
 		return
 	}
 	m.forgetOwn(c, now)
-	c.ownSent = append(c.ownSent, ownMessage{id: id, probe: bloom.NewProbe(key), at: now})
+	c.ownSent = append(c.ownSent, ownMessage{id: id, key: key, at: now.UnixNano()})
 }
 
 // forgetOwn drops from c.ownSent the messages that left the log or were
@@ -285,7 +286,7 @@ func (m *Manager) noteOwn(c *channel, id string, key bloom.Key, now time.Time) {
 func (m *Manager) forgetOwn(c *channel, now time.Time) {
 	window := m.cfg.EffectiveAckWindow()
 	i := 0
-	for i < len(c.ownSent) && (now.Sub(c.ownSent[i].at) >= window || !c.log.contains(c.ownSent[i].id)) {
+	for i < len(c.ownSent) && (now.UnixNano()-c.ownSent[i].at >= int64(window) || !c.log.contains(c.ownSent[i].id)) {
 		i++
 	}
 	if i > 0 {
@@ -304,8 +305,8 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 		return
 	}
 	m.forgetOwn(c, now)
-	settled := now.Add(-m.syncGapAge())
-	if len(c.ownSent) == 0 || c.ownSent[0].at.After(settled) {
+	settled := now.Add(-m.syncGapAge()).UnixNano()
+	if len(c.ownSent) == 0 || c.ownSent[0].at > settled {
 		return
 	}
 	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.logger)
@@ -314,10 +315,10 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 	}
 	for i := range c.ownSent {
 		o := &c.ownSent[i]
-		if o.at.After(settled) {
+		if o.at > settled {
 			break
 		}
-		if rf.containsID(o.id, &o.probe) {
+		if probe := bloom.NewProbe(o.key); rf.containsID(o.id, &probe) {
 			continue
 		}
 		if le := c.log.get(o.id); le != nil {
