@@ -55,7 +55,6 @@ type channel struct {
 	synced []string
 
 	// Scratch reused to avoid allocating per message.
-	scratchLog   []*logEntry
 	scratchBloom []byte
 	peerNim      *bloom.Filter
 	peerRFC      *bloom.RFCFilter
@@ -79,7 +78,7 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64, d
 	if cfg.ParticipantID == "" {
 		retention = 0
 	}
-	return &channel{
+	c := &channel{
 		peerKeep:  2*8*p.Words + 1024, // twice a filter of our size
 		id:        id,
 		filter:    f,
@@ -90,7 +89,9 @@ func newChannel(id string, cfg *Config, incomingTotal, logTotal *atomic.Int64, d
 		incoming:  newIncomingBuffer(incomingTotal),
 		outRepair: repairBuffer{intern: cfg.InternID, hint: requestDue},
 		inRepair:  repairBuffer{intern: cfg.InternID, hint: due},
-	}, nil
+	}
+	c.log.keepIDs = cfg.MaxCausalHistory // used once the log is stored
+	return c, nil
 }
 
 func (c *channel) emit(e Event) { c.outbox = append(c.outbox, e) }

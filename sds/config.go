@@ -80,8 +80,9 @@ type Config struct {
 	// (message, sender and channel ids, received or given). It must
 	// return a string equal to id, and must neither keep nor change id.
 	// Managers in one process that share an interning table keep each id
-	// once, and their lookups compare pointers instead of bytes: sds-sim
-	// runs 100 managers this way. It is called with a channel locked and
+	// of their buffers once, and their lookups compare pointers instead of
+	// bytes: sds-sim runs 100 managers this way. (The local log keeps its
+	// ids in its own compact encoding, issue #19.) It is called with a channel locked and
 	// must not call the manager. nil: each message's ids are copied into
 	// one allocation (faster for a lone manager).
 	InternID func(id []byte) string

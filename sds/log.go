@@ -3,32 +3,38 @@ package sds
 import (
 	"bytes"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
 // logEntry is a delivered (or sent) message in the local log, kept
-// compact (issue #19): the fields hot paths read (id, Lamport timestamp,
-// sender) as such, the content and causal history encoded in body
-// (logbody.go), where history entries naming messages of the log refer to
-// them instead of repeating their ids. With a store that reads messages
-// back (persist.MessageLoader), body stays empty: the store holds them.
-// The bloom filter is never kept (~19 KB, only needed on receipt).
+// compact (issue #19): what the hot paths read as such (a hash of its id,
+// its sender, its cost and age), the rest - id, Lamport timestamp, content
+// and causal history - encoded in a body (logbody.go), where history
+// entries naming messages of the log refer to them instead of repeating
+// their ids. With a store that reads messages back
+// (persist.MessageLoader), an entry has no body: the store holds the
+// message, and the log keeps only the ids of its newest entries (those a
+// wrap's causal history names), reading older ones back when it evicts
+// them. The bloom filter is never kept (~19 KB, only needed on receipt).
 type logEntry struct {
-	id      string
-	lamport uint64
-	body    *byte // bodyLen bytes; nil: the store holds content and history
-	bodyLen uint32
-	cost    uint32 // counted against Config.MaxLogBytes
-	sender  uint32 // reference into the log's senders
+	hash   uint64 // hashID of its id
+	at     int64  // when it joined the log (unix ns; 0: unknown, loaded from the store), for Config.LogRetention
+	cost   uint32 // counted against Config.MaxLogBytes
+	sender uint32 // reference into the log's senders
+}
+
+// logBody is where an entry's body is.
+type logBody struct {
+	p *byte // n bytes; nil: the store holds the message
+	n uint32
 	// refBy is the distance to the newest entry whose body refers to this
 	// one (0: none): its id outlives its eviction until that entry leaves.
 	refBy uint16
-	// at is when it joined the log (unix ns; 0: unknown, loaded from the
-	// store), for Config.LogRetention.
-	at int64
 }
 
 // Memory a log entry costs beyond its bytes and per causal-history entry,
@@ -45,11 +51,15 @@ func logCost(msg *wire.Message) uint32 {
 }
 
 // logBlockSize entries make a block: the log allocates and frees whole
-// blocks, so entries never move and cost no pointer each. 73 entries of
-// 56 bytes fill a 4 KiB allocation.
-const logBlockSize = 73
+// blocks, so entries never move and cost no pointer each. 168 entries of
+// 24 bytes fill a 4 KiB allocation, their bodies (when the log keeps
+// them) a 2,688-byte one.
+const logBlockSize = 168
 
-type logBlock [logBlockSize]logEntry
+type logBlock struct {
+	entries [logBlockSize]logEntry
+	bodies  *[logBlockSize]logBody // nil until an entry of the block keeps a body
+}
 
 // messageLog is the bounded, insertion-ordered local log: entries numbered
 // by consecutive sequence numbers in a queue of blocks, found by id
@@ -73,7 +83,8 @@ type messageLog struct {
 	ghosts ghosts // evicted entries that bodies of held ones refer to
 	// stored: bodies are left to the store (its persist.MessageLoader
 	// reads them back), except those it would not give back exactly.
-	stored  bool
+	stored bool
+	storedLog
 	scratch []byte   // setBody's
 	track   *changes // records appends and evictions; nil without persistence
 	// left remembers the ids of evicted entries for a while (in memory
@@ -92,13 +103,58 @@ func newMessageLog(limit, remember int, retention time.Duration, intern func([]b
 
 func (l *messageLog) len() int { return int(l.next - l.head) }
 
-// entry returns the entry with sequence number seq (held, or just taken).
-func (l *messageLog) entry(seq uint64) *logEntry {
+func (l *messageLog) block(seq uint64) (*logBlock, uint64) {
 	i := seq - l.base
-	return &l.blocks[i/logBlockSize][i%logBlockSize]
+	return l.blocks[i/logBlockSize], i % logBlockSize
 }
 
-func (l *messageLog) hashAt(seq uint64) uint64 { return hashID(l.entry(seq).id) }
+// entry returns the entry with sequence number seq (held, or just taken).
+func (l *messageLog) entry(seq uint64) *logEntry {
+	b, i := l.block(seq)
+	return &b.entries[i]
+}
+
+// body returns where the body of entry seq is, nil if its block keeps
+// none.
+func (l *messageLog) body(seq uint64) *logBody {
+	b, i := l.block(seq)
+	if b.bodies == nil {
+		return nil
+	}
+	return &b.bodies[i]
+}
+
+// bodyBytes returns the body of entry seq, nil if it has none.
+func (l *messageLog) bodyBytes(seq uint64) []byte {
+	if b := l.body(seq); b != nil && b.p != nil {
+		return unsafe.Slice(b.p, b.n)
+	}
+	return nil
+}
+
+func (l *messageLog) hashAt(seq uint64) uint64 { return l.entry(seq).hash }
+
+// idAt returns the id of entry seq, unless only the store has it. It
+// aliases the log's memory: copy it to keep it past the entry.
+func (l *messageLog) idAt(seq uint64) (string, bool) {
+	if l.stored && seq >= l.recentBase {
+		return l.recent[seq-l.recentBase], true
+	}
+	if b := l.bodyBytes(seq); b != nil {
+		return bodyID(b), true
+	}
+	return "", false
+}
+
+// heldID returns the id of entry seq, which the log holds in memory: it
+// has a body, or it is one of a stored log's newest keepIDs.
+func (l *messageLog) heldID(seq uint64) string {
+	id, ok := l.idAt(seq)
+	if !ok {
+		panic("sds: the log lost the id of one of its newest entries")
+	}
+	return id
+}
 
 func (l *messageLog) account(delta int64) {
 	l.bytes += delta
@@ -115,28 +171,53 @@ func (l *messageLog) release() { l.account(-l.bytes) }
 func (l *messageLog) evictOldest() {
 	seq := l.head
 	e := l.entry(seq)
-	h := hashID(e.id)
-	l.index.remove(seq, h, l, seq)
-	l.left.add(h)
-	if l.track != nil {
-		l.track.evicts = append(l.track.evicts, e.id)
+	l.index.remove(seq, e.hash, l, seq)
+	l.left.add(e.hash)
+	b := l.body(seq)
+	if l.track != nil || b != nil && b.refBy != 0 {
+		id, ok := l.evictedID(seq)
+		if l.track != nil && ok {
+			l.track.evicts = append(l.track.evicts, id)
+		}
+		var gh ghost
+		if b != nil && b.refBy != 0 {
+			gh = ghost{id: id, sender: l.senders.name(e.sender), until: seq + uint64(b.refBy)}
+		}
+		l.ghosts.push(seq, gh)
+	} else {
+		l.ghosts.push(seq, ghost{})
 	}
-	l.account(-int64(e.cost))
-	var gh ghost
-	if e.refBy != 0 {
-		gh = ghost{id: e.id, sender: l.senders.name(e.sender), until: seq + uint64(e.refBy)}
+	if l.stored && seq == l.recentBase {
+		l.recent[0] = ""
+		l.recent = l.recent[1:]
+		l.recentBase++
 	}
-	l.ghosts.push(seq, gh)
 	delete(l.hints, e)
 	delete(l.echoes, e)
 	l.senders.unref(e.sender)
+	l.account(-int64(e.cost))
 	*e = logEntry{}
+	if b != nil {
+		*b = logBody{}
+	}
 	l.head++
 	if l.head-l.base == logBlockSize {
 		l.blocks[0] = nil
 		l.blocks = l.blocks[1:]
 		l.base += logBlockSize
 	}
+}
+
+// evictedID returns the id of entry seq, which is leaving the log, as a
+// string of its own.
+func (l *messageLog) evictedID(seq uint64) (string, bool) {
+	if l.stored && seq >= l.recentBase {
+		return l.recent[seq-l.recentBase], true
+	}
+	if b := l.bodyBytes(seq); b != nil {
+		return strings.Clone(bodyID(b)), true
+	}
+	return l.storedID(seq)
 }
 
 // trimBytes evicts the oldest entries while all the manager's logs
@@ -147,9 +228,18 @@ func (l *messageLog) trimBytes() {
 	}
 }
 
-// find returns the sequence number of the entry for id.
+// find returns the sequence number of the entry for id. An entry whose id
+// only the store has is taken for id when their hashes are equal (see
+// rememberedIDs for the odds of a mistake).
 func (l *messageLog) find(id string) (uint64, bool) {
-	return l.index.find(hashID(id), l.head, func(seq uint64) bool { return l.entry(seq).id == id })
+	h := hashID(id)
+	return l.index.find(h, l.head, func(seq uint64) bool {
+		if l.entry(seq).hash != h {
+			return false
+		}
+		held, ok := l.idAt(seq)
+		return !ok || held == id
+	})
 }
 
 func (l *messageLog) get(id string) *logEntry {
@@ -167,8 +257,8 @@ func (l *messageLog) contains(id string) bool {
 // add appends msg (its bloom filter and repair requests already dropped)
 // with its cached retrieval hint, joining the log at time at (unix ns; 0:
 // unknown), and evicts the oldest entries over limit that retention does
-// not keep. The log keeps msg.MessageID as it is when own is set, else its
-// own copy (decoded ids share memory with the whole message).
+// not keep. A stored log keeps msg.MessageID as it is when own is set,
+// else its own copy (decoded ids share memory with the whole message).
 func (l *messageLog) add(msg *wire.Message, hint []byte, own bool, at int64) {
 	for l.len() >= l.limit && l.expired(l.entry(l.head), at) {
 		l.evictOldest()
@@ -177,17 +267,16 @@ func (l *messageLog) add(msg *wire.Message, hint []byte, own bool, at int64) {
 	if int(seq-l.base) == len(l.blocks)*logBlockSize {
 		l.blocks = append(l.blocks, new(logBlock))
 	}
-	id := msg.MessageID
-	if !own {
-		id = keepID(l.senders.intern, id)
-	}
 	e := l.entry(seq)
-	*e = logEntry{id: id, lamport: msg.LamportTimestamp, cost: logCost(msg), sender: l.senders.ref(msg.SenderID), at: at}
+	*e = logEntry{hash: hashID(msg.MessageID), cost: logCost(msg), sender: l.senders.ref(msg.SenderID), at: at}
+	if l.stored {
+		l.keepRecent(seq, msg.MessageID, own)
+	}
 	if !l.stored || !storedExactly(msg) {
-		l.setBody(e, seq, msg)
+		l.setBody(seq, msg)
 	}
 	l.next++
-	l.index.insert(seq, hashID(id), l, l.head, l.next)
+	l.index.insert(seq, e.hash, l, l.head, l.next)
 	if len(hint) > 0 {
 		l.setHint(e, hint)
 	}
@@ -225,20 +314,28 @@ func (l *messageLog) setEchoAt(e *logEntry, at int64) {
 
 func (l *messageLog) senderOf(e *logEntry) string { return l.senders.name(e.sender) }
 
-// newest returns up to n entries, oldest first.
-func (l *messageLog) newest(n int, dst []*logEntry) []*logEntry {
-	n = min(n, l.len())
-	for seq := l.next - uint64(n); seq < l.next; seq++ {
-		dst = append(dst, l.entry(seq))
-	}
-	return dst
-}
+// newest returns the sequence number of the oldest of the newest n
+// entries (up to next).
+func (l *messageLog) newest(n int) uint64 { return l.next - uint64(min(n, l.len())) }
 
-// ids returns every logged id, oldest first.
+// ids returns every logged id, oldest first (read back from the store
+// where only it has them; one it fails to give is left out).
 func (l *messageLog) ids() []string {
 	out := make([]string, 0, l.len())
+	var old []string
+	if l.stored && l.head < l.recentBase {
+		old = l.readStoredIDs(int(l.recentBase - l.head))
+	}
 	for seq := l.head; seq < l.next; seq++ {
-		out = append(out, l.entry(seq).id)
+		id, ok := l.idAt(seq)
+		if !ok {
+			id, old, ok = matchID(l.entry(seq).hash, old)
+		}
+		if ok {
+			out = append(out, strings.Clone(id)) // the caller's to keep
+		} else {
+			l.missedIDs++
+		}
 	}
 	return out
 }

@@ -9,10 +9,10 @@ import (
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
-// A log entry's body holds what the hot paths do not read: its content and
-// causal history, encoded once:
+// A log entry's body holds what the hot paths do not read: its id,
+// Lamport timestamp, content and causal history, encoded once:
 //
-//	body    = uvarint(len(content)) content uvarint(entries) entry...
+//	body    = string(id) uvarint(lamport) string(content) uvarint(entries) entry...
 //	entry   = uvarint(dist<<2 | flags) [id] [sender] [hint]
 //
 // dist > 0 refers to the entry dist sequence numbers before this one in
@@ -21,27 +21,33 @@ import (
 // their own. dist = 0 is a literal: the id follows. Then, with flagSender,
 // the sender (a literal without it has none) and, with flagHint, the
 // retrieval hint (present, possibly empty). Strings are uvarint length,
-// then bytes.
+// then bytes. A stored log (storedLog) writes literals only: the entries
+// it would refer to may keep no id.
 const (
 	flagSender = 1 << iota
 	flagHint
 	flagBits = 2
 )
 
-// setBody encodes msg's content and causal history as e's body; e has
-// sequence number seq and is not in the index yet (a self-reference is a
-// literal).
-func (l *messageLog) setBody(e *logEntry, seq uint64, msg *wire.Message) {
+// setBody encodes msg as the body of entry seq, which is not in the index
+// yet (a self-reference is a literal).
+func (l *messageLog) setBody(seq uint64, msg *wire.Message) {
 	hist := binary.AppendUvarint(l.scratch[:0], uint64(len(msg.CausalHistory)))
 	guess := seq - uint64(len(msg.CausalHistory))
 	for i := range msg.CausalHistory {
 		hist, guess = l.appendHistoryEntry(hist, seq, guess, &msg.CausalHistory[i])
 	}
-	b := make([]byte, 0, uvarintLen(uint64(len(msg.Content)))+len(msg.Content)+len(hist))
-	b = binary.AppendUvarint(b, uint64(len(msg.Content)))
-	b = append(b, msg.Content...)
+	size := uvarintLen(uint64(len(msg.MessageID))) + len(msg.MessageID) + uvarintLen(msg.LamportTimestamp) +
+		uvarintLen(uint64(len(msg.Content))) + len(msg.Content) + len(hist)
+	b := appendString(make([]byte, 0, size), msg.MessageID)
+	b = binary.AppendUvarint(b, msg.LamportTimestamp)
+	b = appendString(b, unsafe.String(unsafe.SliceData(msg.Content), len(msg.Content)))
 	b = append(b, hist...)
-	e.body, e.bodyLen = unsafe.SliceData(b), uint32(len(b))
+	blk, i := l.block(seq)
+	if blk.bodies == nil {
+		blk.bodies = new([logBlockSize]logBody)
+	}
+	blk.bodies[i] = logBody{p: unsafe.SliceData(b), n: uint32(len(b))}
 	if cap(hist) <= 4<<10 { // a huge history is not worth keeping the space for
 		l.scratch = hist[:0]
 	}
@@ -55,17 +61,16 @@ func (l *messageLog) setBody(e *logEntry, seq uint64, msg *wire.Message) {
 // index; it returns the next guess.
 func (l *messageLog) appendHistoryEntry(b []byte, seq, guess uint64, h *wire.HistoryEntry) ([]byte, uint64) {
 	dist, flags, refSender := uint64(0), 0, ""
-	r, ok := guess, guess >= l.head && guess < seq && l.entry(guess).id == h.MessageID
-	if !ok {
+	r, ok := guess, !l.stored && guess >= l.head && guess < seq && l.heldID(guess) == h.MessageID
+	if !ok && !l.stored {
 		if r, ok = l.find(h.MessageID); !ok {
 			r = guess
 		}
 	}
 	if ok && seq-r <= math.MaxUint16 {
 		dist = seq - r
-		re := l.entry(r)
-		re.refBy = uint16(dist) // this entry is the newest referring to it
-		refSender = l.senderOf(re)
+		l.body(r).refBy = uint16(dist) // this entry is the newest referring to it
+		refSender = l.senderOf(l.entry(r))
 	}
 	if h.SenderID != refSender {
 		flags |= flagSender
@@ -122,8 +127,6 @@ func (r *bodyReader) string() string {
 	return unsafe.String(unsafe.SliceData(v), len(v))
 }
 
-func (e *logEntry) bodyBytes() []byte { return unsafe.Slice(e.body, e.bodyLen) }
-
 // refEntry is one decoded history entry: dist > 0 names an earlier entry
 // of the log.
 type refEntry struct {
@@ -132,10 +135,19 @@ type refEntry struct {
 	flags int
 }
 
-// readBody decodes e's body: its content and, for each history entry, fn
-// with the entry as written (all of it aliasing the body).
-func readBody(e *logEntry, fn func(refEntry)) (content []byte) {
-	r := bodyReader{e.bodyBytes()}
+// bodyID returns the id a body starts with (aliasing the body).
+func bodyID(body []byte) string {
+	r := bodyReader{body}
+	return r.string()
+}
+
+// readBody decodes a body: it returns the id, Lamport timestamp and
+// content, and calls fn with each history entry as written (all of it
+// aliasing the body).
+func readBody(body []byte, fn func(refEntry)) (id string, lamport uint64, content []byte) {
+	r := bodyReader{body}
+	id = r.string()
+	lamport = r.uvarint()
 	content = r.bytes()
 	for n := r.uvarint(); n > 0; n-- {
 		tag := r.uvarint()
@@ -151,7 +163,7 @@ func readBody(e *logEntry, fn func(refEntry)) (content []byte) {
 		}
 		fn(re)
 	}
-	return content
+	return id, lamport, content
 }
 
 // message decodes the entry with sequence number seq, which holds its
@@ -159,12 +171,8 @@ func readBody(e *logEntry, fn func(refEntry)) (content []byte) {
 // channel channelID. Its strings and bytes alias the log's memory: read
 // them, copy what is kept.
 func (l *messageLog) message(seq uint64, channelID string) wire.Message {
-	e := l.entry(seq)
-	msg := wire.Message{
-		MessageID: e.id, LamportTimestamp: e.lamport, HasLamport: true,
-		ChannelID: channelID, SenderID: l.senderOf(e),
-	}
-	msg.Content = readBody(e, func(re refEntry) {
+	msg := wire.Message{HasLamport: true, ChannelID: channelID, SenderID: l.senderOf(l.entry(seq))}
+	msg.MessageID, msg.LamportTimestamp, msg.Content = readBody(l.bodyBytes(seq), func(re refEntry) {
 		h := re.entry
 		if re.dist > 0 {
 			id, sender := l.refTarget(seq - re.dist)
@@ -182,8 +190,7 @@ func (l *messageLog) message(seq uint64, channelID string) wire.Message {
 // seq, held or a ghost.
 func (l *messageLog) refTarget(seq uint64) (id, sender string) {
 	if seq >= l.head {
-		e := l.entry(seq)
-		return e.id, l.senderOf(e)
+		return l.heldID(seq), l.senderOf(l.entry(seq))
 	}
 	g := l.ghosts.get(seq)
 	return g.id, g.sender

@@ -52,7 +52,7 @@ func (m *Manager) loggedMessage(ch *channel, id string) (wire.Message, bool) {
 	if !ok {
 		return wire.Message{}, false
 	}
-	if ch.log.entry(seq).body != nil {
+	if ch.log.bodyBytes(seq) != nil {
 		return ch.log.message(seq, ch.id), true
 	}
 	msg, ok, err := ch.ps.w.LoadMessage(id)

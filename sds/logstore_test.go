@@ -2,6 +2,8 @@ package sds_test
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -145,4 +147,85 @@ func TestStoredLogRetention(t *testing.T) {
 	if !bytes.Equal(answer, first) || mem.Calls(persist.OpLoadMessage) == before {
 		t.Fatalf("repair answer %x (read from the store: %v), want %x", answer, mem.Calls(persist.OpLoadMessage) > before, first)
 	}
+}
+
+// A stored log keeps the ids of its newest entries only and reads the
+// others back from the store to evict them (issue #19): through
+// cascades that deliver many messages in one operation, own messages and
+// outages, the store's history stays the log's (ChannelState), the
+// newest MaxMessageHistory, and a restart loads the same log. While the
+// store cannot list ids, evictions it cannot name stay in the store, and
+// the next load trims them.
+func TestStoredLogEvictsThroughTheStore(t *testing.T) {
+	mem, clk := persist.NewMemory(), sds.NewManualClock(nimStart)
+	cfg := func(c *sds.Config) { c.MaxMessageHistory, c.MaxCausalHistory = 8, 3 }
+	m, _ := persistentManager(t, mem, clk, cfg)
+	var logged []string // the model: every message logged, in order
+	stored := func() []string {
+		d, err := mem.LoadChannel(pChan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, msg := range d.History {
+			ids = append(ids, msg.MessageID)
+		}
+		return ids
+	}
+	check := func(when string) {
+		t.Helper()
+		want := logged[max(0, len(logged)-8):]
+		nimEqualIDs(t, when+": log", nimState(t, m, pChan).MessageHistory, want)
+		nimEqualIDs(t, when+": store", stored(), want)
+	}
+	// Bob's chain b0 <- b1 <- ...: each round sends the first message of a
+	// group of five last, so the other four wait and it delivers all five.
+	for round := 0; round < 6; round++ {
+		var msgs [][]byte
+		for i := range 5 {
+			n := 5*round + i
+			var deps []wire.HistoryEntry
+			if n > 0 {
+				deps = append(deps, entry(fmt.Sprint("b", n-1), "bob"))
+			}
+			msgs = append(msgs, peer(fmt.Sprint("b", n), uint64(n+1), "bob", deps...))
+		}
+		for _, b := range append(msgs[1:], msgs[0]) {
+			nimUnwrap(t, m, b)
+		}
+		for i := range 5 {
+			logged = append(logged, fmt.Sprint("b", 5*round+i))
+		}
+		if round == 3 {
+			mem.FailNextWrites(3) // an outage: the Writer keeps what it could not write
+		}
+		id := fmt.Sprint("own", round)
+		nimWrap(t, m, pChan, id, []byte("x"))
+		logged = append(logged, id)
+		if round != 3 { // the store lags during the outage
+			check(fmt.Sprint("round ", round))
+		}
+	}
+	if mem.Calls(persist.OpHistoryIDs) == 0 {
+		t.Fatal("the log never read ids back from the store")
+	}
+
+	mem.SetFailing(persist.OpHistoryIDs, true)
+	for i := range 20 { // more than the ids read ahead
+		id := fmt.Sprint("blind", i)
+		nimWrap(t, m, pChan, id, []byte("x"))
+		logged = append(logged, id)
+	}
+	// ChannelState lists what the log holds in memory: the newest three.
+	nimEqualIDs(t, "log while the store cannot list", nimState(t, m, pChan).MessageHistory, logged[len(logged)-3:])
+	if got := stored(); len(got) <= 8 || !slices.Equal(got[len(got)-8:], logged[len(logged)-8:]) {
+		t.Fatalf("store after evictions it could not name: %q, want older ones kept before the newest 8", got)
+	}
+	mem.SetFailing(persist.OpHistoryIDs, false)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = persistentManager(t, mem, clk, cfg)
+	mustEnsure(t, m, pChan)
+	check("after the restart")
 }

@@ -324,12 +324,13 @@ func (m *Manager) newMessage(ch *channel, id string, content []byte, now time.Ti
 		Content:          content,
 		SenderID:         m.cfg.ParticipantID,
 	}
-	ch.scratchLog = ch.log.newest(m.cfg.MaxCausalHistory, ch.scratchLog[:0])
-	if n := len(ch.scratchLog); n > 0 {
-		msg.CausalHistory = make([]wire.HistoryEntry, n)
-		for i, e := range ch.scratchLog {
-			msg.CausalHistory[i] = wire.HistoryEntry{MessageID: e.id, RetrievalHint: ch.log.hint(e), SenderID: ch.log.senderOf(e)}
-			ch.scratchLog[i] = nil
+	if from := ch.log.newest(m.cfg.MaxCausalHistory); from < ch.log.next {
+		msg.CausalHistory = make([]wire.HistoryEntry, 0, ch.log.next-from)
+		for seq := from; seq < ch.log.next; seq++ {
+			e := ch.log.entry(seq)
+			msg.CausalHistory = append(msg.CausalHistory, wire.HistoryEntry{
+				MessageID: ch.log.heldID(seq), RetrievalHint: ch.log.hint(e), SenderID: ch.log.senderOf(e),
+			})
 		}
 	}
 	msg.RepairRequest = m.takeRepairRequests(ch, now)
@@ -347,9 +348,9 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 		return ch, nil
 	}
 	var ask []string
-	for _, e := range ch.log.newest(m.cfg.MaxCausalHistory, nil) {
-		if len(ch.log.hint(e)) == 0 {
-			ask = append(ask, e.id)
+	for seq := ch.log.newest(m.cfg.MaxCausalHistory); seq < ch.log.next; seq++ {
+		if len(ch.log.hint(ch.log.entry(seq))) == 0 {
+			ask = append(ask, ch.log.heldID(seq)) // bodies and ids never change: safe unlocked
 		}
 	}
 	if len(ask) == 0 {

@@ -53,6 +53,7 @@ func (c *channel) trackChanges(s *chanStore) {
 	c.inRepair.dirty = s.chg.inRep
 	c.met.dirty = s.chg.met
 	c.log.track = &s.chg
+	c.log.history = s.w
 	c.ps = s
 }
 
@@ -73,12 +74,25 @@ func (p *pending) waitingList() []string {
 func (m *Manager) commit(ch *channel) {
 	s := ch.ps
 	c := &s.chg
+	defer m.forgetLogIDs(ch)
 	if ch.lamport == s.lamport && len(c.out)+len(c.in)+len(c.outRep)+len(c.inRep)+len(c.met)+len(c.appends)+len(c.evicts) == 0 &&
 		s.w.Pending() == 0 {
 		return
 	}
 	d, u := m.takeChanges(ch)
 	m.persistResult(ch, s.w.Commit(d, u))
+}
+
+// forgetLogIDs lets a stored log forget the ids the Writer now gives
+// back, and logs the ids it could not read back.
+func (m *Manager) forgetLogIDs(ch *channel) {
+	l := &ch.log
+	l.forgetIDs()
+	if l.missedIDs > 0 {
+		m.logger.Warn().Err(l.readErr).Str("channel", ch.id).Int("ids", l.missedIDs).
+			Msg("the store did not give back the ids of logged messages: evictions left for the next load to trim")
+		l.missedIDs, l.readErr = 0, nil
+	}
 }
 
 // takeChanges builds the operation's delta and history update from ch's
