@@ -42,10 +42,11 @@ type channel struct {
 	stats channelStats // its metrics (stats.go)
 
 	clock Clock // Config.Clock, to date log entries (Config.LogRetention)
-	// ownSent lists our own messages in send order, while in the log and
-	// within the acknowledgement window (forgetOwn), for answering what a
-	// peer's sync shows it lacks (answerSyncGaps).
-	ownSent []ownMessage
+	// ownSent lists the log sequence numbers of our own messages, in send
+	// order, while in the log and within the acknowledgement window
+	// (forgetOwn), for answering what a peer's sync shows it lacks
+	// (answerSyncGaps).
+	ownSent []uint64
 	heard   heardRequests // SDS-R requests of others, for scheduleResponse
 	// behind is set when a received message showed a whole causal
 	// history missing: the next repair request goes in a full sync.

@@ -318,12 +318,12 @@ func (l *messageLog) senderOf(e *logEntry) string { return l.senders.name(e.send
 // entries (up to next).
 func (l *messageLog) newest(n int) uint64 { return l.next - uint64(min(n, l.len())) }
 
-// ids returns every logged id, oldest first (read back from the store
-// where only it has them; one it fails to give is left out).
-func (l *messageLog) ids() []string {
-	out := make([]string, 0, l.len())
+// eachID calls fn with each entry from from on, oldest first, and its id
+// (read back from the store where only it has it; ok false when it failed
+// to give it). The id aliases the log's memory: copy it to keep it.
+func (l *messageLog) eachID(from uint64, fn func(seq uint64, id string, ok bool)) {
 	var old []string
-	if l.stored && l.head < l.recentBase {
+	if l.stored && max(from, l.head) < l.recentBase {
 		old = l.readStoredIDs(int(l.recentBase - l.head))
 	}
 	for seq := l.head; seq < l.next; seq++ {
@@ -331,12 +331,24 @@ func (l *messageLog) ids() []string {
 		if !ok {
 			id, old, ok = matchID(l.entry(seq).hash, old)
 		}
-		if ok {
-			out = append(out, strings.Clone(id)) // the caller's to keep
-		} else {
-			l.missedIDs++
+		if seq >= from {
+			if !ok {
+				l.missedIDs++
+			}
+			fn(seq, id, ok)
 		}
 	}
+}
+
+// ids returns every logged id, oldest first, leaving out those the store
+// failed to give back.
+func (l *messageLog) ids() []string {
+	out := make([]string, 0, l.len())
+	l.eachID(l.head, func(_ uint64, id string, ok bool) {
+		if ok {
+			out = append(out, strings.Clone(id)) // the caller's to keep
+		}
+	})
 	return out
 }
 

@@ -286,7 +286,7 @@ func (m *Manager) AppendWrap(dst []byte, channelID, messageID string, content []
 	ch.filter.add(messageID, key)
 	ch.log.add(&msg, nil, true, now.UnixNano())
 	ch.log.trimBytes()
-	m.noteOwn(ch, messageID, key, now)
+	m.noteOwn(ch, now)
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -261,21 +262,14 @@ func (c *channel) noteCopy(id string, now time.Time) {
 	}
 }
 
-// ownMessage is one of our messages, for answerSyncGaps: 40 bytes (a
-// channel keeps one per own message in its log).
-type ownMessage struct {
-	id  string
-	key bloom.Key
-	at  int64 // sent (unix ns)
-}
-
-// noteOwn records a message we sent (RepairPrompt).
-func (m *Manager) noteOwn(c *channel, id string, key bloom.Key, now time.Time) {
+// noteOwn records the message we just sent, the log's newest entry
+// (RepairPrompt).
+func (m *Manager) noteOwn(c *channel, now time.Time) {
 	if m.cfg.RepairPolicy != RepairPrompt || !m.sdsrEnabled() {
 		return
 	}
 	m.forgetOwn(c, now)
-	c.ownSent = append(c.ownSent, ownMessage{id: id, key: key, at: now.UnixNano()})
+	c.ownSent = append(c.ownSent, c.log.next-1)
 }
 
 // forgetOwn drops from c.ownSent the messages that left the log or were
@@ -286,7 +280,7 @@ func (m *Manager) noteOwn(c *channel, id string, key bloom.Key, now time.Time) {
 func (m *Manager) forgetOwn(c *channel, now time.Time) {
 	window := m.cfg.EffectiveAckWindow()
 	i := 0
-	for i < len(c.ownSent) && (now.UnixNano()-c.ownSent[i].at >= int64(window) || !c.log.contains(c.ownSent[i].id)) {
+	for i < len(c.ownSent) && (c.ownSent[i] < c.log.head || now.UnixNano()-c.log.entry(c.ownSent[i]).at >= int64(window)) {
 		i++
 	}
 	if i > 0 {
@@ -306,27 +300,34 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 	}
 	m.forgetOwn(c, now)
 	settled := now.Add(-m.syncGapAge()).UnixNano()
-	if len(c.ownSent) == 0 || c.ownSent[0].at > settled {
+	if len(c.ownSent) == 0 || c.log.entry(c.ownSent[0]).at > settled {
 		return
 	}
 	rf := c.decodeReceived(msg.BloomFilter, format, &m.cfg, &m.logger)
 	if rf == nil {
 		return
 	}
-	for i := range c.ownSent {
-		o := &c.ownSent[i]
-		if o.at > settled {
-			break
+	var lacking []string // copies: scheduleResponse keeps them
+	own := c.ownSent
+	c.log.eachID(own[0], func(seq uint64, id string, ok bool) {
+		if len(own) == 0 || seq != own[0] {
+			return
 		}
-		if probe := bloom.NewProbe(o.key); rf.containsID(o.id, &probe) {
-			continue
+		own = own[1:]
+		if !ok || c.log.entry(seq).at > settled {
+			return
 		}
-		if le := c.log.get(o.id); le != nil {
-			planned := c.inRepair.len()
-			m.scheduleResponse(c, le, &wire.HistoryEntry{MessageID: o.id, SenderID: m.cfg.ParticipantID}, now)
-			if c.inRepair.len() > planned {
-				c.stats.RepairSyncGaps++
-			}
+		if probe := bloom.NewProbe(bloom.KeyOf(id)); !rf.containsID(id, &probe) {
+			lacking = append(lacking, strings.Clone(id))
+		}
+	})
+	for _, id := range lacking {
+		planned := c.inRepair.len()
+		if le := c.log.get(id); le != nil {
+			m.scheduleResponse(c, le, &wire.HistoryEntry{MessageID: id, SenderID: m.cfg.ParticipantID}, now)
+		}
+		if c.inRepair.len() > planned {
+			c.stats.RepairSyncGaps++
 		}
 	}
 }

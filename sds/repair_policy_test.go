@@ -1,10 +1,12 @@
 package sds_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/libsds-go/libsds/sds"
+	"github.com/libsds-go/libsds/sds/persist"
 	"github.com/libsds-go/libsds/sds/wire"
 )
 
@@ -308,26 +310,38 @@ func syncFrom(t *testing.T, from string, ts uint64, have ...string) []byte {
 }
 
 // A peer's sync whose bloom filter lacks our messages makes us answer the
-// ones sent long enough ago to have been repaired already, unasked.
+// ones sent long enough ago to have been repaired already, unasked; also
+// when only the store has their ids (the log keeps the newest one's).
 func TestSyncGapsAnswered(t *testing.T) {
 	gapAge := sds.DefaultRepairTMax + sds.DefaultRepairRetryInterval
-	for _, policy := range []sds.RepairPolicy{sds.RepairPrompt, sds.RepairRFC} {
-		t.Run(policy.String(), func(t *testing.T) {
-			clk := sds.NewManualClock(nimStart)
-			alice, rec := promptPeer(t, clk, "alice", func(c *sds.Config) { c.RepairPolicy = policy })
-			nimWrap(t, alice, pc, "old", []byte{1})
-			nimWrap(t, alice, pc, "held", []byte{2})
-			clk.Advance(gapAge)
-			nimWrap(t, alice, pc, "young", []byte{3})
-			nimUnwrap(t, alice, syncFrom(t, "bob", 10, "held"))
-			alice.RepairSweep()
-			var want []string
-			if policy == sds.RepairPrompt {
-				want = []string{"old"}
-			}
-			nimEqualIDs(t, "repaired", rec.ids(sds.EventRepairReady), want)
-		})
+	for _, stored := range []bool{false, true} {
+		for _, policy := range []sds.RepairPolicy{sds.RepairPrompt, sds.RepairRFC} {
+			t.Run(fmt.Sprintf("%s/stored=%v", policy, stored), func(t *testing.T) {
+				syncGapsAnswered(t, policy, stored, gapAge)
+			})
+		}
 	}
+}
+
+func syncGapsAnswered(t *testing.T, policy sds.RepairPolicy, stored bool, gapAge time.Duration) {
+	clk := sds.NewManualClock(nimStart)
+	alice, rec := promptPeer(t, clk, "alice", func(c *sds.Config) {
+		c.RepairPolicy = policy
+		if stored {
+			c.Persistence, c.MaxCausalHistory = persist.NewMemory(), 1
+		}
+	})
+	nimWrap(t, alice, pc, "old", []byte{1})
+	nimWrap(t, alice, pc, "held", []byte{2})
+	clk.Advance(gapAge)
+	nimWrap(t, alice, pc, "young", []byte{3})
+	nimUnwrap(t, alice, syncFrom(t, "bob", 10, "held"))
+	alice.RepairSweep()
+	var want []string
+	if policy == sds.RepairPrompt {
+		want = []string{"old"}
+	}
+	nimEqualIDs(t, "repaired", rec.ids(sds.EventRepairReady), want)
 }
 
 // Since #14 a Nim-format peer's filter holds only the ids it received
