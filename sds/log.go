@@ -2,6 +2,7 @@ package sds
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -28,13 +29,28 @@ type logEntry struct {
 	sender uint32 // reference into the log's senders
 }
 
-// logBody is where an entry's body is.
-type logBody struct {
-	p *byte // n bytes; nil: the store holds the message
-	n uint32
-	// refBy is the distance to the newest entry whose body refers to this
-	// one (0: none): its id outlives its eviction until that entry leaves.
-	refBy uint16
+// logBody is an entry's body, when the log keeps it: a pointer to
+//
+//	refBy (2 bytes, little endian) uvarint(len(body)) body
+//
+// refBy is the distance to the newest entry whose body refers to this one
+// (0: none): its id outlives its eviction until that entry leaves. It is
+// the only part that changes; what readers alias (ids, content) never
+// does. The body itself has at least four bytes (logbody.go), so the
+// header and the length's first five bytes are always there to read.
+type logBody struct{ p *byte }
+
+const bodyHeader = 2
+
+func (b logBody) header() []byte { return unsafe.Slice(b.p, bodyHeader+binary.MaxVarintLen32) }
+
+func (b logBody) refBy() uint16 { return binary.LittleEndian.Uint16(b.header()) }
+
+func (b logBody) setRefBy(d uint16) { binary.LittleEndian.PutUint16(b.header(), d) }
+
+func (b logBody) bytes() []byte {
+	n, k := binary.Uvarint(b.header()[bodyHeader:])
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(b.p), bodyHeader+k)), n)
 }
 
 // Memory a log entry costs beyond its bytes and per causal-history entry,
@@ -52,8 +68,8 @@ func logCost(msg *wire.Message) uint32 {
 
 // logBlockSize entries make a block: the log allocates and frees whole
 // blocks, so entries never move and cost no pointer each. 168 entries of
-// 24 bytes fill a 4 KiB allocation, their bodies (when the log keeps
-// them) a 2,688-byte one.
+// 24 bytes fill a 4 KiB allocation, the pointers to their bodies (when
+// the log keeps them) a 1,408-byte one.
 const logBlockSize = 168
 
 type logBlock struct {
@@ -114,20 +130,19 @@ func (l *messageLog) entry(seq uint64) *logEntry {
 	return &b.entries[i]
 }
 
-// body returns where the body of entry seq is, nil if its block keeps
-// none.
-func (l *messageLog) body(seq uint64) *logBody {
+// body returns the body of entry seq; its p is nil if it has none.
+func (l *messageLog) body(seq uint64) logBody {
 	b, i := l.block(seq)
 	if b.bodies == nil {
-		return nil
+		return logBody{}
 	}
-	return &b.bodies[i]
+	return b.bodies[i]
 }
 
 // bodyBytes returns the body of entry seq, nil if it has none.
 func (l *messageLog) bodyBytes(seq uint64) []byte {
-	if b := l.body(seq); b != nil && b.p != nil {
-		return unsafe.Slice(b.p, b.n)
+	if b := l.body(seq); b.p != nil {
+		return b.bytes()
 	}
 	return nil
 }
@@ -173,15 +188,18 @@ func (l *messageLog) evictOldest() {
 	e := l.entry(seq)
 	l.index.remove(seq, e.hash, l, seq)
 	l.left.add(e.hash)
-	b := l.body(seq)
-	if l.track != nil || b != nil && b.refBy != 0 {
+	var refBy uint16
+	if b := l.body(seq); b.p != nil {
+		refBy = b.refBy()
+	}
+	if l.track != nil || refBy != 0 {
 		id, ok := l.evictedID(seq)
 		if l.track != nil && ok {
 			l.track.evicts = append(l.track.evicts, id)
 		}
 		var gh ghost
-		if b != nil && b.refBy != 0 {
-			gh = ghost{id: id, sender: l.senders.name(e.sender), until: seq + uint64(b.refBy)}
+		if refBy != 0 {
+			gh = ghost{id: id, sender: l.senders.name(e.sender), until: seq + uint64(refBy)}
 		}
 		l.ghosts.push(seq, gh)
 	} else {
@@ -197,8 +215,8 @@ func (l *messageLog) evictOldest() {
 	l.senders.unref(e.sender)
 	l.account(-int64(e.cost))
 	*e = logEntry{}
-	if b != nil {
-		*b = logBody{}
+	if blk, i := l.block(seq); blk.bodies != nil {
+		blk.bodies[i] = logBody{}
 	}
 	l.head++
 	if l.head-l.base == logBlockSize {

@@ -39,7 +39,9 @@ func (l *messageLog) setBody(seq uint64, msg *wire.Message) {
 	}
 	size := uvarintLen(uint64(len(msg.MessageID))) + len(msg.MessageID) + uvarintLen(msg.LamportTimestamp) +
 		uvarintLen(uint64(len(msg.Content))) + len(msg.Content) + len(hist)
-	b := appendString(make([]byte, 0, size), msg.MessageID)
+	b := make([]byte, bodyHeader, bodyHeader+uvarintLen(uint64(size))+size)
+	b = binary.AppendUvarint(b, uint64(size))
+	b = appendString(b, msg.MessageID)
 	b = binary.AppendUvarint(b, msg.LamportTimestamp)
 	b = appendString(b, unsafe.String(unsafe.SliceData(msg.Content), len(msg.Content)))
 	b = append(b, hist...)
@@ -47,7 +49,7 @@ func (l *messageLog) setBody(seq uint64, msg *wire.Message) {
 	if blk.bodies == nil {
 		blk.bodies = new([logBlockSize]logBody)
 	}
-	blk.bodies[i] = logBody{p: unsafe.SliceData(b), n: uint32(len(b))}
+	blk.bodies[i] = logBody{unsafe.SliceData(b)}
 	if cap(hist) <= 4<<10 { // a huge history is not worth keeping the space for
 		l.scratch = hist[:0]
 	}
@@ -69,7 +71,7 @@ func (l *messageLog) appendHistoryEntry(b []byte, seq, guess uint64, h *wire.His
 	}
 	if ok && seq-r <= math.MaxUint16 {
 		dist = seq - r
-		l.body(r).refBy = uint16(dist) // this entry is the newest referring to it
+		l.body(r).setRefBy(uint16(dist)) // this entry is the newest referring to it
 		refSender = l.senderOf(l.entry(r))
 	}
 	if h.SenderID != refSender {

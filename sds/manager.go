@@ -350,7 +350,7 @@ func (m *Manager) fetchHints(ch *channel) (*channel, error) {
 	var ask []string
 	for seq := ch.log.newest(m.cfg.MaxCausalHistory); seq < ch.log.next; seq++ {
 		if len(ch.log.hint(ch.log.entry(seq))) == 0 {
-			ask = append(ask, ch.log.heldID(seq)) // bodies and ids never change: safe unlocked
+			ask = append(ask, ch.log.heldID(seq)) // ids never change: safe unlocked
 		}
 	}
 	if len(ask) == 0 {
