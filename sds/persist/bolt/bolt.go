@@ -55,6 +55,10 @@ var (
 	bucketHints    = []byte("t")
 )
 
+// historyFillPercent is the history bucket's bbolt FillPercent (its
+// maximum; not stored in the file, so it applies to existing files too).
+const historyFillPercent = 1.0
+
 // ErrFormat: the file was written with another layout version.
 var ErrFormat = errors.New("bolt: unsupported store format")
 
@@ -206,6 +210,11 @@ func updateHistory(tx *bbolt.Tx, channelID string, u *persist.HistoryUpdate) err
 		return err
 	}
 	h, x, t := c.Bucket(bucketHistory), c.Bucket(bucketIndex), c.Bucket(bucketHints)
+	// Sequences only grow, so a split-off leaf is never inserted into
+	// again: split it full, not half full (bbolt's default). Messages under
+	// ~1 KB then take a third fewer pages, on disk and in the map bbolt's
+	// free list keeps in memory of every page it reused since Open.
+	h.FillPercent = historyFillPercent
 	for i := range u.Append {
 		m := &u.Append[i]
 		ik := idKey(m.MessageID)
