@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -177,6 +178,80 @@ func TestRollingKeysMatchesModel(t *testing.T) {
 		}
 		if r.IDs() != nil {
 			t.Fatalf("%v: a Rolling without ids lists %d", c, len(r.IDs()))
+		}
+	}
+}
+
+// A Rolling's bits are a function of the ids its ring holds: released at
+// random points (ReleaseFilter), then rebuilt on demand, kept and updated
+// until the next release, it is the Nim model's filter before and after
+// roll-overs and Resets, negative bases included. Before the first
+// roll-over this holds only when the ring's modulus is a multiple of the
+// first filter's size too (firstFromRing): otherwise ReleaseFilter
+// refuses until then.
+func TestRollingReleasedMatchesModel(t *testing.T) {
+	for _, c := range []struct {
+		n             int
+		p             float64
+		firstFromRing bool
+		checkEvery    int
+	}{
+		{1, 0.01, true, 1}, {3, 0.1, true, 1}, {10, 0.01, true, 1}, {17, 0.001, true, 1},
+		{1000, 0.001, true, 3}, {DefaultCapacity, DefaultErrorRate, true, 97},
+		{11001, 0.001, false, 97}, // lcm(165015, 198015) = 2,178,363,015 > 2^31
+	} {
+		r, err := NewRollingKeys(c.n, c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(c.n), 1))
+		var kept []Key
+		model, _ := New(c.n, c.p)
+		rolled, releases, rebuilds := false, 0, 0
+		for i := 0; i < 3*c.n+50; i++ {
+			if i == 2*c.n+10 { // back to the first filter
+				r.Reset()
+				kept, rolled = nil, false
+				model, _ = New(c.n, c.p)
+			}
+			k := KeyOf(fmt.Sprintf("r%d-%d", c.n, i))
+			switch i % 13 {
+			case 3:
+				k.h1 = math.MinInt64
+			case 7:
+				k.h2 = math.MinInt64
+			}
+			r.AddKey("ignored", k)
+			model.AddKey(k)
+			if kept = append(kept, k); len(kept) > r.MaxCapacity() {
+				kept, rolled = kept[len(kept)-r.MinCapacity():], true
+				model, _ = New(r.MaxCapacity(), c.p)
+				for _, k := range kept {
+					model.AddKey(k)
+				}
+			}
+			if r.Params() != model.Params() {
+				t.Fatalf("%v step %d: params %+v, want %+v", c, i, r.Params(), model.Params())
+			}
+			if rng.IntN(3) == 0 {
+				if got := r.ReleaseFilter(); got != (rolled || c.firstFromRing) {
+					t.Fatalf("%v step %d (rolled over %v): ReleaseFilter = %v", c, i, rolled, got)
+				}
+				if r.Released() {
+					releases++
+				}
+			}
+			if rng.IntN(c.checkEvery) == 0 {
+				if r.Released() {
+					rebuilds++
+				}
+				if r.Len() != len(kept) || !r.Filter().Equal(model) || r.Released() {
+					t.Fatalf("%v step %d: len %d (want %d) or filter differs", c, i, r.Len(), len(kept))
+				}
+			}
+		}
+		if releases == 0 || rebuilds == 0 {
+			t.Fatalf("%v: %d releases, %d rebuilds: the test exercised nothing", c, releases, rebuilds)
 		}
 	}
 }
