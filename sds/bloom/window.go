@@ -118,6 +118,11 @@ func (w *Window) resize(size int) {
 // Len is the number of ids in the window.
 func (w *Window) Len() int { return w.n }
 
+// MinBits is Nim's mBits for the capacity Filter would rebuild the
+// window's filter with now (WindowParams picks at least as many),
+// without building it.
+func (w *Window) MinBits() int { return windowCapacity(w.n) * w.bitsPerID }
+
 // Filter returns a filter holding every id in the window with an error
 // rate at most the window's, or nil when that filter would need more than
 // maxBits bits (the caller sends a filter of that size instead). The
