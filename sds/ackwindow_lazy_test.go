@@ -100,25 +100,32 @@ func TestCompactFilterLazyBitsSendSameBytes(t *testing.T) {
 				t.Fatalf("%d filters sent, %d whole (rebuilt from the ring: %d before a roll-over, %d after): the test exercised too little",
 					sent, full, rebuilt[false], rebuilt[true])
 			}
-			for i := 0; i < 2*capacity && lazy.rolling.Released(); i++ { // a last burst
-				id := fmt.Sprint("last-", i)
-				lazy.add(id, bloom.KeyOf(id))
-				kept.add(id, bloom.KeyOf(id))
-				lazy.appendWire(nil)
-				kept.appendWire(nil)
-			}
-			if lazy.rolling.Released() {
-				t.Fatal("a burst sent without the rolling filter's bits")
-			}
-			clk.Advance(lazy.span + 1) // then an idle spell
-			lazy.clean()
-			kept.clean()
-			if !lazy.rolling.Released() {
-				t.Error("after a burst, a sweep of a channel whose window emptied keeps the rolling filter's bits")
-			}
-			if !bytes.Equal(lazy.appendWire(nil), kept.appendWire(nil)) {
-				t.Error("after a burst and an idle spell, the filters sent differ")
-			}
+			burstThenIdle(t, lazy, kept, clk, capacity)
 		})
+	}
+}
+
+// burstThenIdle makes the rolling filter's bits needed, then lets the
+// window empty: the next sweep releases them, and the bytes sent agree.
+func burstThenIdle(t *testing.T, lazy *compactFilter, kept keptCompact, clk *ManualClock, capacity int) {
+	t.Helper()
+	for i := 0; i < 2*capacity && lazy.rolling.Released(); i++ { // a last burst
+		id := fmt.Sprint("last-", i)
+		lazy.add(id, bloom.KeyOf(id))
+		kept.add(id, bloom.KeyOf(id))
+		lazy.appendWire(nil)
+		kept.appendWire(nil)
+	}
+	if lazy.rolling.Released() {
+		t.Fatal("a burst sent without the rolling filter's bits")
+	}
+	clk.Advance(lazy.span + 1) // then an idle spell
+	lazy.clean()
+	kept.clean()
+	if !lazy.rolling.Released() {
+		t.Error("after a burst, a sweep of a channel whose window emptied keeps the rolling filter's bits")
+	}
+	if !bytes.Equal(lazy.appendWire(nil), kept.appendWire(nil)) {
+		t.Error("after a burst and an idle spell, the filters sent differ")
 	}
 }
