@@ -17,6 +17,13 @@ import (
 // A received filter is only used to acknowledge the receiver's own
 // unacknowledged messages, and a peer stops waiting for those after the
 // window (see EffectiveAckWindow): older ids acknowledge nothing.
+//
+// The rolling filter's bits (18.8 KB at the defaults) are only needed in
+// a burst, and its ring of ids determines them (bloom.Rolling): they are
+// released while the window's filter serves, rebuilt when a burst first
+// needs them, kept up to date while it lasts, and released again once
+// the window needs at most half as many bits, so a window hovering near
+// that size does not rebuild them per message.
 type compactFilter struct {
 	rolling *bloom.Rolling
 	window  *bloom.Window
@@ -30,6 +37,7 @@ func newCompactFilter(r *bloom.Rolling, cfg *Config) (*compactFilter, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.ReleaseFilter() // kept when the ring cannot rebuild it (bloom.Rolling)
 	return &compactFilter{rolling: r, window: w, clock: cfg.Clock, epoch: cfg.Clock.Now(), span: cfg.EffectiveAckWindow()}, nil
 }
 
@@ -42,11 +50,21 @@ func (f *compactFilter) add(id string, k bloom.Key) {
 
 func (f *compactFilter) appendWire(dst []byte) []byte {
 	f.expire()
-	full := f.rolling.Filter()
-	if w := f.window.Filter(full.Params().MBits); w != nil {
+	if w := f.window.Filter(f.rolling.Params().MBits); w != nil {
+		f.releaseUnneeded()
 		return w.AppendSerialized(dst)
 	}
-	return full.AppendSerialized(dst) // a burst: the window needs as much
+	return f.rolling.Filter().AppendSerialized(dst) // a burst: the window needs as much
+}
+
+// releaseUnneeded releases the rolling filter's bits once the window
+// needs at most half as many (see compactFilter). It does not build the
+// window's filter: when that is rebuilt decides its size, and so the
+// bytes sent.
+func (f *compactFilter) releaseUnneeded() {
+	if !f.rolling.Released() && 2*f.window.MinBits() <= f.rolling.Params().MBits {
+		f.rolling.ReleaseFilter()
+	}
 }
 
 func (f *compactFilter) expire() {
@@ -60,13 +78,16 @@ func (f *compactFilter) expire() {
 
 func (f *compactFilter) reset() {
 	f.rolling.Reset()
+	f.rolling.ReleaseFilter()
 	f.window.Reset()
 }
 
-// clean also expires the window, so an idle channel releases it.
+// clean also expires the window, so an idle channel releases it, and
+// the rolling filter's bits after a burst.
 func (f *compactFilter) clean() {
 	f.rolling.Clean()
 	f.expire()
+	f.releaseUnneeded()
 }
 
 // EffectiveAckWindow is AckWindow, or when that is 0 the longest a peer

@@ -1,6 +1,9 @@
 package bloom
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // capacityFlexPercent is Nim's CapacityFlexPercent.
 const capacityFlexPercent = 20
@@ -11,25 +14,34 @@ const capacityFlexPercent = 20
 // MinCapacity ids, and the older ids are forgotten. Note the first filter has
 // capacity n and every rebuilt one MaxCapacity, so sizes change once.
 //
-// Each id is kept in a ring as its first bit index and step in the filter
-// every roll-over builds (capacity MaxCapacity), 8 bytes, so Add is O(1)
-// amortised and a roll-over never rehashes. A Rolling from NewRolling
-// keeps the ids themselves too (IDs); one from NewRollingKeys does not,
-// and keeps no reference to the caller's strings. Not safe for concurrent
-// use.
+// Each id is kept in a ring as its first bit index and step modulo mRing,
+// 8 bytes, so Add is O(1) amortised and a roll-over never rehashes. mRing
+// is a multiple of the size of every rebuilt filter, so the filter's bits
+// after a roll-over are a function of the ring; when it fits in 31 bits
+// (always at capacities divisible by 5, the default included: 6 times the
+// first filter's size) it is also a multiple of the first filter's size,
+// and the ring determines that one too. Then the bits need not be kept: ReleaseFilter drops them and
+// Filter rebuilds them from the ring. A Rolling from NewRolling keeps the
+// ids themselves too (IDs); one from NewRollingKeys does not, and keeps
+// no reference to the caller's strings. Not safe for concurrent use.
 type Rolling struct {
 	capacity, minCap, maxCap int
 	errorRate                float64
-	filter                   *Filter
-	mMax                     int64      // mBits at capacity maxCap
-	ring                     []rollBase // the ids held, by their bases in mMax
+	first, rolled            Params     // of the first filter and of every rebuilt one
+	rolledOver               bool       // the filter has the rolled parameters
+	filter                   *Filter    // nil while released
+	mRing                    int64      // ring bases are mod this
+	ringMod                  modulus    // mRing
+	firstInRing              bool       // mRing is a multiple of the first filter's size
+	reduce                   modulus    // the current filter's size, to reduce ring bases
+	ring                     []rollBase // the ids held, by their bases mod mRing
 	ids                      []string   // beside ring, unless keysOnly
 	keysOnly                 bool
 	head, n                  int
 }
 
-// rollBase is base(h1, h2, mMax) of an id: in (-mMax, mMax), negative only
-// after Nim's abs(MinInt64), and mMax < 2^31 (MaxFilterBytes).
+// rollBase is base(h1, h2, mRing) of an id: in (-mRing, mRing), negative
+// only after Nim's abs(MinInt64), and mRing < 2^31.
 type rollBase struct{ a, b int32 }
 
 // NewRolling is Nim's RollingBloomFilter.init. Unlike Nim, which silently
@@ -48,7 +60,23 @@ func NewRolling(capacity int, errorRate float64) (*Rolling, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rolling filter max capacity %d: %w", maxCap, err)
 	}
-	return &Rolling{capacity: capacity, minCap: minCap, maxCap: maxCap, errorRate: errorRate, filter: f, mMax: int64(p.MBits)}, nil
+	r := &Rolling{capacity: capacity, minCap: minCap, maxCap: maxCap, errorRate: errorRate,
+		first: f.Params(), rolled: p, filter: f, mRing: int64(p.MBits)}
+	if l := lcm(int64(r.first.MBits), r.mRing); l <= math.MaxInt32 {
+		r.mRing = l // 900,000 at the defaults: 6 × 150,000 = 5 × 180,000
+	}
+	r.firstInRing = r.mRing%int64(r.first.MBits) == 0
+	r.ringMod = newModulus(uint64(r.mRing))
+	r.reduce = newModulus(uint64(r.first.MBits))
+	return r, nil
+}
+
+func lcm(a, b int64) int64 {
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b // below 2^46: both sizes are below 2^23 (MaxFilterBytes)
 }
 
 // NewRollingKeys is NewRolling for a filter that keeps no ids, only their
@@ -72,11 +100,13 @@ func (r *Rolling) Add(id string) { r.AddKey(id, KeyOf(id)) }
 
 // AddKey is Add with id's precomputed Key (which must be KeyOf(id)).
 func (r *Rolling) AddKey(id string, k Key) {
-	a, b := base(k.h1, k.h2, r.mMax)
-	if r.filter.m == r.mMax {
-		r.filter.setIndexes(a, b)
-	} else {
-		r.filter.AddKey(k) // the first filter, capacity n
+	a, b := r.ringMod.base(k)
+	switch {
+	case r.filter == nil: // released: the ring alone records the id
+	case r.rebuildable():
+		r.setBits(rollBase{int32(a), int32(b)})
+	default:
+		r.filter.AddKey(k) // the first filter, whose size does not divide mRing
 	}
 	if r.n == len(r.ring) {
 		r.grow()
@@ -119,24 +149,32 @@ func (r *Rolling) grow() {
 	r.ring, r.ids, r.head = ring, ids, 0
 }
 
-// Contains reports whether id may be in the filter.
-func (r *Rolling) Contains(id string) bool { return r.filter.Contains(id) }
+// setBits sets an id's bits in the filter, whose size divides mRing.
+func (r *Rolling) setBits(rb rollBase) {
+	a, b := int64(rb.a), int64(rb.b)
+	switch m := r.filter.m; {
+	case m == r.mRing:
+	case a >= 0 && b >= 0:
+		a, b = int64(r.reduce.of(uint64(a))), int64(r.reduce.of(uint64(b)))
+	default:
+		a, b = a%m, b%m // after abs(MinInt64): Go's truncated mod, as base's
+	}
+	r.filter.setIndexes(a, b)
+}
+
+// Contains reports whether id may be in the filter (rebuilding released
+// bits).
+func (r *Rolling) Contains(id string) bool { return r.Filter().Contains(id) }
 
 // ContainsKey is Contains with a precomputed Key.
-func (r *Rolling) ContainsKey(k Key) bool { return r.filter.ContainsKey(k) }
+func (r *Rolling) ContainsKey(k Key) bool { return r.Filter().ContainsKey(k) }
 
 // Clean is Nim's clean: a no-op unless more than MaxCapacity ids are held;
 // otherwise keep the newest MinCapacity ids and rebuild the filter from them
-// with capacity MaxCapacity.
+// with capacity MaxCapacity (only when its bits are kept).
 func (r *Rolling) Clean() {
 	if r.n <= r.maxCap {
 		return
-	}
-	if r.filter.capacity == r.maxCap && r.filter.errorRate == r.errorRate {
-		r.filter.Reset()
-	} else {
-		p, _ := NimParams(r.maxCap, r.errorRate) // validated in NewRolling
-		r.filter = newFromParams(p)
 	}
 	drop := r.n - min(r.minCap, r.n)
 	for i := 0; i < drop && r.ids != nil; i++ {
@@ -144,11 +182,51 @@ func (r *Rolling) Clean() {
 	}
 	r.head = r.slot(drop)
 	r.n -= drop
-	for i := 0; i < r.n; i++ {
-		rb := r.ring[r.slot(i)]
-		r.filter.setIndexes(int64(rb.a), int64(rb.b))
+	r.rolledOver, r.reduce = true, newModulus(uint64(r.rolled.MBits))
+	if r.filter != nil {
+		r.refill()
 	}
 }
+
+// refill makes the filter an empty one of the current parameters (reusing
+// the bits when their size is unchanged) holding the ids of the ring,
+// which must determine it (a multiple of its size).
+func (r *Rolling) refill() {
+	p := r.Params()
+	if r.filter != nil && r.filter.capacity == p.Capacity && r.filter.errorRate == p.ErrorRate {
+		r.filter.Reset()
+	} else {
+		r.filter = newFromParams(p)
+	}
+	for i := 0; i < r.n; i++ {
+		r.setBits(r.ring[r.slot(i)])
+	}
+}
+
+// Params are the current filter's parameters, released or not.
+func (r *Rolling) Params() Params {
+	if r.rolledOver {
+		return r.rolled
+	}
+	return r.first
+}
+
+// rebuildable reports whether the ring determines the current filter.
+func (r *Rolling) rebuildable() bool { return r.rolledOver || r.firstInRing }
+
+// ReleaseFilter drops the filter's bits if the ring determines them (see
+// Rolling), reporting whether it did: until Filter, Contains or
+// ContainsKey rebuilds them, an Add or roll-over only updates the ring.
+func (r *Rolling) ReleaseFilter() bool {
+	if !r.rebuildable() {
+		return false
+	}
+	r.filter = nil
+	return true
+}
+
+// Released reports whether the filter's bits are released.
+func (r *Rolling) Released() bool { return r.filter == nil }
 
 // Len is the number of ids held.
 func (r *Rolling) Len() int { return r.n }
@@ -165,18 +243,23 @@ func (r *Rolling) IDs() []string {
 	return ids
 }
 
-// Filter is the current filter, for serialization. It is modified in place
-// by later Adds and roll-overs; do not keep it across them.
-func (r *Rolling) Filter() *Filter { return r.filter }
+// Filter is the current filter, for serialization, rebuilt from the ring
+// if released (and then kept). It is modified in place by later Adds and
+// roll-overs; do not keep it across them or a ReleaseFilter.
+func (r *Rolling) Filter() *Filter {
+	if r.filter == nil {
+		r.refill()
+	}
+	return r.filter
+}
 
-// Reset forgets every id and returns to the initial filter of capacity n.
+// Reset forgets every id and returns to the initial filter of capacity n,
+// released if it was and the ring determines it.
 func (r *Rolling) Reset() {
 	clear(r.ids)
 	r.head, r.n = 0, 0
-	if r.filter.capacity == r.capacity {
-		r.filter.Reset()
-	} else {
-		p, _ := NimParams(r.capacity, r.errorRate) // validated in NewRolling
-		r.filter = newFromParams(p)
+	r.rolledOver, r.reduce = false, newModulus(uint64(r.first.MBits))
+	if r.filter != nil || !r.rebuildable() {
+		r.refill() // empty: the ring holds nothing
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -139,6 +140,48 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
+// keysModel is the Nim model on keys: a filter of the first capacity,
+// rebuilt at MaxCapacity from the newest MinCapacity keys each time more
+// than MaxCapacity are held.
+type keysModel struct {
+	filter         *Filter
+	kept           []Key
+	minCap, maxCap int
+	errorRate      float64
+}
+
+func newKeysModel(r *Rolling, errorRate float64) *keysModel {
+	f, _ := New(r.Capacity(), errorRate)
+	return &keysModel{filter: f, minCap: r.MinCapacity(), maxCap: r.MaxCapacity(), errorRate: errorRate}
+}
+
+// add adds k, reporting whether the model rolled over.
+func (m *keysModel) add(k Key) bool {
+	m.filter.AddKey(k)
+	if m.kept = append(m.kept, k); len(m.kept) <= m.maxCap {
+		return false
+	}
+	m.kept = m.kept[len(m.kept)-m.minCap:]
+	m.filter, _ = New(m.maxCap, m.errorRate)
+	for _, k := range m.kept {
+		m.filter.AddKey(k)
+	}
+	return true
+}
+
+// testKey is the i-th key of a sequence in which every 13th h1 and h2
+// (not the same keys) are math.MinInt64: Nim's abs wraps, negative bases.
+func testKey(prefix string, n, i int) Key {
+	k := KeyOf(fmt.Sprintf("%s%d-%d", prefix, n, i))
+	switch i % 13 {
+	case 3:
+		k.h1 = math.MinInt64
+	case 7:
+		k.h2 = math.MinInt64
+	}
+	return k
+}
+
 // A Rolling without ids (NewRollingKeys) is the same filter, rolling over
 // at the same points, from the 8-byte bases it keeps per id: checked
 // against the Nim model on keys, including keys whose hashes are
@@ -152,31 +195,78 @@ func TestRollingKeysMatchesModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var kept []Key
-		model, _ := New(c.n, c.p)
+		model := newKeysModel(r, c.p)
 		for i := 0; i < 5*c.n+50; i++ {
-			k := KeyOf(fmt.Sprintf("k%d-%d", c.n, i))
-			switch i % 13 {
-			case 3:
-				k.h1 = math.MinInt64
-			case 7:
-				k.h2 = math.MinInt64
-			}
+			k := testKey("k", c.n, i)
 			r.AddKey("ignored", k)
-			model.AddKey(k)
-			if kept = append(kept, k); len(kept) > r.MaxCapacity() {
-				kept = kept[len(kept)-r.MinCapacity():]
-				model, _ = New(r.MaxCapacity(), c.p)
-				for _, k := range kept {
-					model.AddKey(k)
-				}
-			}
-			if r.Len() != len(kept) || !r.Filter().Equal(model) {
-				t.Fatalf("%v step %d: len %d (want %d) or filter differs", c, i, r.Len(), len(kept))
+			model.add(k)
+			if r.Len() != len(model.kept) || !r.Filter().Equal(model.filter) {
+				t.Fatalf("%v step %d: len %d (want %d) or filter differs", c, i, r.Len(), len(model.kept))
 			}
 		}
 		if r.IDs() != nil {
 			t.Fatalf("%v: a Rolling without ids lists %d", c, len(r.IDs()))
+		}
+	}
+}
+
+// A Rolling's bits are a function of the ids its ring holds: released at
+// random points (ReleaseFilter), then rebuilt on demand, kept and updated
+// until the next release, it is the Nim model's filter before and after
+// roll-overs and Resets, negative bases included. Before the first
+// roll-over this holds only when the ring's modulus is a multiple of the
+// first filter's size too (firstFromRing): otherwise ReleaseFilter
+// refuses until then.
+func TestRollingReleasedMatchesModel(t *testing.T) {
+	for _, c := range []struct {
+		n             int
+		p             float64
+		firstFromRing bool
+		checkEvery    int
+	}{
+		{1, 0.01, true, 1}, {3, 0.1, true, 1}, {10, 0.01, true, 1}, {17, 0.001, true, 1},
+		{1000, 0.001, true, 3}, {DefaultCapacity, DefaultErrorRate, true, 97},
+		{11001, 0.001, false, 97}, // lcm(165015, 198015) = 2,178,363,015 > 2^31
+	} {
+		r, err := NewRollingKeys(c.n, c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(c.n), 1))
+		model := newKeysModel(r, c.p)
+		rolled, releases, rebuilds := false, 0, 0
+		for i := 0; i < 3*c.n+50; i++ {
+			if i == 2*c.n+10 { // back to the first filter
+				r.Reset()
+				model, rolled = newKeysModel(r, c.p), false
+			}
+			k := testKey("r", c.n, i)
+			r.AddKey("ignored", k)
+			if model.add(k) {
+				rolled = true
+			}
+			if r.Params() != model.filter.Params() {
+				t.Fatalf("%v step %d: params %+v, want %+v", c, i, r.Params(), model.filter.Params())
+			}
+			if rng.IntN(3) == 0 {
+				if got := r.ReleaseFilter(); got != (rolled || c.firstFromRing) {
+					t.Fatalf("%v step %d (rolled over %v): ReleaseFilter = %v", c, i, rolled, got)
+				}
+				if r.Released() {
+					releases++
+				}
+			}
+			if rng.IntN(c.checkEvery) == 0 {
+				if r.Released() {
+					rebuilds++
+				}
+				if r.Len() != len(model.kept) || !r.Filter().Equal(model.filter) || r.Released() {
+					t.Fatalf("%v step %d: len %d (want %d) or filter differs", c, i, r.Len(), len(model.kept))
+				}
+			}
+		}
+		if releases == 0 || rebuilds == 0 {
+			t.Fatalf("%v: %d releases, %d rebuilds: the test exercised nothing", c, releases, rebuilds)
 		}
 	}
 }

@@ -118,6 +118,11 @@ func (w *Window) resize(size int) {
 // Len is the number of ids in the window.
 func (w *Window) Len() int { return w.n }
 
+// MinBits is Nim's mBits for the capacity Filter would rebuild the
+// window's filter with now (WindowParams picks at least as many),
+// without building it.
+func (w *Window) MinBits() int { return windowCapacity(w.n) * w.bitsPerID }
+
 // Filter returns a filter holding every id in the window with an error
 // rate at most the window's, or nil when that filter would need more than
 // maxBits bits (the caller sends a filter of that size instead). The
@@ -156,21 +161,21 @@ func (w *Window) rebuild(p Params) {
 
 // add is f.AddKey(k), dividing by multiplication: a rebuild adds every id
 // of the window, and two 64-bit divisions per id were most of its cost.
-func (w *Window) add(k Key) {
-	if k.h1 == math.MinInt64 || k.h2 == math.MinInt64 {
-		w.f.AddKey(k) // abs wraps: Nim's literal formula
-		return
-	}
-	a := w.mod.of(uint64(nimAbs(k.h1)))
-	b := w.mod.of(uint64(nimAbs(k.h2)))
-	w.f.setIndexes(int64(a), int64(b))
-}
+func (w *Window) add(k Key) { w.f.setIndexes(w.mod.base(k)) }
 
 // modulus computes x mod m for x < 2^63 and 0 < m < 2^32 with a
 // multiplication by a precomputed reciprocal (Granlund–Montgomery).
 type modulus struct{ m, inv uint64 }
 
 func newModulus(m uint64) modulus { return modulus{m: m, inv: math.MaxUint64 / m} }
+
+// base is base(k.h1, k.h2, m).
+func (d modulus) base(k Key) (a, b int64) {
+	if k.h1 == math.MinInt64 || k.h2 == math.MinInt64 {
+		return base(k.h1, k.h2, int64(d.m)) // abs wraps: Nim's literal formula
+	}
+	return int64(d.of(uint64(nimAbs(k.h1)))), int64(d.of(uint64(nimAbs(k.h2))))
+}
 
 // of: inv >= 2^64/m - 1 makes q at most one below x/m (x < 2^63), and
 // never above, so one subtraction corrects it.
