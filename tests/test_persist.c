@@ -416,6 +416,40 @@ TEST(persist_host_repair_after_restart) { repair_after_restart(1); }
 
 TEST(persist_store_path_repair_after_restart) { repair_after_restart(0); }
 
+/* Over "storePath" the log keeps the ids of its newest maxCausalHistory
+ * entries only and reads older ones back from the store to evict them:
+ * after 20 wraps with a log of 4, the store holds exactly the newest 4,
+ * as a manager allowed 20 that reopens it shows (its next wrap names
+ * every message it loaded). */
+TEST(persist_store_path_evicts) {
+	char path[] = "/tmp/sds-test-XXXXXX";
+	ASSERT(temp_path(path));
+	char small[256], large[256], id[16];
+	snprintf(small, sizeof small, "{\"storePath\":\"%s\",\"maxMessageHistory\":4,\"maxCausalHistory\":2}", path);
+	snprintf(large, sizeof large, "{\"storePath\":\"%s\",\"maxMessageHistory\":20,\"maxCausalHistory\":10}", path);
+	void* a = new_manager_config(small);
+	ASSERT(a != NULL);
+	for (int i = 0; i < 20; i++) {
+		uint8_t* w;
+		snprintf(id, sizeof id, "m%d", i);
+		CHECK(wrap(a, "x", id, "c1", &w) > 0);
+		free(w);
+	}
+	cleanup(a);
+	void* b = new_manager_config(large);
+	ASSERT(b != NULL);
+	SdsUnwrapResult* r = wrap_seen_fresh(b, "n");
+	ASSERT(r != NULL);
+	CHECK_INT(r->missingDepsCount, 4);
+	for (int i = 16; i < 20; i++) {
+		snprintf(id, sizeof id, "m%d", i);
+		CHECK(has_dep(r, id, NULL));
+	}
+	SdsFree(r);
+	cleanup(b);
+	unlink(path);
+}
+
 TEST(persist_store_path) {
 	char path[] = "/tmp/sds-test-XXXXXX";
 	ASSERT(temp_path(path));
