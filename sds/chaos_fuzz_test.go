@@ -245,6 +245,12 @@ func (c *chaos) step() {
 	case 7: // the application fetched a missing message elsewhere
 		if len(n.missing) > 0 {
 			k := n.missing[c.n(len(n.missing))]
+			if k.id == "" {
+				// A hostile history entry with no id: no message has one,
+				// and MarkDependenciesMet refuses it (an invalid argument);
+				// what waits for it is given up after MaxDependencyWait.
+				break
+			}
 			was := n.present[k]
 			n.present[k] = true // counts as present from the call on
 			err := n.m.MarkDependenciesMet(k.ch, []string{k.id})
