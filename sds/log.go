@@ -3,6 +3,7 @@ package sds
 import (
 	"bytes"
 	"encoding/binary"
+	"iter"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -336,25 +337,24 @@ func (l *messageLog) senderOf(e *logEntry) string { return l.senders.name(e.send
 // entries (up to next).
 func (l *messageLog) newest(n int) uint64 { return l.next - uint64(min(n, l.len())) }
 
-// eachID calls fn with each entry from from on, oldest first, and its id
-// (read back from the store where only it has it; ok false when it failed
-// to give it). The id aliases the log's memory: copy it to keep it.
-func (l *messageLog) eachID(from uint64, fn func(seq uint64, id string, ok bool)) {
+// eachID calls fn with each entry of seqs (held, ascending) and its id
+// (read back from the store where only it has it, with one read; ok false
+// when it failed to give it). The id aliases the log's memory: copy it to
+// keep it.
+func (l *messageLog) eachID(seqs iter.Seq[uint64], fn func(seq uint64, id string, ok bool)) {
 	var old []string
-	if l.stored && max(from, l.head) < l.recentBase {
-		old = l.readStoredIDs(int(l.recentBase - l.head))
-	}
-	for seq := l.head; seq < l.next; seq++ {
+	read := false
+	for seq := range seqs {
 		id, ok := l.idAt(seq)
 		if !ok {
-			id, old, ok = matchID(l.entry(seq).hash, old)
-		}
-		if seq >= from {
-			if !ok {
+			if !read {
+				old, read = l.readStoredIDs(int(l.recentBase-l.head)), true
+			}
+			if id, old, ok = matchID(l.entry(seq).hash, old); !ok {
 				l.missedIDs++
 			}
-			fn(seq, id, ok)
 		}
+		fn(seq, id, ok)
 	}
 }
 
@@ -362,7 +362,11 @@ func (l *messageLog) eachID(from uint64, fn func(seq uint64, id string, ok bool)
 // failed to give back.
 func (l *messageLog) ids() []string {
 	out := make([]string, 0, l.len())
-	l.eachID(l.head, func(_ uint64, id string, ok bool) {
+	held := func(yield func(uint64) bool) {
+		for seq := l.head; seq < l.next && yield(seq); seq++ {
+		}
+	}
+	l.eachID(held, func(_ uint64, id string, ok bool) {
 		if ok {
 			out = append(out, strings.Clone(id)) // the caller's to keep
 		}

@@ -307,17 +307,16 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 	if rf == nil {
 		return
 	}
+	settledOwn := func(yield func(uint64) bool) {
+		for _, seq := range c.ownSent {
+			if c.log.entry(seq).at > settled || !yield(seq) {
+				return
+			}
+		}
+	}
 	var lacking []string // copies: scheduleResponse keeps them
-	own := c.ownSent
-	c.log.eachID(own[0], func(seq uint64, id string, ok bool) {
-		if len(own) == 0 || seq != own[0] {
-			return
-		}
-		own = own[1:]
-		if !ok || c.log.entry(seq).at > settled {
-			return
-		}
-		if probe := bloom.NewProbe(bloom.KeyOf(id)); !rf.containsID(id, &probe) {
+	c.log.eachID(settledOwn, func(_ uint64, id string, ok bool) {
+		if probe := bloom.NewProbe(bloom.KeyOf(id)); ok && !rf.containsID(id, &probe) {
 			lacking = append(lacking, strings.Clone(id))
 		}
 	})
