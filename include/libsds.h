@@ -526,8 +526,9 @@ int SdsWrapEphemeralMessageBinary(void* ctx,
  *
  * The five functions include no read of one message, and none is needed:
  * with them the library keeps every logged message in memory, as without
- * a store. With "storePath" it keeps content and causal history in its
- * own store and reads a message back when a repair answer needs it. */
+ * a store. With "storePath" it keeps content, causal history and all but
+ * the newest maxCausalHistory ids in its own store, and reads them back
+ * when a repair answer or an eviction needs them. */
 
 typedef struct SdsBytes {
     const uint8_t* data;
