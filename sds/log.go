@@ -193,19 +193,17 @@ func (l *messageLog) evictOldest() {
 	if b := l.body(seq); b.p != nil {
 		refBy = b.refBy()
 	}
+	var gh ghost
 	if l.track != nil || refBy != 0 {
 		id, ok := l.evictedID(seq)
 		if l.track != nil && ok {
 			l.track.evicts = append(l.track.evicts, id)
 		}
-		var gh ghost
 		if refBy != 0 {
 			gh = ghost{id: id, sender: l.senders.name(e.sender), until: seq + uint64(refBy)}
 		}
-		l.ghosts.push(seq, gh)
-	} else {
-		l.ghosts.push(seq, ghost{})
 	}
+	l.ghosts.push(seq, gh)
 	if l.stored && seq == l.recentBase {
 		l.recent[0] = ""
 		l.recent = l.recent[1:]
@@ -228,13 +226,10 @@ func (l *messageLog) evictOldest() {
 }
 
 // evictedID returns the id of entry seq, which is leaving the log, as a
-// string of its own.
+// string of its own (not the body's, which goes).
 func (l *messageLog) evictedID(seq uint64) (string, bool) {
-	if l.stored && seq >= l.recentBase {
-		return l.recent[seq-l.recentBase], true
-	}
-	if b := l.bodyBytes(seq); b != nil {
-		return strings.Clone(bodyID(b)), true
+	if id, ok := l.idAt(seq); ok {
+		return strings.Clone(id), true
 	}
 	return l.storedID(seq)
 }

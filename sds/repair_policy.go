@@ -314,21 +314,20 @@ func (m *Manager) answerSyncGaps(c *channel, msg *wire.Message, format wire.Form
 			}
 		}
 	}
-	var lacking []string // copies: scheduleResponse keeps them
-	c.log.eachID(settledOwn, func(_ uint64, id string, ok bool) {
-		if probe := bloom.NewProbe(bloom.KeyOf(id)); ok && !rf.containsID(id, &probe) {
-			lacking = append(lacking, strings.Clone(id))
+	c.log.eachID(settledOwn, func(seq uint64, id string, ok bool) {
+		if !ok {
+			return
 		}
-	})
-	for _, id := range lacking {
+		if probe := bloom.NewProbe(bloom.KeyOf(id)); rf.containsID(id, &probe) {
+			return
+		}
 		planned := c.inRepair.len()
-		if le := c.log.get(id); le != nil {
-			m.scheduleResponse(c, le, &wire.HistoryEntry{MessageID: id, SenderID: m.cfg.ParticipantID}, now)
-		}
+		// A copy of the id: the response keeps it, the log's may go.
+		m.scheduleResponse(c, c.log.entry(seq), &wire.HistoryEntry{MessageID: strings.Clone(id), SenderID: m.cfg.ParticipantID}, now)
 		if c.inRepair.len() > planned {
 			c.stats.RepairSyncGaps++
 		}
-	}
+	})
 }
 
 // syncGapAge is how old a message must be before a sync lacking it is
